@@ -1,0 +1,179 @@
+"""FixRoute's application factory and command line.
+
+`create_app()` wires settings, the database, sign-in, translations, CSRF and every
+package's blueprints; `fixroute ...` (the console command) is Flask's CLI bound to it.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+from flask import Flask, g, jsonify, render_template, request
+from flask.cli import FlaskGroup
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlmodel import Session
+from werkzeug.exceptions import HTTPException
+
+import dispatch
+import inventory
+import maintenance
+import notifications
+from core import auth as core_auth
+from core import web as core_web
+from core.api import APIError, api_v1, error_response
+from core.db import close_session, get_session, import_all_models, make_engine
+from core.i18n import LANGUAGES, init_i18n
+from core.openapi import build_spec
+from core.settings import PROJECT_ROOT, Settings, load_settings
+
+csrf = CSRFProtect()
+log = logging.getLogger("fixroute")
+
+
+def create_app(
+    overrides: dict[str, Any] | None = None, config: dict[str, Any] | None = None
+) -> Flask:
+    """Build the app. `overrides` replaces settings (tests pass database_url etc.),
+    `config` sets Flask config keys (TESTING, WTF_CSRF_ENABLED)."""
+    settings: Settings = load_settings(overrides)
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.update(
+        FIXROUTE=settings,
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked in _csrf_unless_token below
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=12 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    if config:
+        app.config.update(config)
+    if settings.proxy_fix_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.proxy_fix_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
+
+    import_all_models()
+    app.extensions["fixroute.engine"] = make_engine(settings.database_url)
+    app.teardown_appcontext(close_session)
+
+    core_auth.login_manager.init_app(app)
+    csrf.init_app(app)
+    init_i18n(app)
+
+    @app.before_request
+    def _csrf_unless_token():
+        if request.method in ("GET", "HEAD", "OPTIONS") or not app.config.get("WTF_CSRF_ENABLED", True):
+            return None
+        if request.path.startswith("/webhooks/"):
+            return None  # Twilio signs these instead
+        if request.headers.get("Authorization", "").lower().startswith("bearer "):
+            return None  # not sent automatically by a browser, so no CSRF risk
+        if request.path == "/api/v1/auth/token":
+            return None  # takes credentials, sets no cookie
+        csrf.protect()
+        return None
+
+    @app.context_processor
+    def _inject():
+        return {"LANGUAGES": LANGUAGES, "current_user": current_user,
+                "get_locale": get_locale}
+
+    _register_error_handlers(app)
+
+    app.register_blueprint(core_auth.bp)
+    app.register_blueprint(core_web.bp)
+    for package in (notifications, inventory, dispatch, maintenance):
+        package.init_app(app)
+
+    @api_v1.get("/openapi.json")
+    def openapi_json():
+        return jsonify(build_spec())
+
+    app.register_blueprint(api_v1)
+    _register_cli(app)
+    return app
+
+
+def _register_error_handlers(app: Flask) -> None:
+    def rollback() -> None:
+        session: Session | None = g.get("db_session")
+        if session is not None:
+            session.rollback()
+
+    @app.errorhandler(APIError)
+    def _api_error(exc: APIError):
+        rollback()
+        if request.path.startswith("/api/") or request.is_json or request.accept_mimetypes.best == "application/json":
+            resp = jsonify(exc.to_dict())
+            resp.status_code = exc.status
+            if getattr(exc, "retry_after", None):
+                resp.headers["Retry-After"] = str(exc.retry_after)
+            return resp
+        return render_template("core/error.html", status=exc.status, message=exc.message,
+                               fields=exc.fields), exc.status
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError):
+        rollback()
+        if request.path.startswith("/api/"):
+            return error_response(400, "csrf_failed", exc.description,
+                                  [{"field": "X-CSRFToken", "reason": exc.description}])
+        return render_template("core/error.html", status=400, message=exc.description,
+                               fields=[]), 400
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        rollback()
+        if request.path.startswith("/api/"):
+            field = "file" if exc.code == 413 else None
+            fields = [{"field": field, "reason": exc.description}] if field else []
+            return error_response(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"),
+                                  exc.description or exc.name, fields)
+        return render_template("core/error.html", status=exc.code, message=exc.description,
+                               fields=[]), exc.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if app.testing and app.config.get("PROPAGATE_UNEXPECTED", True):
+            raise exc
+        if request.path.startswith("/api/"):
+            return error_response(500, "internal_error", "something went wrong on our side")
+        return render_template("core/error.html", status=500,
+                               message="Something went wrong on our side.", fields=[]), 500
+
+
+def _register_cli(app: Flask) -> None:
+    from core.cli import register_core_commands
+
+    register_core_commands(app)
+    try:
+        from dispatch.solver.cli import solve_command
+    except ImportError:  # the solver package is being built
+        pass
+    else:
+        app.cli.add_command(solve_command, "solve")
+
+
+@click.group(cls=FlaskGroup, create_app=create_app)
+def cli_main() -> None:
+    """FixRoute: dispatch and maintenance scheduling for POS terminal fleets."""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    cli_main()

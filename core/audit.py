@@ -1,0 +1,30 @@
+"""One helper to record a state change; the caller commits with its own change so
+the audit row and the change land together or not at all."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from core.models import AuditEvent
+
+
+def record_audit(
+    session: Session,
+    entity: str,
+    entity_id: Any,
+    action: str,
+    actor_user_id: int | None = None,
+    actor_label: str = "",
+    **data: Any,
+) -> AuditEvent:
+    event = AuditEvent(
+        entity=entity,
+        entity_id=str(entity_id),
+        action=action,
+        actor_user_id=actor_user_id,
+        actor_label=actor_label,
+        data=data,
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,201 @@
+"""Sign-in for people (session cookie) and scripts or phones (bearer token), and the
+role checks every view uses. /api/ answers 401/403 in JSON; pages redirect or 403."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from pydantic import BaseModel, Field
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from core import openapi
+from core.api import APIError, api_v1, error_response, parse_body
+from core.db import get_session
+from core.models import Role, User
+from core.users import TooManyAttempts, authenticate, issue_token, revoke_token, user_for_token
+
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.session_protection = "strong"
+
+bp = Blueprint("auth", __name__)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    try:
+        user = get_session().get(User, int(user_id))
+    except ValueError:
+        return None
+    return user if user and user.active else None
+
+
+@login_manager.request_loader
+def _load_user_from_bearer(req) -> User | None:
+    header = req.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    return user_for_token(get_session(), header[7:].strip())
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    if request.path.startswith("/api/"):
+        return error_response(401, "unauthorized", "sign in or send a bearer token")
+    return redirect(url_for("auth.login", next=request.full_path))
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def roles_required(*roles: str) -> Callable:
+    """Allow signed-in users of these roles (admin always passes)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if roles and current_user.role not in roles and current_user.role != Role.ADMIN:
+                if is_api_request():
+                    return error_response(403, "forbidden", "your role may not do this")
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+login_required = roles_required()
+
+STAFF = (Role.DISPATCHER, Role.AGENT)
+
+
+def ensure_own_technician(technician_id: int) -> None:
+    """Technicians see and change only their own work; staff roles see all."""
+    if current_user.role == Role.TECHNICIAN and current_user.technician_id != technician_id:
+        raise APIError("this belongs to another technician", status=403, code="forbidden")
+
+
+class LoginForm(FlaskForm):
+    username = StringField("username", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("password", validators=[DataRequired(), Length(max=256)])
+
+
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _safe_next(target: str | None) -> str | None:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = authenticate(
+                get_session(), form.username.data, form.password.data, _client_address()
+            )
+        except TooManyAttempts as exc:
+            flash(_("Too many failed sign-ins. Try again in %(s)s seconds.", s=exc.retry_after),
+                  "error")
+            status = 429
+        except APIError:
+            flash(_("Unknown username or wrong password."), "error")
+            status = 401
+        else:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+    elif request.method == "POST":
+        status = 400
+        for field, errors in form.errors.items():
+            for err in errors:
+                flash(f"{field}: {err}", "error")
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+class TokenRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+    name: str = Field(default="", max_length=120)
+
+
+class TokenResponse(BaseModel):
+    token: str
+    expires_at: str
+    role: str
+
+
+@api_v1.post("/auth/token")
+def create_token():
+    body = parse_body(TokenRequest)
+    session = get_session()
+    user = authenticate(session, body.username, body.password, _client_address())
+    token, row = issue_token(session, user, current_app.config["FIXROUTE"].token_ttl_hours, body.name)
+    return jsonify({"token": token, "expires_at": row.expires_at.isoformat(), "role": user.role}), 201
+
+
+@api_v1.post("/auth/token/revoke")
+@login_required
+def revoke_current_token():
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        raise APIError("send the token to revoke as a bearer token", field="Authorization")
+    revoke_token(get_session(), header[7:].strip(), current_user.id)
+    return jsonify({"revoked": True})
+
+
+class MeResponse(BaseModel):
+    id: int
+    username: str
+    role: str
+    display_name: str
+    technician_id: int | None
+
+
+@api_v1.get("/me")
+@login_required
+def me():
+    u = current_user
+    return jsonify(
+        {"id": u.id, "username": u.username, "role": u.role, "display_name": u.display_name,
+         "technician_id": u.technician_id}
+    )
+
+
+openapi.document("/api/v1/auth/token", "post", summary="Issue a bearer token", tag="auth",
+                 request=TokenRequest, response=TokenResponse, status=201,
+                 errors=(401, 422, 429), auth=False)
+openapi.document("/api/v1/auth/token/revoke", "post", summary="Revoke the bearer token used",
+                 tag="auth", errors=(400, 401))
+openapi.document("/api/v1/me", "get", summary="The signed-in user", tag="auth",
+                 response=MeResponse, errors=(401,))

@@ -1,0 +1,138 @@
+"""Database engine, per-request session and column types shared by every package.
+
+Service functions take a `Session` argument and commit once; views get the request's
+session from `get_session()`. A unit of work that reads, decides and writes (stock,
+counters, state transitions) starts with `begin_write(session)`: on SQLite that opens
+the transaction with `BEGIN IMMEDIATE`, which serialises writers; on PostgreSQL the
+services lock the rows they change with `SELECT ... FOR UPDATE` instead. Plain reads
+use deferred transactions so that they never block a writer.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from flask import current_app, g
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session, SQLModel
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+metadata: MetaData = SQLModel.metadata
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, always returns aware UTC, refuses naive input: a naive
+    datetime from a form or a test would otherwise be silently taken as UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):  # pragma: no cover - SQLite raw text
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=timezone.utc)
+
+
+JSONType = JSON().with_variant(JSON(), "postgresql")
+
+
+def is_sqlite(engine_or_session) -> bool:
+    bind = getattr(engine_or_session, "bind", None) or engine_or_session
+    return bind.dialect.name == "sqlite"
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+        )
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 5)
+    kwargs.setdefault("max_overflow", 10)
+    return create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        immediate = conn.get_execution_options().get("fixroute_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_write(session: Session) -> None:
+    """Start a read-decide-write unit of work. Call it before the unit's first read:
+    whatever the session had open is committed first (normally a read-only
+    transaction, e.g. the signed-in user's lookup), then on SQLite the new transaction
+    takes the write lock at once so a concurrent writer waits instead of failing
+    half-way."""
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={"fixroute_immediate": is_sqlite(session)})
+
+
+def get_engine() -> Engine:
+    return current_app.extensions["fixroute.engine"]
+
+
+def get_session() -> Session:
+    """The request's session, opened on first use and closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = Session(get_engine(), expire_on_commit=False)
+    return g.db_session
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session outside a request (CLI, scheduler, workers)."""
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def import_all_models() -> None:
+    """Register every table on the shared metadata (Alembic and create_all need it)."""
+    import core.models  # noqa: F401
+    import dispatch.models  # noqa: F401
+    import inventory.models  # noqa: F401
+    import maintenance.models  # noqa: F401
+    import notifications.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""Deterministic demo world for `make run` and for tests."""

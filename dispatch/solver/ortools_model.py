@@ -1,0 +1,767 @@
+"""The OR-Tools routing model behind ``dispatch.solver.solve``.
+
+How the FixRoute problem maps onto OR-Tools (and why):
+
+* Nodes: one start and one end node per vehicle, one node per job served from the
+  van, and, for jobs whose parts are scarce, an alternative "served through a
+  depot" node paired (``AddPickupAndDelivery``) with a pickup node at the nearest
+  depot stocking them.  The two variants of a job share one disjunction, so the
+  job is done at most once, and the pair forces the pickup to come earlier in the
+  same route.  Why not a free pickup node feeding a stock dimension: the pair lets
+  OR-Tools' pair operators move pickup and job together, and the plan can say
+  which part is collected where for which visit.
+* Travel is given as node-by-node matrices built with NumPy
+  (``RegisterTransitMatrix``): per-pair Python callbacks were ~10x slower here.
+  The time transit of arc i->j is ``service(i) + travel(i, j)``; cumul = service
+  start; slack = waiting.  Several windows per job use ``RemoveInterval`` for the
+  gaps (lunch closures).  ``due`` is ``SetCumulVarSoftUpperBound``; overtime is a
+  soft upper bound on the vehicle's end.
+* Skills restrict the vehicles of each node (``VehicleVar(i).SetValues``; the
+  ``SetAllowedVehiclesForIndex`` binding rejects Python lists in 9.15);
+  parts are one capacity dimension per part kind (van stock); ``max_tasks`` and
+  ``max_travel_time`` are dimensions too.  Lunch breaks are break intervals of the
+  time dimension (``SetBreakIntervalsOfVehicle``); they may be taken while
+  waiting or on the road, never during a visit.
+* Priorities: every job is in a disjunction whose penalty grows with priority;
+  required repairs cost far more to drop than optional preventive visits, so PM
+  visits fill gaps and go first when the day is full.
+* Pinned steps: ``NextVar`` equalities fix the first visits of the route.
+
+Times reported in the solution are the *earliest* schedule of the routes the
+solver chose (recomputed in Python): never later than the solver's own cumuls,
+so every window the solver respected stays respected, and lateness and overtime
+only shrink.
+
+Objective units: ``COST_SCALE`` internal units per VROOM cost unit, so that a
+lateness cost per minute becomes an integer coefficient per second.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
+
+from .model import (
+    REASONS,
+    Job,
+    Problem,
+    Route,
+    Solution,
+    SolverStats,
+    Step,
+    Summary,
+    Unassigned,
+    Vehicle,
+)
+
+COST_SCALE = 60
+#: VROOM cost units (default: seconds of travel) lost when a required job is dropped,
+#: multiplied by (1 + priority); must exceed any detour one visit can cause
+REQUIRED_DROP_BASE = 100_000
+#: the same for optional (preventive) jobs: worth up to about an hour of detour
+OPTIONAL_DROP_BASE = 3_600
+OPTIONAL_DROP_PER_PRIORITY = 36
+
+LEAN_OFF = (
+    "use_global_cheapest_insertion_path_lns",
+    "use_local_cheapest_insertion_path_lns",
+    "use_relocate_path_global_cheapest_insertion_insert_unperformed",
+    "use_global_cheapest_insertion_visit_types_lns",
+    "use_local_cheapest_insertion_visit_types_lns",
+    "use_shortest_path_swap_active",
+    "use_shortest_path_two_opt",
+    "use_swap_active_chain",
+    "use_relocate_expensive_chain",
+)
+_MANDATORY = False  # tuning experiment only: jobs without disjunction
+
+ProgressFn = Callable[[float, Optional[int], int], None]
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """One way of searching; ``seed`` and ``workers`` pick from a portfolio of these."""
+
+    name: str
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    ils: bool = False
+    gls_lambda: float = 0.1
+    neighbors_ratio: float = 1.0
+    min_neighbors: int = 1
+    mab: bool = False
+    ruins: tuple[str, ...] = ("sisr",)
+    ruin_size: int = 10
+    sa_temperature: float = 0.0  # 0: automatic temperatures
+    lean: bool = False  # switch off the slow insertion-LNS operators
+
+
+#: ordered: seed 0 (and None) uses the first, workers run consecutive entries.
+PORTFOLIO: list[SearchConfig] = [
+    SearchConfig("pci-gls"),
+    SearchConfig("pci-ils", metaheuristic="GREEDY_DESCENT", ils=True),
+    SearchConfig("savings-gls", first_solution="SAVINGS"),
+    SearchConfig("lci-gls", first_solution="LOCAL_CHEAPEST_INSERTION"),
+    SearchConfig("pci-sa", metaheuristic="SIMULATED_ANNEALING"),
+    SearchConfig("pci-tabu", metaheuristic="TABU_SEARCH"),
+]
+
+
+def _pad(v: list[int], n: int) -> list[int]:
+    return list(v) + [0] * (n - len(v))
+
+
+# ------------------------------------------------------------------ analysis
+
+
+@dataclass
+class Analysis:
+    """What can be decided before searching: eligibility and a-priori reasons."""
+
+    reasons: dict[int, str]  # job list index -> reason code (not modelled)
+    van_vehicles: dict[int, list[int]]  # job -> vehicles that may serve it from the van
+    depot_vehicles: dict[int, list[int]]  # job -> vehicles that may serve it via its depot
+    depot_of: dict[int, int]  # job -> depot list index used for its pickup
+    horizon: int
+
+
+def _windows_or(job_windows: list[tuple[int, int]], horizon: int) -> list[tuple[int, int]]:
+    return list(job_windows) if job_windows else [(0, horizon)]
+
+
+def horizon_of(problem: Problem) -> int:
+    """A time bound past every window, or long enough to do every job in a row."""
+    D = problem.durations
+    max_d = max((max(r) for r in D if r), default=0)
+    h = sum(j.service for j in problem.jobs) + sum(d.service for d in problem.depots)
+    h += max_d * (len(problem.jobs) + len(problem.depots) + 2)
+    h += sum(b.service for v in problem.vehicles for b in v.breaks)
+    ends = [w[1] for j in problem.jobs for w in j.time_windows]
+    ends += [v.time_window[1] for v in problem.vehicles if v.time_window]
+    ends += [w[1] for v in problem.vehicles for b in v.breaks for w in b.time_windows]
+    ends += [w[1] for d in problem.depots for w in d.time_windows]
+    ends += [j.due for j in problem.jobs if j.due is not None]
+    return int(max([h + 1] + [e + 1 for e in ends]))
+
+
+def analyse(problem: Problem) -> Analysis:
+    """Decide eligibility and the reasons a job cannot be planned at all."""
+    K = problem.n_kinds
+    D = problem.durations
+    H = horizon_of(problem)
+    pinned = {s.id for v in problem.vehicles for s in v.steps if s.type == "job"}
+    reasons: dict[int, str] = {}
+    van_vehicles: dict[int, list[int]] = {}
+    depot_vehicles: dict[int, list[int]] = {}
+    depot_of: dict[int, int] = {}
+    vskills = [set(v.skills) for v in problem.vehicles]
+    caps = [_pad(v.capacity, K) for v in problem.vehicles]
+    stocks = [_pad(d.stock, K) for d in problem.depots]
+    demand_total = [0] * K
+    for j in problem.jobs:
+        for k, a in enumerate(_pad(j.delivery, K)):
+            demand_total[k] += a
+    cap_total = [sum(c[k] for c in caps) for k in range(K)]
+
+    def reach(v: Vehicle, job: Job, via: Optional[int]) -> bool:
+        s, e = v.time_window if v.time_window else (0, H)
+        t = s
+        here = v.start_index
+        if via is not None:
+            dep = problem.depots[via]
+            t += D[here][dep.location_index] if here is not None else 0
+            if dep.time_windows:
+                ok = [max(t, a) for a, z in dep.time_windows if max(t, a) <= z]
+                if not ok:
+                    return False
+                t = ok[0]
+            t += dep.service
+            here = dep.location_index
+        t += D[here][job.location_index] if here is not None else 0
+        back = D[job.location_index][v.end_index] if v.end_index is not None else 0
+        for a, z in _windows_or(job.time_windows, H):
+            st = max(t, a)
+            if st <= z and st + job.service + back <= e:
+                return True
+        return False
+
+    for j, job in enumerate(problem.jobs):
+        need = _pad(job.delivery, K)
+        skilled = [v for v, sk in enumerate(vskills) if set(job.skills) <= sk]
+        if job.id in pinned:
+            owner = [v for v, veh in enumerate(problem.vehicles) if any(s.type == "job" and s.id == job.id for s in veh.steps)]
+            van_vehicles[j] = owner
+            depot_vehicles[j] = []
+            continue
+        if not skilled:
+            reasons[j] = "no_skill"
+            continue
+        van = [v for v in skilled if all(caps[v][k] >= need[k] for k in range(K))]
+        depot = None
+        if any(need):
+            cands = [d for d, st in enumerate(stocks) if all(st[k] >= need[k] for k in range(K))]
+            scarce = not van or any(need[k] > 0 and demand_total[k] > cap_total[k] for k in range(K))
+            if cands and scarce:
+                depot = min(cands, key=lambda d: (D[problem.depots[d].location_index][job.location_index], d))
+        if not van and depot is None:
+            reasons[j] = "no_part"
+            continue
+        van = [v for v in van if reach(problem.vehicles[v], job, None)]
+        via = [v for v in skilled if reach(problem.vehicles[v], job, depot)] if depot is not None else []
+        if not van and not via:
+            reasons[j] = "unreachable_time_window"
+            continue
+        van_vehicles[j] = van
+        depot_vehicles[j] = via
+        if via:
+            depot_of[j] = depot  # type: ignore[assignment]
+    return Analysis(reasons, van_vehicles, depot_vehicles, depot_of, H)
+
+
+# ------------------------------------------------------------------ model
+
+
+@dataclass
+class _Node:
+    kind: str  # start | end | job | jobdep | pickup
+    loc: int  # location index, -1 = anywhere (vehicle without start/end)
+    service: int = 0
+    job: Optional[int] = None
+    vehicle: Optional[int] = None
+    depot: Optional[int] = None
+
+
+class RoutingModel:
+    """Builds the OR-Tools model for one problem; ``solve`` runs one search."""
+
+    def __init__(self, problem: Problem, keep_pins: bool = True) -> None:
+        t0 = time.monotonic()
+        self.problem = problem
+        self.keep_pins = keep_pins
+        self.an = analyse(problem)
+        self.K = problem.n_kinds
+        self._build()
+        self.build_time = time.monotonic() - t0
+
+    # -- construction -------------------------------------------------------
+    def _build(self) -> None:
+        p, an = self.problem, self.an
+        V = len(p.vehicles)
+        nodes: list[_Node] = []
+        for v, veh in enumerate(p.vehicles):
+            loc = veh.start_index if veh.start_index is not None else -1
+            nodes.append(_Node("start", loc, vehicle=v))
+        for v, veh in enumerate(p.vehicles):
+            loc = veh.end_index if veh.end_index is not None else -1
+            nodes.append(_Node("end", loc, vehicle=v))
+        self.van_node: dict[int, int] = {}
+        self.dep_node: dict[int, int] = {}
+        self.pick_node: dict[int, int] = {}
+        for j, job in enumerate(p.jobs):
+            if j in an.reasons:
+                continue
+            if an.van_vehicles.get(j):
+                self.van_node[j] = len(nodes)
+                nodes.append(_Node("job", job.location_index, job.service, job=j))
+            if an.depot_vehicles.get(j):
+                self.dep_node[j] = len(nodes)
+                nodes.append(_Node("jobdep", job.location_index, job.service, job=j))
+                dep = p.depots[an.depot_of[j]]
+                self.pick_node[j] = len(nodes)
+                nodes.append(_Node("pickup", dep.location_index, dep.service, job=j, depot=an.depot_of[j]))
+        self.nodes = nodes
+        N = len(nodes)
+        loc = np.array([max(n.loc, 0) for n in nodes], dtype=np.int64)
+        virtual = np.array([n.loc < 0 for n in nodes])
+        Dm = np.asarray(p.durations, dtype=np.int64)
+        Dist = np.asarray(p.distances, dtype=np.int64) if p.distances is not None else np.zeros_like(Dm)
+        dur = Dm[np.ix_(loc, loc)]
+        dist = Dist[np.ix_(loc, loc)]
+        dur[virtual, :] = 0
+        dur[:, virtual] = 0
+        dist[virtual, :] = 0
+        dist[:, virtual] = 0
+        self.dur, self.dist = dur, dist
+        service = np.array([n.service for n in nodes], dtype=np.int64)
+        H = an.horizon
+
+        self.manager = pywrapcp.RoutingIndexManager(N, V, list(range(V)), list(range(V, 2 * V)))
+        routing = pywrapcp.RoutingModel(self.manager)
+        self.routing = routing
+        solver = routing.solver()
+        m = self.manager
+
+        # costs per class of (per_hour, per_km)
+        classes: dict[tuple[float, float], list[int]] = {}
+        for v, veh in enumerate(p.vehicles):
+            classes.setdefault((veh.costs.per_hour, veh.costs.per_km), []).append(v)
+        self.cost_mats: dict[int, np.ndarray] = {}
+        for (ph, pk), vs in classes.items():
+            cm = np.rint(COST_SCALE * (ph * dur / 3600.0 + pk * dist / 1000.0)).astype(np.int64)
+            cb = routing.RegisterTransitMatrix(cm.tolist())
+            for v in vs:
+                routing.SetArcCostEvaluatorOfVehicle(cb, v)
+                self.cost_mats[v] = cm
+        for v, veh in enumerate(p.vehicles):
+            if veh.costs.fixed:
+                routing.SetFixedCostOfVehicle(int(round(veh.costs.fixed * COST_SCALE)), v)
+
+        # time
+        time_cb = routing.RegisterTransitMatrix((dur + service[:, None]).tolist())
+        routing.AddDimension(time_cb, H, H, False, "time")
+        tdim = routing.GetDimensionOrDie("time")
+        self.tdim = tdim
+        for v, veh in enumerate(p.vehicles):
+            s, e = veh.time_window if veh.time_window else (0, H)
+            tdim.CumulVar(routing.Start(v)).SetRange(s, e)
+            tdim.CumulVar(routing.End(v)).SetRange(s, e)
+            if veh.overtime_after is not None and veh.costs.overtime_per_hour:
+                coef = int(round(veh.costs.overtime_per_hour * COST_SCALE / 3600.0))
+                if coef > 0 and veh.overtime_after < e:
+                    tdim.SetCumulVarSoftUpperBound(routing.End(v), max(s, veh.overtime_after), coef)
+
+        def windows(idx: int, wins: list[tuple[int, int]]) -> None:
+            if not wins:
+                return
+            var = tdim.CumulVar(idx)
+            var.SetRange(wins[0][0], wins[-1][1])
+            for (a0, a1), (b0, b1) in zip(wins, wins[1:]):
+                if b0 - a1 > 1:
+                    var.RemoveInterval(a1 + 1, b0 - 1)
+
+        for n_i, node in enumerate(nodes):
+            if node.kind in ("job", "jobdep"):
+                job = p.jobs[node.job]  # type: ignore[index]
+                idx = m.NodeToIndex(n_i)
+                windows(idx, job.time_windows)
+                if job.due is not None and job.lateness_cost_per_minute > 0:
+                    coef = max(1, int(round(job.lateness_cost_per_minute * COST_SCALE / 60.0)))
+                    tdim.SetCumulVarSoftUpperBound(idx, max(0, job.due), coef)
+            elif node.kind == "pickup":
+                windows(m.NodeToIndex(n_i), p.depots[node.depot].time_windows)  # type: ignore[index]
+
+        # skills / eligibility, disjunctions, pickup pairs
+        all_v = list(range(V))
+        max_arc = int(Dm.max()) if Dm.size else 0
+        req_base = max(REQUIRED_DROP_BASE, 4 * max_arc)
+        self.pinned_jobs: set[int] = set()
+        if self.keep_pins:
+            for veh in p.vehicles:
+                self.pinned_jobs |= {s.id for s in veh.steps if s.type == "job"}
+        for j, job in enumerate(p.jobs):
+            members = []
+            if j in self.van_node:
+                idx = m.NodeToIndex(self.van_node[j])
+                if sorted(an.van_vehicles[j]) != all_v:
+                    routing.VehicleVar(idx).SetValues([-1] + an.van_vehicles[j])
+                members.append(idx)
+            if j in self.dep_node:
+                di = m.NodeToIndex(self.dep_node[j])
+                pi = m.NodeToIndex(self.pick_node[j])
+                if sorted(an.depot_vehicles[j]) != all_v:
+                    routing.VehicleVar(di).SetValues([-1] + an.depot_vehicles[j])
+                    routing.VehicleVar(pi).SetValues([-1] + an.depot_vehicles[j])
+                routing.AddPickupAndDelivery(pi, di)
+                solver.Add(routing.VehicleVar(pi) == routing.VehicleVar(di))
+                solver.Add(tdim.CumulVar(pi) <= tdim.CumulVar(di))
+                routing.AddDisjunction([pi], 0)
+                members.append(di)
+            if not members:
+                continue
+            if job.id in self.pinned_jobs:
+                continue  # mandatory, fixed by the pin constraints below
+            if job.optional:
+                pen = OPTIONAL_DROP_BASE + OPTIONAL_DROP_PER_PRIORITY * job.priority
+            else:
+                pen = req_base * (1 + job.priority)
+            if _MANDATORY and len(members) == 1:
+                continue
+            routing.AddDisjunction(members, int(pen * COST_SCALE), 1)
+
+        # depot stock shared by pickups
+        by_depot: dict[int, list[int]] = {}
+        for j, pn in self.pick_node.items():
+            by_depot.setdefault(self.an.depot_of[j], []).append(j)
+        for d, js in by_depot.items():
+            stock = _pad(p.depots[d].stock, self.K)
+            for k in range(self.K):
+                needs = [(j, _pad(p.jobs[j].delivery, self.K)[k]) for j in js]
+                needs = [(j, a) for j, a in needs if a > 0]
+                if sum(a for _, a in needs) > stock[k]:
+                    solver.Add(
+                        solver.Sum([routing.ActiveVar(m.NodeToIndex(self.pick_node[j])) * a for j, a in needs])
+                        <= stock[k]
+                    )
+
+        # parts (van stock) dimensions
+        self.part_dims = []
+        for k in range(self.K):
+            vec = [0] * N
+            for j, n_i in self.van_node.items():
+                vec[n_i] = _pad(p.jobs[j].delivery, self.K)[k]
+            if not any(vec):
+                continue
+            cb = routing.RegisterUnaryTransitVector(vec)
+            caps = [_pad(veh.capacity, self.K)[k] for veh in p.vehicles]
+            routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, f"part{k}")
+            self.part_dims.append(k)
+
+        if any(veh.max_tasks is not None for veh in p.vehicles):
+            vec = [1 if n.kind in ("job", "jobdep") else 0 for n in nodes]
+            cb = routing.RegisterUnaryTransitVector(vec)
+            caps = [veh.max_tasks if veh.max_tasks is not None else N for veh in p.vehicles]
+            routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, "tasks")
+        if any(veh.max_travel_time is not None for veh in p.vehicles):
+            cb = routing.RegisterTransitMatrix(dur.tolist())
+            big = int(dur.max() * (N + 1)) + 1 if dur.size else 1
+            caps = [veh.max_travel_time if veh.max_travel_time is not None else big for veh in p.vehicles]
+            routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, "travel")
+
+        # breaks
+        self.break_vars: dict[tuple[int, int], object] = {}
+        visit = [0] * routing.Size()
+        for index in range(routing.Size()):
+            visit[index] = int(service[m.IndexToNode(index)])
+        for v, veh in enumerate(p.vehicles):
+            if not veh.breaks:
+                continue
+            s, e = veh.time_window if veh.time_window else (0, H)
+            ivs = []
+            for b, brk in enumerate(veh.breaks):
+                wins = [(max(a, s), min(z, e - brk.service)) for a, z in brk.time_windows]
+                wins = [w for w in wins if w[0] <= w[1]]
+                lo, hi = wins[0][0], wins[-1][1]
+                iv = solver.FixedDurationIntervalVar(lo, hi, brk.service, False, f"break:{v}:{b}")
+                for (a0, a1), (b0, b1) in zip(wins, wins[1:]):
+                    st = iv.StartExpr()
+                    solver.Add((st <= a1) + (st >= b0) >= 1)
+                ivs.append(iv)
+                self.break_vars[(v, b)] = iv
+            tdim.SetBreakIntervalsOfVehicle(ivs, v, visit)
+
+        # pinned steps: fixed first visits, in order
+        if self.keep_pins:
+            for v, veh in enumerate(p.vehicles):
+                prev = routing.Start(v)
+                for st in veh.steps:
+                    if st.type != "job":
+                        continue
+                    j = next(i for i, jb in enumerate(p.jobs) if jb.id == st.id)
+                    if j not in self.van_node:
+                        continue
+                    idx = m.NodeToIndex(self.van_node[j])
+                    solver.Add(routing.NextVar(prev) == idx)
+                    var = tdim.CumulVar(idx)
+                    if st.service_at is not None:
+                        var.SetRange(st.service_at, st.service_at)
+                    if st.service_after is not None:
+                        var.SetMin(st.service_after)
+                    if st.service_before is not None:
+                        var.SetMax(st.service_before)
+                    prev = idx
+
+    # -- search ---------------------------------------------------------------
+    def solve(
+        self,
+        config: SearchConfig,
+        time_limit_s: float,
+        solution_limit: Optional[int] = None,
+        progress: Optional[ProgressFn] = None,
+        log_search: bool = False,
+    ) -> tuple[Optional[object], SolverStats]:
+        routing = self.routing
+        params = pywrapcp.DefaultRoutingSearchParameters()
+        params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, config.first_solution)
+        params.local_search_metaheuristic = getattr(
+            routing_enums_pb2.LocalSearchMetaheuristic, config.metaheuristic
+        )
+        params.guided_local_search_lambda_coefficient = config.gls_lambda
+        if config.ils:
+            params.use_iterated_local_search = True
+            ils = params.iterated_local_search_parameters
+            rr = ils.ruin_recreate_parameters
+            del rr.ruin_strategies[:]
+            for ruin in config.ruins:
+                strat = rr.ruin_strategies.add()
+                if ruin == "sisr":
+                    strat.sisr.max_removed_sequence_size = config.ruin_size
+                    strat.sisr.avg_num_removed_visits = config.ruin_size
+                    strat.sisr.bypass_factor = 0.01
+                elif ruin == "close":
+                    strat.spatially_close_routes.num_ruined_routes = 2
+                else:
+                    strat.random_walk.num_removed_visits = config.ruin_size
+            rr.ruin_composition_strategy = routing_ils_pb2.RuinCompositionStrategy.RUN_ONE_RANDOMLY
+            sa = ils.reference_solution_acceptance_strategy.simulated_annealing
+            if config.sa_temperature > 0:
+                sa.initial_temperature = config.sa_temperature * COST_SCALE
+                sa.final_temperature = config.sa_temperature * COST_SCALE / 1000.0
+                sa.automatic_temperatures = False
+            else:
+                sa.automatic_temperatures = True
+        if config.neighbors_ratio < 1.0:
+            params.ls_operator_neighbors_ratio = config.neighbors_ratio
+            params.ls_operator_min_neighbors = config.min_neighbors
+        if config.lean:
+            ops = params.local_search_operators
+            for op in LEAN_OFF:
+                setattr(ops, op, 2)  # BOOL_FALSE
+        if config.mab:
+            params.use_multi_armed_bandit_concatenate_operators = True
+        params.time_limit.FromMilliseconds(max(50, int(time_limit_s * 1000)))
+        if solution_limit:
+            params.solution_limit = int(solution_limit)
+        params.log_search = log_search
+        t0 = time.monotonic()
+        found = [0]
+        best: list[Optional[int]] = [None]
+
+        def on_solution() -> None:
+            found[0] += 1
+            val = routing.CostVar().Max()
+            if best[0] is None or val < best[0]:
+                best[0] = val
+            if progress is not None:
+                progress(time.monotonic() - t0, best[0], found[0])
+
+        routing.AddAtSolutionCallback(on_solution)
+        assignment = routing.SolveWithParameters(params)
+        wall = time.monotonic() - t0
+        status_names = {
+            0: "not_solved", 1: "success", 2: "partial_success_time_limit", 3: "fail",
+            4: "fail_timeout", 5: "invalid", 6: "infeasible", 7: "optimal",
+        }
+        stats = SolverStats(
+            status=status_names.get(routing.status(), str(routing.status())),
+            wall_time_s=round(wall + self.build_time, 3),
+            objective=assignment.ObjectiveValue() if assignment else None,
+            first_solution_strategy=config.first_solution,
+            metaheuristic=("ILS+" if config.ils else "") + config.metaheuristic,
+            solutions_found=found[0],
+            config=config.name,
+        )
+        return assignment, stats
+
+    # -- extraction -----------------------------------------------------------
+    def extract(self, assignment, stats: SolverStats) -> Solution:
+        p, m, routing = self.problem, self.manager, self.routing
+        routes: list[Route] = []
+        served: set[int] = set()
+        for v, veh in enumerate(p.vehicles):
+            idx = routing.Start(v)
+            seq, idxs = [], []
+            while True:
+                seq.append(m.IndexToNode(idx))
+                idxs.append(idx)
+                if routing.IsEnd(idx):
+                    break
+                idx = assignment.Value(routing.NextVar(idx))
+            if len(seq) <= 2:
+                continue
+            cumul = [assignment.Value(self.tdim.CumulVar(i)) for i in idxs]
+            # place breaks after the last node starting no later than the break
+            brk_after: dict[int, list[tuple[int, int]]] = {}
+            for b, brk in enumerate(veh.breaks):
+                iv = self.break_vars.get((v, b))
+                if iv is None:
+                    continue
+                bs = assignment.StartValue(iv)
+                pos = 0
+                for i in range(len(seq) - 1):
+                    if cumul[i] <= bs:
+                        pos = i
+                brk_after.setdefault(pos, []).append((bs, b))
+            route = build_route(p, v, self.nodes, seq, brk_after, self.K)
+            routes.append(route)
+            served.update(s.id for s in route.steps if s.type == "job")
+        unassigned = []
+        for j, job in enumerate(p.jobs):
+            if job.id in served:
+                continue
+            code = self.an.reasons.get(j, "capacity_of_day")
+            unassigned.append(Unassigned(job.id, job.location_index, code, REASONS[code]))
+        return make_solution(p, routes, unassigned, stats)
+
+
+def build_route(
+    p: Problem,
+    v: int,
+    nodes: list[_Node],
+    seq: list[int],
+    brk_after: dict[int, list[tuple[int, int]]],
+    K: int,
+) -> Route:
+    """Earliest schedule of a node sequence (with breaks placed after positions)."""
+    veh = p.vehicles[v]
+    H = horizon_of(p)
+    s, e = veh.time_window if veh.time_window else (0, H)
+    D = p.durations
+    Dist = p.distances
+    steps: list[Step] = []
+    # load: van-served deliveries on board + parts picked for later jobs
+    van_total = [0] * K
+    for n in seq:
+        if nodes[n].kind == "job":
+            van_total = [a + b for a, b in zip(van_total, _pad(p.jobs[nodes[n].job].delivery, K))]
+    load = list(van_total)
+    prev_loc: Optional[int] = nodes[seq[0]].loc if nodes[seq[0]].loc >= 0 else None
+    start_loc = prev_loc
+    steps.append(Step("start", start_loc, arrival=s, service_start=s, end=s, load=list(load)))
+    prev_end = s
+    free = s
+    acc_break = 0
+    for i, n in enumerate(seq[1:], start=1):
+        node = nodes[n]
+        # breaks scheduled after position i-1
+        for bs, b in sorted(brk_after.get(i - 1, [])):
+            brk = veh.breaks[b]
+            st = free
+            for a, z in brk.time_windows:
+                if z >= free:
+                    st = max(free, a)
+                    break
+            steps.append(Step("break", None, id=brk.id, arrival=st, service_start=st, end=st + brk.service,
+                              service=brk.service, load=list(load)))
+            free = st + brk.service
+            acc_break += brk.service
+        loc = node.loc if node.loc >= 0 else None
+        if loc is None and node.kind == "end":
+            loc_travel = 0
+            dist = 0
+        elif prev_loc is None:
+            loc_travel, dist = 0, 0
+        else:
+            loc_travel = D[prev_loc][loc]
+            dist = Dist[prev_loc][loc] if Dist is not None else 0
+        ready = max(prev_end + loc_travel + acc_break, free)
+        if node.kind == "end":
+            steps.append(Step("end", loc, arrival=ready, service_start=ready, end=ready,
+                              duration=loc_travel, distance=dist, load=list(load)))
+            break
+        if node.kind in ("job", "jobdep"):
+            job = p.jobs[node.job]  # type: ignore[index]
+            wins = job.time_windows or [(0, H)]
+        else:
+            dep = p.depots[node.depot]  # type: ignore[index]
+            wins = dep.time_windows or [(0, H)]
+        st = ready
+        for a, z in wins:
+            if z >= ready:
+                st = max(ready, a)
+                break
+        end = st + node.service
+        if node.kind == "pickup":
+            job = p.jobs[node.job]  # type: ignore[index]
+            parts = _pad(job.delivery, K)
+            load = [a + b for a, b in zip(load, parts)]
+            steps.append(Step("pickup", loc, id=job.id, arrival=ready, service_start=st, end=end,
+                              service=node.service, waiting_time=st - ready, duration=loc_travel,
+                              distance=dist, load=list(load), depot=p.depots[node.depot].id,  # type: ignore[index]
+                              for_job=job.id, parts=parts))
+        else:
+            job = p.jobs[node.job]  # type: ignore[index]
+            load = [a - b for a, b in zip(load, _pad(job.delivery, K))]
+            late = max(0, st - job.due) if job.due is not None else 0
+            steps.append(Step("job", loc, id=job.id, arrival=ready, service_start=st, end=end,
+                              service=node.service, waiting_time=st - ready, duration=loc_travel,
+                              distance=dist, load=list(load), lateness=late,
+                              depot=p.depots[p_depot].id if (p_depot := _depot_of(nodes, seq, i)) is not None else None))
+        prev_end = end
+        free = end
+        acc_break = 0
+        if loc is not None:
+            prev_loc = loc
+    return finish_route(p, v, steps, K)
+
+
+def _depot_of(nodes: list[_Node], seq: list[int], i: int) -> Optional[int]:
+    node = nodes[seq[i]]
+    if node.kind != "jobdep":
+        return None
+    for n in seq[:i]:
+        if nodes[n].kind == "pickup" and nodes[n].job == node.job:
+            return nodes[n].depot
+    return None
+
+
+def finish_route(p: Problem, v: int, steps: list[Step], K: int) -> Route:
+    """Route figures from its steps (VROOM's: duration = travel time)."""
+    veh = p.vehicles[v]
+    travel = sum(st.duration for st in steps)
+    distance = sum(st.distance for st in steps)
+    jobs = [p_job for p_job in steps if p_job.type == "job"]
+    by_id = {j.id: j for j in p.jobs}
+    cost = veh.costs.fixed + veh.costs.per_hour * travel / 3600.0 + veh.costs.per_km * distance / 1000.0
+    delivery = [0] * K
+    for st in jobs:
+        delivery = [a + b for a, b in zip(delivery, _pad(by_id[st.id].delivery, K))]
+    end = steps[-1].arrival
+    overtime = max(0, end - veh.overtime_after) if veh.overtime_after is not None else 0
+    return Route(
+        vehicle=veh.id,
+        steps=steps,
+        cost=int(round(cost)),
+        service=sum(st.service for st in steps if st.type != "break"),
+        duration=travel,
+        waiting_time=sum(st.waiting_time for st in steps),
+        distance=distance,
+        priority=sum(by_id[st.id].priority for st in jobs),
+        delivery=delivery,
+        lateness=sum(st.lateness for st in jobs),
+        overtime=overtime,
+    )
+
+
+def make_solution(p: Problem, routes: list[Route], unassigned: list[Unassigned], stats: SolverStats) -> Solution:
+    K = p.n_kinds
+    summ = Summary(
+        cost=sum(r.cost for r in routes),
+        routes=len(routes),
+        unassigned=len(unassigned),
+        assigned=sum(len(r.job_ids) for r in routes),
+        service=sum(r.service for r in routes),
+        duration=sum(r.duration for r in routes),
+        waiting_time=sum(r.waiting_time for r in routes),
+        priority=sum(r.priority for r in routes),
+        delivery=[sum(r.delivery[k] for r in routes) for k in range(K)],
+        distance=sum(r.distance for r in routes),
+        lateness=sum(r.lateness for r in routes),
+        overtime=sum(r.overtime for r in routes),
+    )
+    return Solution(routes=routes, unassigned=unassigned, summary=summ, stats=stats)
+
+
+def solve_with_config(
+    problem: Problem,
+    config: SearchConfig,
+    time_limit_s: float,
+    solution_limit: Optional[int] = None,
+    progress: Optional[ProgressFn] = None,
+    log_search: bool = False,
+) -> Solution:
+    """Build, search and extract with one configuration (one core)."""
+    t0 = time.monotonic()
+    model = RoutingModel(problem)
+    remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
+    assignment, stats = model.solve(config, remaining, solution_limit, progress, log_search)
+    if assignment is None and model.pinned_jobs:
+        # the pins cannot be kept: plan without them rather than answer nothing
+        model = RoutingModel(problem, keep_pins=False)
+        remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
+        assignment, stats = model.solve(config, remaining, solution_limit, progress, log_search)
+        stats.status = "pins_relaxed:" + stats.status
+    if assignment is None:
+        stats.wall_time_s = round(time.monotonic() - t0, 3)
+        unassigned = [Unassigned(j.id, j.location_index, model.an.reasons.get(i, "capacity_of_day"),
+                                 REASONS[model.an.reasons.get(i, "capacity_of_day")])
+                      for i, j in enumerate(problem.jobs)]
+        sol = make_solution(problem, [], unassigned, stats)
+        sol.code = 1
+        return sol
+    sol = model.extract(assignment, stats)
+    sol.stats.wall_time_s = round(time.monotonic() - t0, 3)
+    return sol
