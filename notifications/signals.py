@@ -1,0 +1,15 @@
+"""notifications announces what merchants send back; it knows phone numbers, not work
+orders. STOP/START/HELP are handled inside notifications; everything else is announced
+through `inbound_reply` for dispatch to interpret (YES/NO for a backup-terminal offer,
+1-5 survey scores, free text as a note).
+
+Receivers get sender=the phone number (E.164) and kwargs session, message
+(InboundMessage), keyword (upper-cased first word), and must set
+`message.handled_as` when they handle it; they must not commit."""
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+inbound_reply = _signals.signal("inbound-reply")
