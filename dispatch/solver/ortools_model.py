@@ -102,12 +102,14 @@ class SearchConfig:
 
 #: ordered: seed 0 (and None) uses the first, workers run consecutive entries.
 PORTFOLIO: list[SearchConfig] = [
+    SearchConfig("lci-gls-lean", first_solution="LOCAL_CHEAPEST_INSERTION", lean=True),
+    SearchConfig("pci-gls-lean", lean=True),
+    SearchConfig("savings-gls-lean", first_solution="SAVINGS", lean=True),
     SearchConfig("pci-gls"),
-    SearchConfig("pci-ils", metaheuristic="GREEDY_DESCENT", ils=True),
-    SearchConfig("savings-gls", first_solution="SAVINGS"),
-    SearchConfig("lci-gls", first_solution="LOCAL_CHEAPEST_INSERTION"),
-    SearchConfig("pci-sa", metaheuristic="SIMULATED_ANNEALING"),
-    SearchConfig("pci-tabu", metaheuristic="TABU_SEARCH"),
+    SearchConfig("lci-sa-lean", first_solution="LOCAL_CHEAPEST_INSERTION", metaheuristic="SIMULATED_ANNEALING",
+                 lean=True),
+    SearchConfig("lci-tabu-lean", first_solution="LOCAL_CHEAPEST_INSERTION", metaheuristic="TABU_SEARCH",
+                 lean=True),
 ]
 
 

@@ -8,7 +8,7 @@ from dispatch.solver import Job, Problem, Vehicle
 
 # Deterministic and fast: a handful of solutions is plenty for these sizes.
 SOLUTION_LIMIT = 50
-TIME_LIMIT = 5.0
+TIME_LIMIT = 1.0
 
 
 def line_matrix(n: int, unit: int = 60) -> list[list[int]]:

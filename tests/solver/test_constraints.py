@@ -192,7 +192,7 @@ def test_shift_and_start_end_places_are_respected(quick):
     r = route_of(sol, 1)
     assert r.steps[0].location_index == 1 and r.steps[-1].location_index == 5
     assert r.steps[0].service_start >= 1000 and r.steps[-1].arrival <= 5000
-    assert r.duration == 240 and r.distance == 40
+    assert r.duration == 240 and r.distance == 2400
     assert validate(p, sol) == []
 
 
