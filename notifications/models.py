@@ -22,9 +22,19 @@ class OutboundMessage(SQLModel, table=True):
     segments: int = Field(default=1)
     encoding: str = Field(default="GSM-7", max_length=8)
     urgent: bool = Field(default=True)
+    # pending, sending (claimed by a sender), queued/sent/delivered/undelivered/failed
+    # (Twilio), suppressed (opted out), dev_delivered (no Twilio configured)
     status: str = Field(default="pending", max_length=16, index=True)
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    # a sender's claim: the row is 'sending' under this token until lease_until
+    claim_token: str | None = Field(default=None, max_length=36)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # quiet hours of the recipient's region, re-applied when a non-urgent retry is due
+    region_tz: str | None = Field(default=None, max_length=64)
+    quiet_start_hour: int | None = None
+    quiet_end_hour: int | None = None
+    provider_status: str = Field(default="", max_length=24)
     provider_sid: str | None = Field(default=None, max_length=64, unique=True)
     error_code: str | None = Field(default=None, max_length=16)
     error_message: str = Field(default="", max_length=255)

@@ -54,6 +54,12 @@ def upgrade() -> None:
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', core.db.UTCDateTime(), nullable=False),
+    sa.Column('claim_token', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
+    sa.Column('lease_until', core.db.UTCDateTime(), nullable=True),
+    sa.Column('region_tz', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('quiet_start_hour', sa.Integer(), nullable=True),
+    sa.Column('quiet_end_hour', sa.Integer(), nullable=True),
+    sa.Column('provider_status', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
     sa.Column('provider_sid', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('error_code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
     sa.Column('error_message', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
@@ -98,6 +104,7 @@ def upgrade() -> None:
     sa.Column('active_to', sa.Date(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', core.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', core.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pm_plan'))
     )
     op.create_table('region',
@@ -356,6 +363,8 @@ def upgrade() -> None:
     sa.Column('part_id', sa.Integer(), nullable=False),
     sa.Column('on_hand', sa.Integer(), nullable=False),
     sa.Column('reserved', sa.Integer(), nullable=False),
+    sa.Column('faulty', sa.Integer(), nullable=False),
+    sa.CheckConstraint('faulty >= 0', name=op.f('ck_stock_level_faulty_not_negative')),
     sa.CheckConstraint('on_hand >= 0', name=op.f('ck_stock_level_on_hand_not_negative')),
     sa.CheckConstraint('reserved >= 0 AND reserved <= on_hand', name=op.f('ck_stock_level_reserved_within_on_hand')),
     sa.ForeignKeyConstraint(['location_id'], ['stock_location.id'], name=op.f('fk_stock_level_location_id_stock_location')),
@@ -446,6 +455,8 @@ def upgrade() -> None:
     sa.Column('plan_id', sa.Integer(), nullable=False),
     sa.Column('terminal_id', sa.Integer(), nullable=False),
     sa.Column('due_date', sa.Date(), nullable=False),
+    sa.Column('window_end', sa.Date(), nullable=True),
+    sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('work_order_id', sa.Integer(), nullable=True),
     sa.Column('created_at', core.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['plan_id'], ['pm_plan.id'], name=op.f('fk_pm_occurrence_plan_id_pm_plan')),
@@ -457,6 +468,7 @@ def upgrade() -> None:
     with op.batch_alter_table('pm_occurrence', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_pm_occurrence_plan_id'), ['plan_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_pm_occurrence_terminal_id'), ['terminal_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pm_occurrence_work_order_id'), ['work_order_id'], unique=False)
 
     op.create_table('reservation',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -464,8 +476,12 @@ def upgrade() -> None:
     sa.Column('part_id', sa.Integer(), nullable=False),
     sa.Column('location_id', sa.Integer(), nullable=False),
     sa.Column('qty', sa.Integer(), nullable=False),
+    sa.Column('consumed_qty', sa.Integer(), nullable=False),
+    sa.Column('released_qty', sa.Integer(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('created_by_user_id', sa.Integer(), nullable=True),
     sa.Column('created_at', core.db.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_user_id'], ['app_user.id'], name=op.f('fk_reservation_created_by_user_id_app_user')),
     sa.ForeignKeyConstraint(['location_id'], ['stock_location.id'], name=op.f('fk_reservation_location_id_stock_location')),
     sa.ForeignKeyConstraint(['part_id'], ['part.id'], name=op.f('fk_reservation_part_id_part')),
     sa.ForeignKeyConstraint(['work_order_id'], ['work_order.id'], name=op.f('fk_reservation_work_order_id_work_order')),
@@ -490,33 +506,6 @@ def upgrade() -> None:
     with op.batch_alter_table('serial_unit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_serial_unit_location_id'), ['location_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_serial_unit_part_id'), ['part_id'], unique=False)
-
-    op.create_table('stock_move',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', core.db.UTCDateTime(), nullable=False),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('part_id', sa.Integer(), nullable=False),
-    sa.Column('location_id', sa.Integer(), nullable=False),
-    sa.Column('on_hand_delta', sa.Integer(), nullable=False),
-    sa.Column('reserved_delta', sa.Integer(), nullable=False),
-    sa.Column('counter_location_id', sa.Integer(), nullable=True),
-    sa.Column('work_order_id', sa.Integer(), nullable=True),
-    sa.Column('serial', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-    sa.Column('actor_user_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['actor_user_id'], ['app_user.id'], name=op.f('fk_stock_move_actor_user_id_app_user')),
-    sa.ForeignKeyConstraint(['counter_location_id'], ['stock_location.id'], name=op.f('fk_stock_move_counter_location_id_stock_location')),
-    sa.ForeignKeyConstraint(['location_id'], ['stock_location.id'], name=op.f('fk_stock_move_location_id_stock_location')),
-    sa.ForeignKeyConstraint(['part_id'], ['part.id'], name=op.f('fk_stock_move_part_id_part')),
-    sa.ForeignKeyConstraint(['work_order_id'], ['work_order.id'], name=op.f('fk_stock_move_work_order_id_work_order')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_stock_move'))
-    )
-    with op.batch_alter_table('stock_move', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_stock_move_at'), ['at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_stock_move_kind'), ['kind'], unique=False)
-        batch_op.create_index(batch_op.f('ix_stock_move_location_id'), ['location_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_stock_move_part_id'), ['part_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_stock_move_work_order_id'), ['work_order_id'], unique=False)
 
     op.create_table('survey_response',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -605,6 +594,36 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_attachment_sha256'), ['sha256'], unique=False)
         batch_op.create_index(batch_op.f('ix_attachment_work_order_id'), ['work_order_id'], unique=False)
 
+    op.create_table('stock_move',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', core.db.UTCDateTime(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('part_id', sa.Integer(), nullable=False),
+    sa.Column('location_id', sa.Integer(), nullable=False),
+    sa.Column('on_hand_delta', sa.Integer(), nullable=False),
+    sa.Column('reserved_delta', sa.Integer(), nullable=False),
+    sa.Column('faulty_delta', sa.Integer(), nullable=False),
+    sa.Column('reservation_id', sa.Integer(), nullable=True),
+    sa.Column('counter_location_id', sa.Integer(), nullable=True),
+    sa.Column('work_order_id', sa.Integer(), nullable=True),
+    sa.Column('serial', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('actor_user_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['actor_user_id'], ['app_user.id'], name=op.f('fk_stock_move_actor_user_id_app_user')),
+    sa.ForeignKeyConstraint(['counter_location_id'], ['stock_location.id'], name=op.f('fk_stock_move_counter_location_id_stock_location')),
+    sa.ForeignKeyConstraint(['location_id'], ['stock_location.id'], name=op.f('fk_stock_move_location_id_stock_location')),
+    sa.ForeignKeyConstraint(['part_id'], ['part.id'], name=op.f('fk_stock_move_part_id_part')),
+    sa.ForeignKeyConstraint(['reservation_id'], ['reservation.id'], name=op.f('fk_stock_move_reservation_id_reservation')),
+    sa.ForeignKeyConstraint(['work_order_id'], ['work_order.id'], name=op.f('fk_stock_move_work_order_id_work_order')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stock_move'))
+    )
+    with op.batch_alter_table('stock_move', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_stock_move_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_stock_move_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_stock_move_location_id'), ['location_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_stock_move_part_id'), ['part_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_stock_move_work_order_id'), ['work_order_id'], unique=False)
+
     op.create_table('triage_step',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('fault_id', sa.Integer(), nullable=False),
@@ -629,6 +648,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_triage_step_fault_id'))
 
     op.drop_table('triage_step')
+    with op.batch_alter_table('stock_move', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_stock_move_work_order_id'))
+        batch_op.drop_index(batch_op.f('ix_stock_move_part_id'))
+        batch_op.drop_index(batch_op.f('ix_stock_move_location_id'))
+        batch_op.drop_index(batch_op.f('ix_stock_move_kind'))
+        batch_op.drop_index(batch_op.f('ix_stock_move_at'))
+
+    op.drop_table('stock_move')
     with op.batch_alter_table('attachment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attachment_work_order_id'))
         batch_op.drop_index(batch_op.f('ix_attachment_sha256'))
@@ -649,14 +676,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_survey_response_work_order_id'))
 
     op.drop_table('survey_response')
-    with op.batch_alter_table('stock_move', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_stock_move_work_order_id'))
-        batch_op.drop_index(batch_op.f('ix_stock_move_part_id'))
-        batch_op.drop_index(batch_op.f('ix_stock_move_location_id'))
-        batch_op.drop_index(batch_op.f('ix_stock_move_kind'))
-        batch_op.drop_index(batch_op.f('ix_stock_move_at'))
-
-    op.drop_table('stock_move')
     with op.batch_alter_table('serial_unit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_serial_unit_part_id'))
         batch_op.drop_index(batch_op.f('ix_serial_unit_location_id'))
@@ -667,6 +686,7 @@ def downgrade() -> None:
 
     op.drop_table('reservation')
     with op.batch_alter_table('pm_occurrence', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pm_occurrence_work_order_id'))
         batch_op.drop_index(batch_op.f('ix_pm_occurrence_terminal_id'))
         batch_op.drop_index(batch_op.f('ix_pm_occurrence_plan_id'))
 
