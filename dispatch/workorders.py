@@ -1,0 +1,464 @@
+"""Work orders: creation (numbering, deduplication) and the one state machine.
+
+Every status change of a work order goes through `transition()`: it checks the move
+against `ALLOWED_TRANSITIONS`, writes a `WorkOrderEvent` (who, when, from, to, note),
+sends `dispatch.signals.work_order_changed` *before* committing so receivers add their
+rows to the same transaction, and commits once. A refused move raises
+`core.api.Conflict` (409) with the reason.
+
+Concurrency: each unit of work starts with `_begin_unit()`. If the session holds no
+writes yet, that is `core.db.begin_write()` (SQLite: BEGIN IMMEDIATE, which serialises
+writers); if the caller already wrote in this transaction (commit=False callers that
+group several changes), we stay in the caller's transaction. On PostgreSQL the rows we
+decide on are locked with SELECT ... FOR UPDATE and work-order numbers are drawn under
+a transaction-scoped advisory lock.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from core.api import Conflict, NotFound, ValidationFailed
+from core.db import begin_write, is_sqlite
+from core.models import User
+from core.timeutil import utcnow
+from dispatch import signals
+from dispatch.models import (
+    OPEN_WORK_ORDER_STATUSES,
+    Merchant,
+    Priority,
+    Terminal,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkOrderKind,
+    WorkOrderStatus,
+)
+
+S = WorkOrderStatus
+
+# from-status -> the statuses it may move to. Anything else is refused with a reason.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.NEW: frozenset({S.READY, S.CANCELLED}),
+    S.READY: frozenset({S.PLANNED, S.CANCELLED}),
+    # a draft plan can be dropped (back to ready) or published (dispatched)
+    S.PLANNED: frozenset({S.READY, S.DISPATCHED, S.CANCELLED}),
+    # a published visit can be re-planned, started, or (no "en route" tap) arrived at
+    S.DISPATCHED: frozenset({S.READY, S.PLANNED, S.EN_ROUTE, S.ON_SITE, S.CANCELLED}),
+    # turned back (tapped by mistake, or called off on the way)
+    S.EN_ROUTE: frozenset({S.DISPATCHED, S.READY, S.ON_SITE}),
+    S.ON_SITE: frozenset({S.COMPLETED, S.NEEDS_FOLLOW_UP}),
+    # a follow-up visit is planned again, or closed without one
+    S.NEEDS_FOLLOW_UP: frozenset({S.READY, S.PLANNED, S.COMPLETED, S.CANCELLED}),
+    S.COMPLETED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+# Why a move is refused, per target, when the table does not allow it.
+_REFUSAL_HINTS: dict[str, str] = {
+    S.COMPLETED: "only a work order on site (or needing follow-up) can be completed",
+    S.NEEDS_FOLLOW_UP: "only a work order on site can need a follow-up",
+    S.ON_SITE: "the work order must be dispatched or en route before the technician is on site",
+    S.EN_ROUTE: "the work order must be dispatched before the technician is en route",
+    S.DISPATCHED: "the work order must be in a plan (planned) before it is dispatched",
+    S.PLANNED: "only a ready work order (or one needing follow-up, or a dispatched one being "
+               "re-planned) can be planned",
+    S.READY: "this work order cannot be put back to ready from its current status",
+    S.CANCELLED: "a work order cannot be cancelled once the technician is on site or en route",
+    S.NEW: "a work order never goes back to new",
+}
+
+TERMINAL_STATUSES = frozenset({S.COMPLETED, S.CANCELLED})
+PRIORITY_RANK = {Priority.CRITICAL: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
+KINDS = tuple(k.value for k in WorkOrderKind)
+STATUSES = tuple(s.value for s in WorkOrderStatus)
+PRIORITIES = tuple(p.value for p in Priority)
+SEVERITIES = ("down", "degraded", "cosmetic")
+NUMBER_PREFIX = "WO-"
+_PG_NUMBER_LOCK = 0x46_52_57_4F  # "FRWO": advisory lock key for drawing numbers
+
+
+def refusal_reason(from_status: str, to_status: str) -> str | None:
+    """None if the move is allowed, else a sentence saying why not."""
+    if to_status not in STATUSES:
+        return f"unknown status {to_status!r}"
+    if from_status == to_status:
+        return f"the work order is already {from_status}"
+    allowed = ALLOWED_TRANSITIONS.get(from_status)
+    if allowed is None:
+        return f"unknown current status {from_status!r}"
+    if to_status in allowed:
+        return None
+    if from_status in TERMINAL_STATUSES:
+        return f"the work order is {from_status}; closed work orders do not change status"
+    hint = _REFUSAL_HINTS.get(to_status, "")
+    return f"cannot go from {from_status} to {to_status}" + (f": {hint}" if hint else "")
+
+
+def allowed_next(status: str) -> list[str]:
+    """The statuses reachable from `status`, in the order of the lifecycle."""
+    allowed = ALLOWED_TRANSITIONS.get(status, frozenset())
+    return [s for s in STATUSES if s in allowed]
+
+
+# --- unit-of-work helpers -------------------------------------------------------------
+
+_WROTE = "fixroute.dispatch.wrote"
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _mark_wrote(session, _ctx) -> None:
+    session.info[_WROTE] = True
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _clear_wrote(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)
+
+
+def _has_writes(session: Session) -> bool:
+    return bool(session.new or session.dirty or session.deleted or session.info.get(_WROTE))
+
+
+def _begin_unit(session: Session) -> None:
+    """Start a read-decide-write unit unless the caller already wrote in this
+    transaction (then we are part of the caller's unit and it holds the write lock)."""
+    if not _has_writes(session):
+        begin_write(session)
+
+
+def _lock_row(session: Session, obj) -> None:
+    """Reload `obj` (after flushing the caller's changes); on PostgreSQL lock its row."""
+    session.flush()
+    session.refresh(obj, with_for_update=not is_sqlite(session))
+
+
+def _actor_fields(actor: User | str | None) -> tuple[int | None, str]:
+    if actor is None:
+        return None, ""
+    if isinstance(actor, str):
+        return None, actor[:64]
+    return actor.id, (actor.username or "")[:64]
+
+
+def _event(work_order: WorkOrder, action: str, *, actor, from_status: str = "",
+           to_status: str = "", note: str = "", data: dict | None = None,
+           client_action_id: str | None = None) -> WorkOrderEvent:
+    user_id, label = _actor_fields(actor)
+    return WorkOrderEvent(work_order_id=work_order.id, at=utcnow(), actor_user_id=user_id,
+                          actor_label=label, action=action, from_status=from_status,
+                          to_status=to_status, note=note or "", data=dict(data or {}),
+                          client_action_id=client_action_id)
+
+
+# --- numbering ------------------------------------------------------------------------
+
+def _parse_number(number: str | None) -> int:
+    if not number or not number.startswith(NUMBER_PREFIX):
+        return 0
+    try:
+        return int(number[len(NUMBER_PREFIX):])
+    except ValueError:
+        return 0
+
+
+def format_number(n: int) -> str:
+    return f"{NUMBER_PREFIX}{n:06d}"
+
+
+def _next_number(session: Session) -> str:
+    """The next WO-000123. Called inside a write unit: on SQLite the unit holds the
+    database write lock, on PostgreSQL we take a transaction-scoped advisory lock, so
+    two creators never draw the same number (the unique index is the last guard)."""
+    if not is_sqlite(session):
+        session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_NUMBER_LOCK))
+    last = session.exec(
+        select(WorkOrder.number)
+        .where(WorkOrder.number.like(f"{NUMBER_PREFIX}%"))
+        .order_by(func.length(WorkOrder.number).desc(), WorkOrder.number.desc())
+        .limit(1)
+    ).first()
+    return format_number(_parse_number(last) + 1)
+
+
+# --- creation -------------------------------------------------------------------------
+
+def _resolve(session: Session, model, value, field: str):
+    if value is None:
+        return None
+    if isinstance(value, model):
+        return value
+    obj = session.get(model, value)
+    if obj is None:
+        raise NotFound(f"no {model.__tablename__.replace('_', ' ')} {value}", field=field)
+    return obj
+
+
+def find_open_repair(session: Session, terminal_id: int) -> WorkOrder | None:
+    """The open repair work order of a terminal, if any (oldest first)."""
+    return session.exec(
+        select(WorkOrder)
+        .where(WorkOrder.terminal_id == terminal_id,
+               WorkOrder.kind == WorkOrderKind.REPAIR,
+               WorkOrder.status.in_([s.value for s in OPEN_WORK_ORDER_STATUSES]))
+        .order_by(WorkOrder.created_at, WorkOrder.id)
+        .limit(1)
+    ).first()
+
+
+def create_work_order(
+    session: Session,
+    *,
+    merchant: Merchant | int,
+    terminal: Terminal | int | None = None,
+    kind: str,
+    priority: str,
+    severity: str,
+    required_skills: list[str],
+    predicted_parts: list[dict],
+    service_minutes: int,
+    sla_due_at: datetime | None = None,
+    title: str = "",
+    description: str = "",
+    optional: bool = False,
+    window_start_at: datetime | None = None,
+    window_end_at: datetime | None = None,
+    checklist: list | None = None,
+    actor: User | str | None = None,
+    status: str = "ready",
+    commit: bool = True,
+) -> WorkOrder:
+    """Create a work order numbered WO-000123 with its creation event.
+
+    For a repair on a terminal that already has an open repair work order, that one is
+    returned instead (with a note event saying so; priority and SLA are raised if the
+    new report is more urgent). The signal `work_order_changed` is sent for a new work
+    order (event action "created", from "" to `status`) before the commit."""
+    if kind not in KINDS:
+        raise ValidationFailed(f"must be one of {', '.join(KINDS)}", field="kind")
+    if priority not in PRIORITIES:
+        raise ValidationFailed(f"must be one of {', '.join(PRIORITIES)}", field="priority")
+    if severity not in SEVERITIES:
+        raise ValidationFailed(f"must be one of {', '.join(SEVERITIES)}", field="severity")
+    if status not in (S.NEW, S.READY):
+        raise ValidationFailed("a work order starts as new or ready", field="status")
+    if not isinstance(service_minutes, int) or not 1 <= service_minutes <= 24 * 60:
+        raise ValidationFailed("must be between 1 and 1440 minutes", field="service_minutes")
+    if window_start_at and window_end_at and window_end_at <= window_start_at:
+        raise ValidationFailed("must be after window_start_at", field="window_end_at")
+
+    _begin_unit(session)
+    try:
+        merchant_obj: Merchant = _resolve(session, Merchant, merchant, "merchant")
+        terminal_obj: Terminal | None = _resolve(session, Terminal, terminal, "terminal")
+        if terminal_obj is not None and terminal_obj.merchant_id not in (None, merchant_obj.id):
+            raise ValidationFailed("this terminal belongs to another merchant", field="terminal")
+
+        if kind == WorkOrderKind.REPAIR and terminal_obj is not None:
+            if not is_sqlite(session):
+                session.refresh(terminal_obj, with_for_update=True)
+            existing = find_open_repair(session, terminal_obj.id)
+            if existing is not None:
+                _merge_into_existing(session, existing, priority=priority, sla_due_at=sla_due_at,
+                                     severity=severity, title=title, actor=actor)
+                if commit:
+                    session.commit()
+                else:
+                    session.flush()
+                return existing
+
+        now = utcnow()
+        wo = WorkOrder(
+            number=_next_number(session), kind=kind, status=status, priority=priority,
+            region_id=merchant_obj.region_id, merchant_id=merchant_obj.id,
+            terminal_id=terminal_obj.id if terminal_obj else None,
+            title=title[:200], description=description, severity=severity,
+            sla_due_at=sla_due_at, required_skills=list(required_skills),
+            predicted_parts=[dict(p) for p in predicted_parts], service_minutes=service_minutes,
+            optional=optional, window_start_at=window_start_at, window_end_at=window_end_at,
+            checklist=list(checklist or []), created_by_user_id=_actor_fields(actor)[0],
+            created_at=now, updated_at=now,
+        )
+        session.add(wo)
+        session.flush()
+        ev = _event(wo, "created", actor=actor, from_status="", to_status=status,
+                    data={"number": wo.number, "kind": kind, "priority": priority})
+        session.add(ev)
+        session.flush()
+        signals.work_order_changed.send(wo, session=session, event=ev, actor=actor)
+        if commit:
+            session.commit()
+        else:
+            session.flush()
+        return wo
+    except BaseException:
+        if commit:
+            session.rollback()
+        raise
+
+
+def _merge_into_existing(session: Session, wo: WorkOrder, *, priority: str,
+                         sla_due_at: datetime | None, severity: str, title: str,
+                         actor) -> WorkOrderEvent:
+    changes: dict[str, Any] = {}
+    if PRIORITY_RANK.get(priority, 9) < PRIORITY_RANK.get(wo.priority, 9):
+        changes["priority"] = [wo.priority, priority]
+        wo.priority = priority
+    if sla_due_at is not None and (wo.sla_due_at is None or sla_due_at < wo.sla_due_at):
+        changes["sla_due_at"] = [wo.sla_due_at.isoformat() if wo.sla_due_at else None,
+                                 sla_due_at.isoformat()]
+        wo.sla_due_at = sla_due_at
+    sev_rank = {"down": 0, "degraded": 1, "cosmetic": 2}
+    if sev_rank.get(severity, 9) < sev_rank.get(wo.severity, 9):
+        changes["severity"] = [wo.severity, severity]
+        wo.severity = severity
+    if changes:
+        wo.updated_at = utcnow()
+        wo.version += 1
+        session.add(wo)
+    note = "Another report for this terminal joined this open work order"
+    if title:
+        note += f": {title}"
+    ev = _event(wo, "duplicate_merged", actor=actor, from_status=wo.status,
+                to_status=wo.status, note=note, data={"changes": changes})
+    session.add(ev)
+    session.flush()
+    return ev
+
+
+# --- the state machine ----------------------------------------------------------------
+
+def _event_for_client_action(session: Session, client_action_id: str) -> WorkOrderEvent | None:
+    return session.exec(
+        select(WorkOrderEvent).where(WorkOrderEvent.client_action_id == client_action_id)
+    ).first()
+
+
+def _replay(work_order: WorkOrder, earlier: WorkOrderEvent, to_status: str) -> WorkOrderEvent:
+    if earlier.work_order_id != work_order.id:
+        raise Conflict("this client_action_id was already used for another work order",
+                       field="client_action_id")
+    if earlier.to_status != to_status:
+        raise Conflict(f"this client_action_id was already used to move to {earlier.to_status}",
+                       field="client_action_id")
+    return earlier
+
+
+def transition(
+    session: Session,
+    work_order: WorkOrder,
+    to_status: str,
+    *,
+    actor: User | str | None = None,
+    note: str = "",
+    data: dict | None = None,
+    client_action_id: str | None = None,
+    commit: bool = True,
+) -> WorkOrderEvent:
+    """Move a work order to `to_status`, or raise Conflict (409) saying why not.
+
+    Writes the WorkOrderEvent, sends `work_order_changed` (receivers add rows to the
+    same transaction, they must not commit), then commits (or only flushes when
+    commit=False, for callers that group several changes in one transaction).
+    A `client_action_id` already applied returns the earlier event unchanged: phones
+    replay queued taps safely."""
+    to_status = str(to_status)
+    if client_action_id is not None:
+        client_action_id = str(client_action_id)
+        if not 1 <= len(client_action_id) <= 64:
+            raise ValidationFailed("must be 1 to 64 characters", field="client_action_id")
+        earlier = _event_for_client_action(session, client_action_id)
+        if earlier is not None:
+            return _replay(work_order, earlier, to_status)
+
+    _begin_unit(session)
+    try:
+        _lock_row(session, work_order)
+        if client_action_id is not None:
+            earlier = _event_for_client_action(session, client_action_id)
+            if earlier is not None:
+                result = _replay(work_order, earlier, to_status)
+                if commit:
+                    session.commit()
+                return result
+        from_status = work_order.status
+        reason = refusal_reason(from_status, to_status)
+        if reason is not None:
+            raise Conflict(reason, field="status")
+
+        now = utcnow()
+        work_order.status = to_status
+        work_order.updated_at = now
+        work_order.version += 1
+        if to_status == S.COMPLETED:
+            work_order.completed_at = now
+        elif from_status == S.COMPLETED:  # pragma: no cover - completed is final today
+            work_order.completed_at = None
+        session.add(work_order)
+        ev = _event(work_order, "transition", actor=actor, from_status=from_status,
+                    to_status=to_status, note=note, data=data, client_action_id=client_action_id)
+        session.add(ev)
+        session.flush()
+        signals.work_order_changed.send(work_order, session=session, event=ev, actor=actor)
+        if commit:
+            session.commit()
+        else:
+            session.flush()
+        return ev
+    except IntegrityError:
+        # Two replays of the same phone action raced: the other one won.
+        session.rollback()
+        if client_action_id is not None:
+            earlier = _event_for_client_action(session, client_action_id)
+            if earlier is not None:
+                session.refresh(work_order)
+                return _replay(work_order, earlier, to_status)
+        raise
+    except BaseException:
+        if commit:
+            session.rollback()
+        raise
+
+
+def add_note(
+    session: Session,
+    work_order: WorkOrder,
+    text: str,
+    *,
+    actor: User | str | None = None,
+    data: dict | None = None,
+    commit: bool = True,
+) -> WorkOrderEvent:
+    """A note on the timeline (no status change, no signal)."""
+    text = (text or "").strip()
+    if not text and not data:
+        raise ValidationFailed("a note needs text", field="text")
+    if len(text) > 4000:
+        raise ValidationFailed("must be at most 4000 characters", field="text")
+    ev = _event(work_order, "note", actor=actor, from_status=work_order.status,
+                to_status=work_order.status, note=text, data=data)
+    session.add(ev)
+    if commit:
+        session.commit()
+    else:
+        session.flush()
+    return ev
+
+
+def timeline(session: Session, work_order_id: int) -> list[WorkOrderEvent]:
+    return list(session.exec(
+        select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == work_order_id)
+        .order_by(WorkOrderEvent.at, WorkOrderEvent.id)
+    ).all())
+
+
+def get_work_order(session: Session, work_order_id: int) -> WorkOrder:
+    wo = session.get(WorkOrder, work_order_id)
+    if wo is None:
+        raise NotFound(f"no work order {work_order_id}", field="id")
+    return wo
