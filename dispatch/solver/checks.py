@@ -59,6 +59,13 @@ def _check_matrix(m: list[list[int]], field: str, n: int) -> None:
 def check_problem(problem: Problem) -> None:
     """Raise ``ProblemError`` for the first malformed field of ``problem``."""
     n = len(problem.durations)
+    if problem.distances is not None and len(problem.distances) != n:
+        # blame the matrix that does not cover the locations in use
+        used = [j.location_index for j in problem.jobs] + [d.location_index for d in problem.depots]
+        used += [i for v in problem.vehicles for i in (v.start_index, v.end_index) if i is not None]
+        need = max([i for i in used if isinstance(i, int)], default=-1) + 1
+        if n < need <= len(problem.distances):
+            raise ProblemError("matrices.durations", f"matrix is {n}x{n} but location index {need - 1} is used")
     if n == 0 and (problem.jobs or problem.vehicles):
         raise ProblemError("matrices.durations", "empty travel matrix")
     _check_matrix(problem.durations, "matrices.durations", n)

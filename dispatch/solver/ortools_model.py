@@ -129,6 +129,7 @@ class Analysis:
     depot_vehicles: dict[int, list[int]]  # job -> vehicles that may serve it via its depot
     depot_of: dict[int, int]  # job -> depot list index used for its pickup
     horizon: int
+    unusable: set[int]  # vehicles whose shift cannot even cover start -> end (and breaks)
 
 
 def _windows_or(job_windows: list[tuple[int, int]], horizon: int) -> list[tuple[int, int]]:
@@ -168,6 +169,12 @@ def analyse(problem: Problem) -> Analysis:
         for k, a in enumerate(_pad(j.delivery, K)):
             demand_total[k] += a
     cap_total = [sum(c[k] for c in caps) for k in range(K)]
+    unusable = set()
+    for v, veh in enumerate(problem.vehicles):
+        s, e = veh.time_window if veh.time_window else (0, H)
+        back = D[veh.start_index][veh.end_index] if veh.start_index is not None and veh.end_index is not None else 0
+        if s + back + sum(b.service for b in veh.breaks) > e:
+            unusable.add(v)
 
     def reach(v: Vehicle, job: Job, via: Optional[int]) -> bool:
         s, e = v.time_window if v.time_window else (0, H)
@@ -193,9 +200,10 @@ def analyse(problem: Problem) -> Analysis:
 
     for j, job in enumerate(problem.jobs):
         need = _pad(job.delivery, K)
-        skilled = [v for v, sk in enumerate(vskills) if set(job.skills) <= sk]
+        skilled = [v for v, sk in enumerate(vskills) if set(job.skills) <= sk and v not in unusable]
         if job.id in pinned:
-            owner = [v for v, veh in enumerate(problem.vehicles) if any(s.type == "job" and s.id == job.id for s in veh.steps)]
+            owner = [v for v, veh in enumerate(problem.vehicles)
+                     if v not in unusable and any(s.type == "job" and s.id == job.id for s in veh.steps)]
             van_vehicles[j] = owner
             depot_vehicles[j] = []
             continue
@@ -221,7 +229,7 @@ def analyse(problem: Problem) -> Analysis:
         depot_vehicles[j] = via
         if via:
             depot_of[j] = depot  # type: ignore[assignment]
-    return Analysis(reasons, van_vehicles, depot_vehicles, depot_of, H)
+    return Analysis(reasons, van_vehicles, depot_vehicles, depot_of, H, unusable)
 
 
 # ------------------------------------------------------------------ model
@@ -320,6 +328,9 @@ class RoutingModel:
         for v, veh in enumerate(p.vehicles):
             s, e = veh.time_window if veh.time_window else (0, H)
             tdim.CumulVar(routing.Start(v)).SetRange(s, e)
+            if v in an.unusable:  # stays empty; its impossible shift must not sink the model
+                tdim.CumulVar(routing.End(v)).SetRange(s, H)
+                continue
             tdim.CumulVar(routing.End(v)).SetRange(s, e)
             if veh.overtime_after is not None and veh.costs.overtime_per_hour:
                 coef = int(round(veh.costs.overtime_per_hour * COST_SCALE / 3600.0))
@@ -429,7 +440,7 @@ class RoutingModel:
         for index in range(routing.Size()):
             visit[index] = int(service[m.IndexToNode(index)])
         for v, veh in enumerate(p.vehicles):
-            if not veh.breaks:
+            if not veh.breaks or v in an.unusable:
                 continue
             s, e = veh.time_window if veh.time_window else (0, H)
             ivs = []
