@@ -91,14 +91,12 @@ def _app(_schema: str, tmp_path_factory):
 
 def _wipe(engine) -> None:
     tables = list(reversed(metadata.sorted_tables))
+    # DELETE beats TRUNCATE by far on the handful of rows a test leaves behind.
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
+        if engine.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
-            for t in tables:
-                conn.execute(t.delete())
+        for t in tables:
+            conn.execute(t.delete())
 
 
 @pytest.fixture
