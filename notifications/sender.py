@@ -1,0 +1,407 @@
+"""Draining the outbox: claim due rows, send them, record what the provider said.
+
+Protocol (one key is sent at most once, even with two senders or a restart):
+
+1. **Claim** in a short write transaction (SQLite ``BEGIN IMMEDIATE``; PostgreSQL
+   ``SELECT ... FOR UPDATE SKIP LOCKED``): due ``pending`` rows, and ``sending`` rows
+   whose lease has expired, become ``sending`` with a fresh ``claim_token`` and
+   ``lease_until = now + lease`` (longer than the HTTP timeout); ``attempts`` counts up.
+   Opted-out numbers are suppressed here, non-urgent rows over the per-number hourly
+   limit or inside quiet hours are pushed later. The claim commits before any HTTP call.
+2. **Send** outside any transaction, then **record** in a new transaction, only if the
+   row still carries our claim token (so a sender whose lease was taken over never
+   overwrites the new holder).
+3. Failures: 429, 5xx and network errors go back to ``pending`` with exponential
+   backoff (30 s, 60 s, ... capped at 1 h; ``failed`` with the last code after
+   ``max_attempts``); other 4xx are permanent: ``failed`` with Twilio's error code.
+
+**What remains possible**: a crash (or lost connection) after Twilio accepted the
+message but before our record committed leaves the row in ``sending`` without a SID.
+Nothing retakes it until its lease expires, and then it is narrowed twice before a
+second send: (a) the status callback URL carries the outbox id (``?o=<id>``), so
+Twilio's first status callback attaches the SID and moves the row out of ``sending``;
+(b) a stuck row is first *looked up* at Twilio (recent messages to that number with
+the same body, created since the row was) and adopted if found. A duplicate can then
+only happen if Twilio accepted the message, sent no callback yet and does not list it
+yet when the lease expires (minutes later), or the lookup itself is unavailable (then
+the row is retried later, not resent blind).
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import Engine, and_, func, or_
+from sqlmodel import Session, select
+
+from core.db import begin_write, is_sqlite
+from core.timeutil import as_utc, utcnow
+from notifications.models import OutboundMessage
+from notifications.outbox import (
+    STATUS_DEV_DELIVERED,
+    STATUS_PENDING,
+    STATUS_SENDING,
+    STATUS_SUPPRESSED,
+    is_opted_out,
+    quiet_until,
+)
+
+log = logging.getLogger("fixroute.sms")
+
+LEASE_SECONDS = 300
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_CAP_SECONDS = 3600
+NON_URGENT_PER_NUMBER_PER_HOUR = 3
+
+# how far each status is along the way; a callback never moves a message backwards
+STATUS_RANK = {
+    STATUS_PENDING: 0, STATUS_SENDING: 1, "queued": 2, "sent": 3,
+    "undelivered": 4, "failed": 4, "delivered": 5,
+}
+FINAL = {"delivered", STATUS_DEV_DELIVERED, STATUS_SUPPRESSED}
+
+
+def map_provider_status(raw: str | None) -> str:
+    """Twilio's message status -> ours. Twilio's own intermediate states (accepted,
+    scheduled, sending) are all 'queued' here: 'sending' means claimed by our sender."""
+    raw = (raw or "").lower()
+    if raw in ("sent", "delivered", "undelivered", "failed", "read"):
+        return "delivered" if raw == "read" else raw
+    if raw == "canceled":
+        return "failed"
+    return "queued"
+
+
+@dataclass
+class Accepted:
+    sid: str
+    status: str  # ours, after map_provider_status (or dev_delivered)
+    provider_status: str = ""
+
+
+class SendFailed(Exception):
+    def __init__(self, message: str, *, retryable: bool, code: str | None = None,
+                 http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.code = code
+        self.http_status = http_status
+
+
+class SmsSender(Protocol):
+    name: str
+
+    def send(self, message: OutboundMessage) -> Accepted: ...
+
+    def find_sent(self, message: OutboundMessage) -> Accepted | None: ...
+
+
+class TwilioSender:
+    """Sends through the real twilio-python client. `api_base_url` points it at another
+    host (a local fake in tests): twilio-python joins each URI to `client.api.base_url`."""
+
+    name = "twilio"
+
+    def __init__(self, account_sid: str, auth_token: str, *, from_number: str | None = None,
+                 messaging_service_sid: str | None = None, public_base_url: str | None = None,
+                 api_base_url: str | None = None, timeout: float = 15.0) -> None:
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
+        if not (from_number or messaging_service_sid):
+            raise ValueError("a from number or a messaging service SID is required")
+        self.client = Client(account_sid, auth_token,
+                             http_client=TwilioHttpClient(timeout=timeout))
+        if api_base_url:
+            self.client.api.base_url = api_base_url.rstrip("/")
+        self.from_number = from_number
+        self.messaging_service_sid = messaging_service_sid
+        self.public_base_url = (public_base_url or "").rstrip("/") or None
+
+    def status_callback(self, message: OutboundMessage) -> str | None:
+        if not self.public_base_url:
+            return None
+        return f"{self.public_base_url}/webhooks/twilio/status?o={message.id}"
+
+    def send(self, message: OutboundMessage) -> Accepted:
+        kwargs = {"to": message.to_number, "body": message.body}
+        if self.messaging_service_sid:
+            kwargs["messaging_service_sid"] = self.messaging_service_sid
+        else:
+            kwargs["from_"] = self.from_number
+        callback = self.status_callback(message)
+        if callback:
+            kwargs["status_callback"] = callback
+        kwargs["attempt"] = message.attempts
+        created = self._call(lambda: self.client.messages.create(**kwargs))
+        return Accepted(created.sid, map_provider_status(created.status), created.status or "")
+
+    def find_sent(self, message: OutboundMessage) -> Accepted | None:
+        since = as_utc(message.created_at) - timedelta(minutes=5)
+        recent = self._call(lambda: self.client.messages.list(to=message.to_number, limit=50))
+        for item in recent:
+            created = item.date_created
+            if item.body == message.body and (created is None or as_utc(created) >= since):
+                return Accepted(item.sid, map_provider_status(item.status), item.status or "")
+        return None
+
+    @staticmethod
+    def _call(fn: Callable):
+        import requests
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        try:
+            return fn()
+        except TwilioRestException as exc:
+            retryable = exc.status == 429 or exc.status >= 500
+            code = str(exc.code) if exc.code is not None else f"http_{exc.status}"
+            raise SendFailed(exc.msg or str(exc), retryable=retryable, code=code,
+                             http_status=exc.status) from exc
+        except (requests.RequestException, TwilioException, OSError) as exc:
+            raise SendFailed(f"network error: {exc.__class__.__name__}", retryable=True,
+                             code="network") from exc
+
+
+class DevSender:
+    """Without Twilio credentials: the message stays in the outbox as 'dev_delivered'
+    and shows on the development phone page (/dev/phone). Nothing leaves the machine."""
+
+    name = "dev"
+
+    def send(self, message: OutboundMessage) -> Accepted:
+        return Accepted(f"DEV{uuid.uuid4().hex[:29]}", STATUS_DEV_DELIVERED, "dev")
+
+    def find_sent(self, message: OutboundMessage) -> Accepted | None:
+        return None
+
+
+def sender_from_settings(settings) -> SmsSender:
+    if settings.twilio_configured:
+        return TwilioSender(
+            settings.twilio_account_sid, settings.twilio_auth_token,
+            from_number=settings.twilio_from_number,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+            public_base_url=settings.public_base_url,
+            api_base_url=settings.twilio_api_base_url,
+        )
+    return DevSender()
+
+
+@dataclass
+class DrainReport:
+    claimed: int = 0
+    sent: int = 0
+    recovered: int = 0  # stuck rows found already sent at the provider
+    retry: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    deferred: int = 0
+    lost_lease: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "errors"}
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0),
+                                 BACKOFF_CAP_SECONDS))
+
+
+SessionSource = Engine | Callable[[], Session]
+
+
+def _open(source: SessionSource) -> Session:
+    if isinstance(source, Engine):
+        return Session(source, expire_on_commit=False)
+    return source()
+
+
+@dataclass
+class _Claim:
+    id: int
+    token: str
+    was_stuck: bool
+
+
+def _hourly_count(session: Session, phone: str, now: datetime) -> tuple[int, datetime | None]:
+    """Non-urgent messages to `phone` sent in the last hour or in flight (counted as
+    sent now), and the oldest of their send times (when the window frees a slot)."""
+    hour_ago = now - timedelta(hours=1)
+    row = session.exec(
+        select(func.count(OutboundMessage.id),
+               func.min(func.coalesce(OutboundMessage.sent_at, now))).where(
+            OutboundMessage.to_number == phone,
+            OutboundMessage.urgent == False,  # noqa: E712
+            or_(OutboundMessage.sent_at > hour_ago, OutboundMessage.status == STATUS_SENDING),
+        )
+    ).one()
+    return int(row[0] or 0), row[1]
+
+
+def claim_due(session: Session, *, limit: int, now: datetime, lease_seconds: int = LEASE_SECONDS,
+              non_urgent_per_hour: int = NON_URGENT_PER_NUMBER_PER_HOUR,
+              report: DrainReport | None = None) -> list[_Claim]:
+    report = report or DrainReport()
+    begin_write(session)
+    stmt = (
+        select(OutboundMessage)
+        .where(or_(
+            and_(OutboundMessage.status == STATUS_PENDING, OutboundMessage.next_attempt_at <= now),
+            and_(OutboundMessage.status == STATUS_SENDING, OutboundMessage.lease_until < now),
+        ))
+        .order_by(OutboundMessage.urgent.desc(), OutboundMessage.next_attempt_at, OutboundMessage.id)
+        .limit(limit)
+    )
+    if not is_sqlite(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = session.exec(stmt).all()
+    claims: list[_Claim] = []
+    for row in rows:
+        row.updated_at = now
+        if is_opted_out(session, row.to_number) and row.status == STATUS_PENDING:
+            row.status = STATUS_SUPPRESSED
+            row.error_message = "recipient opted out (STOP)"
+            session.add(row)
+            report.suppressed += 1
+            continue
+        if not row.urgent and row.status == STATUS_PENDING:
+            quiet = quiet_until(now, row.region_tz,
+                                (row.quiet_start_hour, row.quiet_end_hour)
+                                if row.quiet_start_hour is not None else None)
+            if quiet is not None:
+                row.next_attempt_at = quiet
+                session.add(row)
+                report.deferred += 1
+                continue
+            # rows claimed earlier in this batch are already flushed as 'sending'
+            count, oldest = _hourly_count(session, row.to_number, now)
+            if count >= non_urgent_per_hour:
+                free_at = (as_utc(oldest) + timedelta(hours=1)) if oldest else now + timedelta(minutes=10)
+                row.next_attempt_at = max(free_at, now + timedelta(seconds=1))
+                row.error_message = "rate limited: too many messages to this number this hour"
+                session.add(row)
+                report.deferred += 1
+                continue
+        was_stuck = row.status == STATUS_SENDING
+        token = uuid.uuid4().hex
+        row.status = STATUS_SENDING
+        row.claim_token = token
+        row.lease_until = now + timedelta(seconds=lease_seconds)
+        row.attempts += 1
+        session.add(row)
+        claims.append(_Claim(row.id, token, was_stuck))
+    session.commit()
+    report.claimed += len(claims)
+    return claims
+
+
+def _record(session: Session, claim: _Claim, now: datetime, *, accepted: Accepted | None = None,
+            failure: SendFailed | None = None, max_attempts: int = MAX_ATTEMPTS,
+            report: DrainReport) -> None:
+    begin_write(session)
+    stmt = select(OutboundMessage).where(OutboundMessage.id == claim.id)
+    if not is_sqlite(session):
+        stmt = stmt.with_for_update()
+    row = session.exec(stmt).one()
+    if row.claim_token != claim.token:
+        # our lease expired and another sender took the row over: it decides now
+        session.rollback()
+        report.lost_lease += 1
+        log.warning("outbox %s: lease lost before recording the result", claim.id)
+        return
+    row.claim_token = None
+    row.lease_until = None
+    row.updated_at = now
+    if accepted is not None:
+        if row.provider_sid is None:
+            row.provider_sid = accepted.sid
+        # a status callback may already have moved the row further: keep the furthest
+        if STATUS_RANK.get(accepted.status, 9) >= STATUS_RANK.get(row.status, 0) or row.status == STATUS_SENDING:
+            row.status = accepted.status
+            row.provider_status = accepted.provider_status
+        row.sent_at = row.sent_at or now
+        row.error_code = None
+        row.error_message = ""
+    else:
+        assert failure is not None
+        row.error_code = (failure.code or "")[:16] or None
+        row.error_message = failure.message[:255]
+        if failure.retryable and row.attempts < max_attempts:
+            row.status = STATUS_PENDING
+            row.next_attempt_at = now + backoff(row.attempts)
+            report.retry += 1
+        else:
+            row.status = "failed"
+            if failure.retryable:
+                row.error_message = f"gave up after {row.attempts} attempts: {failure.message}"[:255]
+            report.failed += 1
+    session.add(row)
+    session.commit()
+
+
+def drain_outbox(source: SessionSource, sender: SmsSender, limit: int = 100, *,
+                 now: datetime | None = None, lease_seconds: int = LEASE_SECONDS,
+                 max_attempts: int = MAX_ATTEMPTS,
+                 non_urgent_per_hour: int = NON_URGENT_PER_NUMBER_PER_HOUR) -> DrainReport:
+    """Send up to `limit` due messages; safe to run from several processes at once
+    (scheduler job, RQ worker, `fixroute sms send-pending`). `source` is an Engine or
+    a callable returning a new Session. `now` is for tests; production uses the clock."""
+    report = DrainReport()
+    clock = (lambda: now) if now is not None else utcnow
+    with _open(source) as session:
+        claims = claim_due(session, limit=limit, now=clock(), lease_seconds=lease_seconds,
+                           non_urgent_per_hour=non_urgent_per_hour, report=report)
+        for claim in claims:
+            message = session.get(OutboundMessage, claim.id)
+            session.expunge(message)  # a detached snapshot to send from
+            session.rollback()
+            try:
+                accepted = sender.find_sent(message) if claim.was_stuck else None
+                if accepted is not None:
+                    report.recovered += 1
+                else:
+                    accepted = sender.send(message)
+                    report.sent += 1
+                _record(session, claim, clock(), accepted=accepted, report=report)
+            except SendFailed as failure:
+                log.info("outbox %s: %s (%s)", claim.id, failure.message, failure.code)
+                report.errors.append(f"{claim.id}: {failure.code}")
+                _record(session, claim, clock(), failure=failure, max_attempts=max_attempts,
+                        report=report)
+    return report
+
+
+def apply_status_callback(session: Session, *, sid: str, status: str, error_code: str | None,
+                          outbox_id: str | None = None) -> OutboundMessage | None:
+    """A Twilio delivery status callback; idempotent, never moves a message backwards.
+    The caller commits. Unknown messages are ignored (None)."""
+    begin_write(session)
+    row = session.exec(select(OutboundMessage).where(OutboundMessage.provider_sid == sid)).first()
+    if row is None and outbox_id and outbox_id.isdigit():
+        candidate = session.get(OutboundMessage, int(outbox_id))
+        # the callback arrived before (or instead of) our own record of the send
+        if candidate is not None and candidate.provider_sid is None:
+            row = candidate
+            row.provider_sid = sid
+            row.sent_at = row.sent_at or utcnow()
+    if row is None:
+        return None
+    new = map_provider_status(status)
+    current = row.status
+    if current in FINAL or STATUS_RANK.get(new, 0) <= STATUS_RANK.get(current, 0):
+        session.add(row)  # at most the SID was attached; the status stays
+        return row
+    row.status = new
+    row.provider_status = (status or "")[:24]
+    if error_code and new in ("failed", "undelivered"):
+        row.error_code = str(error_code)[:16]
+    row.updated_at = utcnow()
+    session.add(row)
+    return row
