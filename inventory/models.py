@@ -66,12 +66,15 @@ class StockLevel(SQLModel, table=True):
         UniqueConstraint("location_id", "part_id"),
         CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
         CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="reserved_within_on_hand"),
+        CheckConstraint("faulty >= 0", name="faulty_not_negative"),
     )
     id: int | None = Field(default=None, primary_key=True)
     location_id: int = Field(foreign_key="stock_location.id", index=True)
     part_id: int = Field(foreign_key="part.id", index=True)
     on_hand: int = Field(default=0)
     reserved: int = Field(default=0)
+    # faulty units returned from the field, waiting for repair or the vendor: never usable
+    faulty: int = Field(default=0)
 
 
 class StockMove(SQLModel, table=True):
@@ -84,6 +87,8 @@ class StockMove(SQLModel, table=True):
     # signed deltas applied to the location's levels
     on_hand_delta: int = Field(default=0)
     reserved_delta: int = Field(default=0)
+    faulty_delta: int = Field(default=0)
+    reservation_id: int | None = Field(default=None, foreign_key="reservation.id")
     counter_location_id: int | None = Field(default=None, foreign_key="stock_location.id")
     work_order_id: int | None = Field(default=None, foreign_key="work_order.id", index=True)
     serial: str | None = Field(default=None, max_length=40)
@@ -98,7 +103,10 @@ class Reservation(SQLModel, table=True):
     part_id: int = Field(foreign_key="part.id")
     location_id: int = Field(foreign_key="stock_location.id")
     qty: int
+    consumed_qty: int = Field(default=0)
+    released_qty: int = Field(default=0)
     status: str = Field(default="active", max_length=12)  # active, released, consumed
+    created_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
