@@ -96,6 +96,9 @@ def create_app(
 
     app.register_blueprint(core_auth.bp)
     app.register_blueprint(core_web.bp)
+    from core.admin import init_admin
+
+    init_admin(app)
     for package in (notifications, inventory, dispatch, maintenance):
         package.init_app(app)
 

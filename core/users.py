@@ -48,6 +48,11 @@ def create_user(
         raise ValidationFailed("must be at least 8 characters", field="password")
     if role == Role.TECHNICIAN and technician_id is None:
         raise ValidationFailed("a technician account needs a technician", field="technician_id")
+    if technician_id is not None and session.exec(
+        select(User).where(User.technician_id == technician_id)
+    ).first():
+        raise APIError("this technician already has an account", status=409, code="conflict",
+                       field="technician_id")
     if session.exec(select(User).where(User.username == username)).first():
         raise APIError("username already taken", status=409, code="conflict", field="username")
     user = User(

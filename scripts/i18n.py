@@ -18,7 +18,8 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = {
-    "core": ["core", "app.py", "templates/core", "templates/auth", "templates/base.html"],
+    "core": ["core", "app.py", "templates/core", "templates/auth", "templates/admin",
+             "templates/base.html"],
     "dispatch": ["dispatch", "templates/dispatch"],
     "inventory": ["inventory", "templates/inventory"],
     "maintenance": ["maintenance", "templates/maintenance"],
