@@ -4,3 +4,6 @@ from __future__ import annotations
 
 def init_app(app) -> None:
     """Register this package's blueprints, signal handlers and CLI commands."""
+    from dispatch.tech import init_tech  # technician phone pages and API
+
+    init_tech(app)

@@ -1,0 +1,474 @@
+"""The technician's phone: today's route page, and the JSON API the page (or any
+client with a bearer token) uses to start travel, arrive, complete, report a visit
+that could not be completed and upload photos. Thin: parse, call
+`dispatch.tech_service`, answer."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, jsonify, render_template, request, send_file
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from pydantic import BaseModel, Field
+from sqlmodel import Session, select
+
+from core import openapi
+from core.api import ValidationFailed, api_v1, parse_body
+from core.auth import STAFF, roles_required
+from core.db import get_session
+from core.models import Region, Role
+from core.settings import PROJECT_ROOT
+from core.timeutil import to_local
+from dispatch import tech_service as svc
+from dispatch.catalog import CATEGORIES, TRIAGE_STEPS
+from dispatch.models import (
+    Attachment,
+    FaultReport,
+    Merchant,
+    Plan,
+    Technician,
+    Terminal,
+    TerminalModel,
+    TriageStep,
+    Visit,
+    WorkOrder,
+)
+from inventory.models import Part, Reservation, SerialUnit, StockLevel, StockLocation
+
+bp = Blueprint("tech", __name__)
+TECH_ROLES = (Role.TECHNICIAN, *STAFF)
+
+PART_KIND_LABELS = {
+    "card_reader": _l("Card reader"), "printer": _l("Printer"), "battery": _l("Battery"),
+    "display": _l("Display"), "main_board": _l("Main board"), "comm_module": _l("Comm module"),
+    "power_adapter": _l("Power adapter"), "keypad": _l("Keypad"), "paper": _l("Paper roll"),
+    "terminal": _l("Terminal"),
+}
+KIND_LABELS = {
+    "repair": _l("Repair"), "preventive": _l("Preventive maintenance"), "install": _l("Install"),
+    "backup_swap": _l("Backup swap"), "retrieval": _l("Retrieval"),
+}
+OUTCOME_LABELS = {
+    "fixed": _l("fixed it"), "not_fixed": _l("did not help"), "skipped": _l("skipped"),
+    "not_applicable": _l("not applicable"),
+}
+
+
+# ---------------------------------------------------------------- presentation
+
+
+def _tz(session: Session, region_id: int) -> str:
+    region = session.get(Region, region_id)
+    return region.timezone if region else "Asia/Shanghai"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _hhmm(value: datetime | None, tz: str) -> str:
+    return to_local(value, tz).strftime("%H:%M") if value else ""
+
+
+def _checklist_label(item) -> str:
+    if isinstance(item, dict):
+        code = item.get("code") or ""
+        text = item.get("label") or item.get("text") or item.get("title") or ""
+        return str(text or TRIAGE_STEPS.get(code, code))
+    return str(TRIAGE_STEPS.get(item, item))
+
+
+def _pickup_label(item) -> str:
+    if isinstance(item, dict):
+        return str(item.get("label") or item.get("name") or item.get("sku")
+                   or item.get("serial") or item.get("kind") or "")
+    return str(item)
+
+
+def map_links(lat: float, lon: float, name: str) -> dict[str, str]:
+    """geo: opens the phone's map app on Android; the https link works everywhere."""
+    return {
+        "geo": f"geo:{lat:.6f},{lon:.6f}?q={lat:.6f},{lon:.6f}({quote(name)})",
+        "web": f"https://uri.amap.com/marker?position={lon:.6f},{lat:.6f}&name={quote(name)}",
+    }
+
+
+def visit_view(session: Session, visit: Visit, tz: str) -> dict:
+    """Everything the phone shows for one visit (and the API returns)."""
+    wo = session.get(WorkOrder, visit.work_order_id)
+    merchant = session.get(Merchant, wo.merchant_id)
+    terminal = session.get(Terminal, wo.terminal_id) if wo.terminal_id else None
+    model = session.get(TerminalModel, terminal.model_id) if terminal else None
+    faults = []
+    for f in session.exec(select(FaultReport).where(FaultReport.work_order_id == wo.id)
+                          .order_by(FaultReport.created_at)).all():
+        cat = CATEGORIES.get(f.category)
+        steps = session.exec(select(TriageStep).where(TriageStep.fault_id == f.id)
+                             .order_by(TriageStep.recorded_at, TriageStep.id)).all()
+        faults.append({
+            "id": f.id, "category": f.category, "category_name": str(cat.name) if cat else f.category,
+            "symptoms": f.symptoms, "error_code": f.error_code,
+            "triage": [{"step": s.step_code, "label": str(TRIAGE_STEPS.get(s.step_code, s.step_code)),
+                        "outcome": s.outcome, "outcome_label": str(OUTCOME_LABELS.get(s.outcome, s.outcome)),
+                        "note": s.note} for s in steps],
+        })
+    reservations = []
+    for r, part, loc in session.exec(
+        select(Reservation, Part, StockLocation)
+        .join(Part, Part.id == Reservation.part_id)
+        .join(StockLocation, StockLocation.id == Reservation.location_id)
+        .where(Reservation.work_order_id == wo.id, Reservation.status == "active")
+    ).all():
+        reservations.append({"part_id": part.id, "sku": part.sku, "name": _part_name(part),
+                             "qty": r.qty, "location": loc.code, "location_name": loc.name})
+    loaner = session.get(Terminal, wo.loaner_terminal_id) if wo.loaner_terminal_id else None
+    start = visit.notified_window_start or visit.window_start or wo.window_start_at
+    end = visit.notified_window_end or visit.window_end or wo.window_end_at
+    photos = session.exec(select(Attachment).where(Attachment.work_order_id == wo.id)
+                          .order_by(Attachment.id)).all()
+    return {
+        "id": visit.id,
+        "sequence": visit.sequence,
+        "status": visit.status,
+        "status_label": str(svc.VISIT_STATUSES.get(visit.status, visit.status)),
+        "window_start": _iso(start), "window_end": _iso(end),
+        "window_local": f"{_hhmm(start, tz)}–{_hhmm(end, tz)}" if start and end else "",
+        "planned_arrival": _iso(visit.planned_arrival),
+        "planned_arrival_local": _hhmm(visit.planned_arrival, tz),
+        "actual_departure": _iso(visit.actual_departure),
+        "actual_arrival": _iso(visit.actual_arrival),
+        "actual_arrival_local": _hhmm(visit.actual_arrival, tz),
+        "actual_end": _iso(visit.actual_end),
+        "work_order": {
+            "id": wo.id, "number": wo.number, "kind": wo.kind,
+            "kind_label": str(KIND_LABELS.get(wo.kind, wo.kind)), "status": wo.status,
+            "priority": wo.priority, "severity": wo.severity, "title": wo.title,
+            "description": wo.description, "resolution_code": wo.resolution_code,
+            "resolution_note": wo.resolution_note, "backup_status": wo.backup_status,
+        },
+        "merchant": {
+            "name": merchant.name, "contact_name": merchant.contact_name, "phone": merchant.phone,
+            "address": merchant.address, "lat": merchant.lat, "lon": merchant.lon,
+            "maps": map_links(merchant.lat, merchant.lon, merchant.name),
+        },
+        "terminal": ({"serial": terminal.serial, "model": f"{model.vendor} {model.name}" if model else ""}
+                     if terminal else None),
+        "faults": faults,
+        "bring": {
+            "predicted_parts": [{"kind": p.get("kind"), "qty": p.get("qty", 1),
+                                 "label": str(PART_KIND_LABELS.get(p.get("kind"), p.get("kind")))}
+                                for p in (wo.predicted_parts or []) if isinstance(p, dict)],
+            "reserved": reservations,
+            "pickups": [_pickup_label(p) for p in (visit.pickups or []) if _pickup_label(p)],
+            "loaner_serial": loaner.serial if loaner else None,
+            "loaner_needed": wo.kind == "backup_swap" or wo.backup_status in ("accepted", "offered"),
+        },
+        "checklist": [_checklist_label(c) for c in (wo.checklist or [])],
+        "photo_count": len(photos),
+    }
+
+
+def _part_name(part: Part) -> str:
+    from flask_babel import get_locale
+
+    if str(get_locale()) == "zh" and part.name_zh:
+        return part.name_zh
+    return part.name
+
+
+def van_stock(session: Session, technician_id: int) -> list[dict]:
+    """What is in the van now: parts with units on hand, serials for serialized parts."""
+    van = svc.van_of(session, technician_id)
+    if van is None:
+        return []
+    out = []
+    for level, part in session.exec(
+        select(StockLevel, Part).join(Part, Part.id == StockLevel.part_id)
+        .where(StockLevel.location_id == van.id, StockLevel.on_hand > 0).order_by(Part.sku)
+    ).all():
+        serials = []
+        if part.serialized:
+            serials = list(session.exec(
+                select(SerialUnit.serial).where(SerialUnit.location_id == van.id,
+                                                SerialUnit.part_id == part.id,
+                                                SerialUnit.status == "in_stock")
+                .order_by(SerialUnit.serial)).all())
+        out.append({"part_id": part.id, "sku": part.sku, "name": _part_name(part),
+                    "serialized": part.serialized, "on_hand": level.on_hand, "serials": serials})
+    return out
+
+
+def _day_param() -> date | None:
+    raw = request.args.get("date")
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed("must be a date like 2026-11-24", field="date") from None
+
+
+def _technician_for_request(session: Session) -> Technician:
+    """Technicians get their own day; staff may look at any technician's."""
+    if current_user.role == Role.TECHNICIAN:
+        return svc.technician_of(session, current_user)
+    raw = request.args.get("technician_id")
+    if not raw:
+        raise ValidationFailed("staff must say which technician", field="technician_id")
+    try:
+        tech = session.get(Technician, int(raw))
+    except ValueError:
+        raise ValidationFailed("must be an integer", field="technician_id") from None
+    if tech is None:
+        raise ValidationFailed("no such technician", field="technician_id")
+    return tech
+
+
+def day_view(session: Session, tech: Technician, day: date | None) -> dict:
+    tz = _tz(session, tech.region_id)
+    day = day or svc.region_today(session, tech.region_id)
+    visits = svc.visits_for_day(session, tech, day)
+    return {
+        "date": day.isoformat(),
+        "timezone": tz,
+        "technician": {"id": tech.id, "code": tech.code, "name": tech.name},
+        "visits": [visit_view(session, v, tz) for v in visits],
+    }
+
+
+# ---------------------------------------------------------------- pages
+
+
+@bp.get("/tech/")
+@roles_required(*TECH_ROLES)
+def day():
+    session = get_session()
+    tech = _technician_for_request(session)
+    data = day_view(session, tech, _day_param())
+    can_act = current_user.technician_id == tech.id
+    return render_template(
+        "dispatch/tech_day.html", day=data, can_act=can_act,
+        van=van_stock(session, tech.id) if can_act else [],
+        resolution_codes=svc.RESOLUTION_CODES, reasons=svc.NOT_DONE_REASONS,
+    )
+
+
+@bp.get("/tech/visits/<int:visit_id>")
+@roles_required(*TECH_ROLES)
+def visit_page(visit_id: int):
+    session = get_session()
+    visit = svc.visit_for_user(session, visit_id, current_user)
+    tech = session.get(Technician, visit.technician_id)
+    plan = session.get(Plan, visit.plan_id)
+    data = {"date": plan.day.isoformat(), "timezone": _tz(session, tech.region_id),
+            "technician": {"id": tech.id, "code": tech.code, "name": tech.name},
+            "visits": [visit_view(session, visit, _tz(session, tech.region_id))]}
+    can_act = current_user.technician_id == tech.id
+    return render_template(
+        "dispatch/tech_day.html", day=data, can_act=can_act, single=True,
+        van=van_stock(session, tech.id) if can_act else [],
+        resolution_codes=svc.RESOLUTION_CODES, reasons=svc.NOT_DONE_REASONS,
+    )
+
+
+@bp.get("/tech/sw.js")
+def service_worker():
+    """Served under /tech/ so that its scope covers the technician pages."""
+    resp = send_file(Path(PROJECT_ROOT) / "static" / "tech-sw.js", mimetype="text/javascript",
+                     max_age=0)
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+# ---------------------------------------------------------------- API
+
+
+class PositionIn(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100000)
+
+
+class TravelIn(BaseModel):
+    client_action_id: str = Field(min_length=8, max_length=64,
+                                  description="made on the phone; sending twice applies once")
+    at: datetime | None = Field(default=None, description="when it was tapped (phone clock)")
+    position: PositionIn | None = None
+
+
+class ArriveIn(TravelIn):
+    pass
+
+
+class PartUsedIn(BaseModel):
+    part_id: int
+    qty: int = Field(default=1, ge=1, le=20)
+    serials: list[str] = Field(default_factory=list, max_length=20)
+
+
+class CompleteIn(BaseModel):
+    client_action_id: str = Field(min_length=8, max_length=64)
+    at: datetime | None = None
+    resolution_code: str = Field(json_schema_extra={"enum": list(svc.RESOLUTION_CODES)})
+    notes: str = Field(default="", max_length=4000)
+    parts: list[PartUsedIn] = Field(default_factory=list, max_length=30)
+    loaner_serial: str | None = Field(default=None, max_length=40)
+    faulty_serial: str | None = Field(default=None, max_length=40)
+
+
+class NotDoneIn(BaseModel):
+    client_action_id: str = Field(min_length=8, max_length=64)
+    at: datetime | None = None
+    reason: str = Field(json_schema_extra={"enum": list(svc.NOT_DONE_REASONS)})
+    note: str = Field(default="", max_length=4000)
+
+
+class ActionOut(BaseModel):
+    replayed: bool
+    event_id: int | None
+    work_order_status: str
+    eta: str | None = None
+    visit: dict
+
+
+def _position(body) -> svc.Position | None:
+    p = body.position
+    return svc.Position(p.lat, p.lon, p.accuracy_m) if p else None
+
+
+def _answer(result: svc.ActionResult):
+    session = get_session()
+    tz = _tz(session, result.work_order.region_id)
+    return jsonify({
+        "replayed": result.replayed,
+        "event_id": result.event_id,
+        "work_order_status": result.work_order.status,
+        "eta": result.extra.get("eta"),
+        "visit": visit_view(session, result.visit, tz),
+    })
+
+
+@api_v1.get("/tech/day")
+@roles_required(*TECH_ROLES)
+def api_day():
+    session = get_session()
+    tech = _technician_for_request(session)
+    return jsonify(day_view(session, tech, _day_param()))
+
+
+@api_v1.get("/tech/visits/<int:visit_id>")
+@roles_required(*TECH_ROLES)
+def api_visit(visit_id: int):
+    session = get_session()
+    visit = svc.visit_for_user(session, visit_id, current_user)
+    tech = session.get(Technician, visit.technician_id)
+    return jsonify(visit_view(session, visit, _tz(session, tech.region_id)))
+
+
+@api_v1.get("/tech/van")
+@roles_required(Role.TECHNICIAN)
+def api_van():
+    session = get_session()
+    tech = svc.technician_of(session, current_user)
+    return jsonify({"items": van_stock(session, tech.id)})
+
+
+@api_v1.post("/tech/visits/<int:visit_id>/start-travel")
+@roles_required(Role.TECHNICIAN)
+def api_start_travel(visit_id: int):
+    body = parse_body(TravelIn)
+    result = svc.start_travel(get_session(), visit_id, current_user, body.client_action_id,
+                              at=body.at, position=_position(body))
+    return _answer(result)
+
+
+@api_v1.post("/tech/visits/<int:visit_id>/arrive")
+@roles_required(Role.TECHNICIAN)
+def api_arrive(visit_id: int):
+    body = parse_body(ArriveIn)
+    result = svc.arrive(get_session(), visit_id, current_user, body.client_action_id,
+                        at=body.at, position=_position(body))
+    return _answer(result)
+
+
+@api_v1.post("/tech/visits/<int:visit_id>/complete")
+@roles_required(Role.TECHNICIAN)
+def api_complete(visit_id: int):
+    body = parse_body(CompleteIn)
+    parts = [svc.PartUsed(p.part_id, p.qty, tuple(p.serials)) for p in body.parts]
+    result = svc.complete(get_session(), visit_id, current_user, body.client_action_id,
+                          resolution_code=body.resolution_code, notes=body.notes, parts=parts,
+                          loaner_serial=body.loaner_serial, faulty_serial=body.faulty_serial,
+                          at=body.at)
+    return _answer(result)
+
+
+@api_v1.post("/tech/visits/<int:visit_id>/could-not-complete")
+@roles_required(Role.TECHNICIAN)
+def api_could_not_complete(visit_id: int):
+    body = parse_body(NotDoneIn)
+    result = svc.could_not_complete(get_session(), visit_id, current_user, body.client_action_id,
+                                    reason=body.reason, note=body.note, at=body.at)
+    return _answer(result)
+
+
+@api_v1.post("/tech/visits/<int:visit_id>/photos")
+@roles_required(Role.TECHNICIAN)
+def api_photo(visit_id: int):
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationFailed("send the photo as multipart field 'file'", field="file")
+    action_id = request.form.get("client_action_id", "")
+    result = svc.add_photo(get_session(), visit_id, current_user, action_id,
+                           data=upload.read(), filename=upload.filename,
+                           upload_dir=current_app.config["FIXROUTE"].upload_dir)
+    return _answer(result)
+
+
+_VISIT = [openapi.path_param("visit_id")]
+_ACTION_ERRORS = (401, 403, 404, 409, 422)
+openapi.document("/api/v1/tech/day", "get", tag="technician",
+                 summary="The technician's visits of a day in route order (today by default)",
+                 parameters=[openapi.query_param("date"),
+                             openapi.query_param("technician_id", "integer")],
+                 errors=(401, 403, 422))
+openapi.document("/api/v1/tech/visits/{visit_id}", "get", tag="technician",
+                 summary="One visit as the phone shows it", parameters=_VISIT,
+                 errors=(401, 403, 404))
+openapi.document("/api/v1/tech/van", "get", tag="technician",
+                 summary="Parts in the technician's van (serials for serial-tracked parts)",
+                 errors=(401, 403))
+openapi.document("/api/v1/tech/visits/{visit_id}/start-travel", "post", tag="technician",
+                 summary="Leave for the merchant (en route; merchant gets 'on the way')",
+                 request=TravelIn, response=ActionOut, parameters=_VISIT, errors=_ACTION_ERRORS)
+openapi.document("/api/v1/tech/visits/{visit_id}/arrive", "post", tag="technician",
+                 summary="Check in at the merchant (time, position if shared)",
+                 request=ArriveIn, response=ActionOut, parameters=_VISIT, errors=_ACTION_ERRORS)
+openapi.document("/api/v1/tech/visits/{visit_id}/complete", "post", tag="technician",
+                 summary="Complete: resolution, parts used from the van, notes, swap serials",
+                 request=CompleteIn, response=ActionOut, parameters=_VISIT, errors=_ACTION_ERRORS)
+openapi.document("/api/v1/tech/visits/{visit_id}/photos", "post", tag="technician",
+                 summary="Add a photo (JPEG, PNG or WebP; resized on the phone) to the work order",
+                 multipart={"type": "object", "required": ["file", "client_action_id"],
+                            "properties": {"file": {"type": "string", "format": "binary"},
+                                           "client_action_id": {"type": "string",
+                                                                "minLength": 8, "maxLength": 64}}},
+                 response=ActionOut, parameters=_VISIT, errors=_ACTION_ERRORS + (413,))
+openapi.document("/api/v1/tech/visits/{visit_id}/could-not-complete", "post", tag="technician",
+                 summary="Could not complete: back to the dispatcher with the reason",
+                 request=NotDoneIn, response=ActionOut, parameters=_VISIT, errors=_ACTION_ERRORS)
+
+
+def init_tech(app) -> None:
+    from core.web import add_nav, set_role_home
+
+    app.register_blueprint(bp)
+    add_nav(app, _l("My day"), "tech.day", (Role.TECHNICIAN,), order=5)
+    set_role_home(app, Role.TECHNICIAN, "tech.day")
+
+
+__all__ = ["bp", "init_tech", "visit_view", "day_view", "van_stock", "map_links", "_"]
