@@ -17,6 +17,7 @@ from core.auth import roles_required
 from core.db import get_session
 from core.models import Depot, Region, Role, User
 from core.users import create_user
+from core.web import ROLE_LABELS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -24,7 +25,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 class UserForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     display_name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
-    role = SelectField(_l("Role"), choices=[(r.value, r.value) for r in Role])
+    role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r.value]) for r in Role])
     technician_code = StringField(_l("Technician code"), validators=[Optional(), Length(max=32)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=256)])
 
