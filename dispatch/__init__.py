@@ -4,6 +4,9 @@ from __future__ import annotations
 
 def init_app(app) -> None:
     """Register this package's blueprints, signal handlers and CLI commands."""
+    from dispatch.desk import init_desk  # agent desk, faults, work-order pages and API
+
+    init_desk(app)
     from dispatch.tech import init_tech  # technician phone pages and API
 
     init_tech(app)

@@ -457,8 +457,63 @@ def timeline(session: Session, work_order_id: int) -> list[WorkOrderEvent]:
     ).all())
 
 
+MAX_ID = 2**31 - 1
+
+
 def get_work_order(session: Session, work_order_id: int) -> WorkOrder:
-    wo = session.get(WorkOrder, work_order_id)
+    wo = session.get(WorkOrder, work_order_id) if 0 < work_order_id <= MAX_ID else None
     if wo is None:
         raise NotFound(f"no work order {work_order_id}", field="id")
     return wo
+
+
+# --- lists ----------------------------------------------------------------------------
+
+AT_RISK_WITHIN_HOURS = 2
+
+
+def work_order_query(
+    *,
+    status: str | None = None,
+    region_id: int | None = None,
+    priority: str | None = None,
+    kind: str | None = None,
+    at_risk: bool = False,
+    q: str | None = None,
+    now: datetime | None = None,
+):
+    """A select() of work orders for the list page and the API, newest first.
+    status "open" means any open status; at_risk means open and overdue or due within
+    two hours."""
+    from datetime import timedelta
+
+    stmt = select(WorkOrder)
+    open_values = [s.value for s in OPEN_WORK_ORDER_STATUSES]
+    if status == "open":
+        stmt = stmt.where(WorkOrder.status.in_(open_values))
+    elif status:
+        stmt = stmt.where(WorkOrder.status == status)
+    if region_id is not None:
+        stmt = stmt.where(WorkOrder.region_id == region_id)
+    if priority:
+        stmt = stmt.where(WorkOrder.priority == priority)
+    if kind:
+        stmt = stmt.where(WorkOrder.kind == kind)
+    if at_risk:
+        limit = (now or utcnow()) + timedelta(hours=AT_RISK_WITHIN_HOURS)
+        stmt = stmt.where(WorkOrder.status.in_(open_values), WorkOrder.sla_due_at.is_not(None),
+                          WorkOrder.sla_due_at <= limit)
+    q = (q or "").replace("\x00", "").strip()
+    if q:
+        from sqlalchemy import or_
+
+        like = f"%{q.lower()}%"
+        merchants = select(Merchant.id).where(func.lower(Merchant.name).like(like))
+        terminals = select(Terminal.id).where(func.lower(Terminal.serial).like(like))
+        stmt = stmt.where(or_(func.lower(WorkOrder.number).like(like),
+                              func.lower(WorkOrder.title).like(like),
+                              WorkOrder.merchant_id.in_(merchants),
+                              WorkOrder.terminal_id.in_(terminals)))
+    if at_risk:
+        return stmt.order_by(WorkOrder.sla_due_at, WorkOrder.id)
+    return stmt.order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())

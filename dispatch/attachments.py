@@ -1,0 +1,102 @@
+"""Screenshots and photos of error screens, kept with the fault and the work order.
+
+Only PNG, JPEG and WebP up to 10 MB are accepted, and the type is read from the
+content with Pillow (the file name and the browser's content type are not trusted).
+Files are stored once per content under settings.upload_dir/<aa>/<sha256>.<ext>; the
+Attachment row says which fault or work order it belongs to."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+from sqlmodel import Session
+
+from core.api import NotFound, ValidationFailed
+from core.models import User
+from core.timeutil import utcnow
+from dispatch.models import Attachment, FaultReport, WorkOrder
+
+MAX_BYTES = 10 * 1024 * 1024
+ALLOWED_FORMATS = {"PNG": ("image/png", "png"), "JPEG": ("image/jpeg", "jpg"),
+                   "WEBP": ("image/webp", "webp")}
+# Refuse decompression bombs outright (Pillow only warns below twice this).
+Image.MAX_IMAGE_PIXELS = 60_000_000
+
+
+def sniff_image(data: bytes) -> tuple[str, str]:
+    """(content type, extension) of a PNG, JPEG or WebP image, read from its bytes."""
+    if not data:
+        raise ValidationFailed("the file is empty", field="file")
+    if len(data) > MAX_BYTES:
+        raise ValidationFailed("the file is larger than 10 MB", field="file")
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt = img.format
+            img.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            Image.DecompressionBombError):
+        raise ValidationFailed("the file is not a PNG, JPEG or WebP image", field="file") from None
+    if fmt not in ALLOWED_FORMATS:
+        raise ValidationFailed("only PNG, JPEG or WebP images are accepted", field="file")
+    return ALLOWED_FORMATS[fmt]
+
+
+def _safe_filename(name: str | None, ext: str) -> str:
+    base = os.path.basename((name or "").replace("\\", "/")).strip()
+    base = "".join(ch for ch in base if ch.isprintable())[:200]
+    return base or f"image.{ext}"
+
+
+def store_attachment(
+    session: Session,
+    *,
+    data: bytes,
+    filename: str | None,
+    upload_dir: str,
+    fault: FaultReport | None = None,
+    work_order: WorkOrder | None = None,
+    actor: User | None = None,
+    commit: bool = True,
+) -> Attachment:
+    """Check, store (content-addressed) and record one image for a fault and/or work order."""
+    if fault is None and work_order is None:
+        raise ValidationFailed("an attachment belongs to a fault or a work order", field="file")
+    content_type, ext = sniff_image(data)
+    digest = hashlib.sha256(data).hexdigest()
+    rel = f"{digest[:2]}/{digest}.{ext}"
+    path = Path(upload_dir) / rel
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)  # atomic: a reader never sees half a file
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    work_order_id = work_order.id if work_order is not None else (
+        fault.work_order_id if fault is not None else None)
+    att = Attachment(
+        fault_id=fault.id if fault is not None else None, work_order_id=work_order_id,
+        filename=_safe_filename(filename, ext), content_type=content_type,
+        size_bytes=len(data), sha256=digest, storage_path=rel,
+        uploaded_by_user_id=actor.id if actor is not None else None, uploaded_at=utcnow(),
+    )
+    session.add(att)
+    if commit:
+        session.commit()
+    else:
+        session.flush()
+    return att
+
+
+def attachment_path(upload_dir: str, attachment: Attachment) -> Path:
+    path = (Path(upload_dir) / attachment.storage_path).resolve()
+    if Path(upload_dir).resolve() not in path.parents or not path.is_file():
+        raise NotFound("the stored file is missing", field="id")
+    return path

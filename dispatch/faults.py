@@ -1,0 +1,270 @@
+"""Fault intake and remote triage: the service agent's side of every job.
+
+A fault is recorded against a merchant (and usually one terminal), the agent walks
+the category's remote checklist recording each step's outcome, and the fault is
+either closed as resolved remotely (it stays in the history) or escalated into a work
+order whose SLA, skills, parts and service time come from the category and the SLA
+policy."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, select
+
+from core.api import Conflict, NotFound, ValidationFailed
+from core.audit import record_audit
+from core.db import begin_write, is_sqlite
+from core.i18n import msgid
+from core.models import Region, User
+from core.timeutil import utcnow
+from dispatch.catalog import CATEGORIES, TRIAGE_OUTCOMES, TRIAGE_STEPS, FaultCategory
+from dispatch.models import (
+    FaultReport,
+    Merchant,
+    Terminal,
+    TriageStep,
+    WorkOrder,
+    WorkOrderKind,
+)
+from dispatch.sla import priority_for, sla_due_at
+from dispatch.workorders import PRIORITIES, create_work_order
+
+CHANNELS = ("phone", "sms", "web", "email")
+FAULT_STATUSES = ("open", "resolved_remotely", "escalated")
+
+
+def _actor(actor: User | None) -> tuple[int | None, str]:
+    return (actor.id, actor.username) if actor is not None else (None, "")
+
+
+def search_merchants(session: Session, q: str, limit: int = 20) -> list[Merchant]:
+    """Merchants whose name, code or phone matches, or who have a terminal with that serial."""
+    q = (q or "").strip()
+    if not q:
+        return []
+    like = f"%{q.lower()}%"
+    conds = [func.lower(Merchant.name).like(like), func.lower(Merchant.code).like(like)]
+    digits = re.sub(r"\D", "", q)
+    if len(digits) >= 4:
+        conds.append(Merchant.phone.like(f"%{digits}%"))
+    by_serial = select(Terminal.merchant_id).where(func.lower(Terminal.serial).like(like),
+                                                   Terminal.merchant_id.is_not(None))
+    conds.append(Merchant.id.in_(by_serial))
+    return list(session.exec(select(Merchant).where(or_(*conds))
+                             .order_by(Merchant.name, Merchant.id).limit(limit)).all())
+
+
+def category_of(fault: FaultReport) -> FaultCategory:
+    try:
+        return CATEGORIES[fault.category]
+    except KeyError:
+        raise ValidationFailed("unknown fault category", field="category") from None
+
+
+def get_fault(session: Session, fault_id: int) -> FaultReport:
+    fault = session.get(FaultReport, fault_id) if 0 < fault_id <= 2**31 - 1 else None
+    if fault is None:
+        raise NotFound(f"no fault {fault_id}", field="id")
+    return fault
+
+
+def create_fault(
+    session: Session,
+    *,
+    merchant: Merchant | int,
+    terminal: Terminal | int | None = None,
+    category: str,
+    symptoms: str = "",
+    error_code: str = "",
+    channel: str = "phone",
+    actor: User | None = None,
+    reported_at: datetime | None = None,
+) -> FaultReport:
+    """Record a merchant's fault report (status open)."""
+    if category not in CATEGORIES:
+        raise ValidationFailed("unknown fault category", field="category")
+    if channel not in CHANNELS:
+        raise ValidationFailed(f"must be one of {', '.join(CHANNELS)}", field="channel")
+    if len(symptoms) > 4000:
+        raise ValidationFailed("must be at most 4000 characters", field="symptoms")
+    if len(error_code) > 64:
+        raise ValidationFailed("must be at most 64 characters", field="error_code")
+    m = merchant if isinstance(merchant, Merchant) else session.get(Merchant, merchant)
+    if m is None:
+        raise NotFound(f"no merchant {merchant}", field="merchant_id")
+    t = None
+    if terminal is not None:
+        t = terminal if isinstance(terminal, Terminal) else session.get(Terminal, terminal)
+        if t is None:
+            raise NotFound(f"no terminal {terminal}", field="terminal_id")
+        if t.merchant_id != m.id:
+            raise ValidationFailed("this terminal is not at this merchant", field="terminal_id")
+    user_id, label = _actor(actor)
+    fault = FaultReport(merchant_id=m.id, terminal_id=t.id if t else None, category=category,
+                        symptoms=symptoms.strip(), error_code=error_code.strip(), channel=channel,
+                        status="open", reported_by_user_id=user_id,
+                        created_at=reported_at or utcnow())
+    session.add(fault)
+    session.flush()
+    record_audit(session, "fault", fault.id, "created", user_id, label, category=category,
+                 merchant_id=m.id, terminal_id=fault.terminal_id, channel=channel)
+    session.commit()
+    return fault
+
+
+def _lock_open_fault(session: Session, fault: FaultReport) -> None:
+    begin_write(session)
+    session.refresh(fault, with_for_update=not is_sqlite(session))
+    if fault.status != "open":
+        session.rollback()
+        raise Conflict(f"the fault is already {fault.status.replace('_', ' ')}", field="status")
+
+
+def record_triage(
+    session: Session,
+    fault: FaultReport,
+    steps: list[tuple[str, str, str]],
+    *,
+    actor: User | None = None,
+) -> list[TriageStep]:
+    """Record the outcome of checklist steps: [(step_code, outcome, note), ...].
+    A step recorded again keeps both rows; the latest is its current outcome."""
+    if not steps:
+        raise ValidationFailed("record at least one step", field="steps")
+    for i, (code, outcome, note) in enumerate(steps):
+        if code not in TRIAGE_STEPS:
+            raise ValidationFailed("unknown checklist step", field=f"steps[{i}].step")
+        if outcome not in TRIAGE_OUTCOMES:
+            raise ValidationFailed(f"must be one of {', '.join(TRIAGE_OUTCOMES)}",
+                                   field=f"steps[{i}].outcome")
+        if len(note or "") > 2000:
+            raise ValidationFailed("must be at most 2000 characters", field=f"steps[{i}].note")
+    _lock_open_fault(session, fault)
+    user_id, label = _actor(actor)
+    now = utcnow()
+    rows = []
+    for code, outcome, note in steps:
+        row = TriageStep(fault_id=fault.id, step_code=code, outcome=outcome, note=(note or "").strip(),
+                         recorded_by_user_id=user_id, recorded_at=now)
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    record_audit(session, "fault", fault.id, "triage", user_id, label,
+                 steps=[[c, o] for c, o, _n in steps])
+    session.commit()
+    return rows
+
+
+def triage_results(session: Session, fault_id: int) -> dict[str, TriageStep]:
+    """The latest outcome per checklist step."""
+    rows = session.exec(select(TriageStep).where(TriageStep.fault_id == fault_id)
+                        .order_by(TriageStep.recorded_at, TriageStep.id)).all()
+    return {r.step_code: r for r in rows}
+
+
+def checklist_for(fault: FaultReport) -> list[str]:
+    """The category's remote checklist (plus any other step already recorded)."""
+    return list(category_of(fault).checklist)
+
+
+def resolve_remotely(session: Session, fault: FaultReport, note: str = "", *,
+                     actor: User | None = None) -> FaultReport:
+    """Close the fault as fixed over the phone; it stays in the history."""
+    if len(note) > 4000:
+        raise ValidationFailed("must be at most 4000 characters", field="note")
+    _lock_open_fault(session, fault)
+    fault.status = "resolved_remotely"
+    fault.resolution_note = note.strip()
+    fault.closed_at = utcnow()
+    session.add(fault)
+    user_id, label = _actor(actor)
+    record_audit(session, "fault", fault.id, "resolved_remotely", user_id, label, note=note)
+    session.commit()
+    return fault
+
+
+def escalation_plan(session: Session, fault: FaultReport, now: datetime | None = None,
+                    priority: str | None = None) -> dict:
+    """What escalating would create: severity, priority, SLA due time, skills, parts,
+    service minutes (shown to the agent before they confirm)."""
+    cat = category_of(fault)
+    merchant = session.get(Merchant, fault.merchant_id)
+    region = session.get(Region, merchant.region_id)
+    reported = fault.created_at or now or utcnow()
+    due = sla_due_at(reported, tier=merchant.sla_tier, severity=cat.severity,
+                     tz_name=region.timezone if region else "Asia/Shanghai", merchant=merchant)
+    return {
+        "severity": cat.severity,
+        "priority": priority or priority_for(merchant.sla_tier, cat.severity),
+        "sla_due_at": due,
+        "required_skills": list(cat.skills),
+        "predicted_parts": [{"kind": p, "qty": 1} for p in cat.parts],
+        "service_minutes": cat.service_minutes,
+        "title": msgid(cat.name),
+    }
+
+
+def _description(session: Session, fault: FaultReport) -> str:
+    lines = []
+    if fault.symptoms:
+        lines.append(fault.symptoms)
+    if fault.error_code:
+        lines.append(f"Error code: {fault.error_code}")
+    results = triage_results(session, fault.id)
+    if results:
+        lines.append("Remote checks: " + ", ".join(
+            f"{code}={row.outcome}" for code, row in results.items()))
+    return "\n".join(lines)
+
+
+def escalate(session: Session, fault: FaultReport, *, actor: User | None = None,
+             priority: str | None = None, note: str = "", kind: str = WorkOrderKind.REPAIR
+             ) -> WorkOrder:
+    """Turn an open fault into a work order (or join the terminal's open repair)."""
+    if priority is not None and priority not in PRIORITIES:
+        raise ValidationFailed(f"must be one of {', '.join(PRIORITIES)}", field="priority")
+    if kind not in (WorkOrderKind.REPAIR, WorkOrderKind.BACKUP_SWAP):
+        raise ValidationFailed("a fault escalates to a repair or a backup swap", field="kind")
+    if len(note) > 4000:
+        raise ValidationFailed("must be at most 4000 characters", field="note")
+    _lock_open_fault(session, fault)
+    try:
+        plan = escalation_plan(session, fault, priority=priority)
+        description = _description(session, fault)
+        if note.strip():
+            description += ("\n" if description else "") + note.strip()
+        fault.status = "escalated"
+        fault.closed_at = utcnow()
+        session.add(fault)
+        session.flush()  # our writes: create_work_order joins this transaction
+        wo = create_work_order(
+            session, merchant=fault.merchant_id, terminal=fault.terminal_id, kind=kind,
+            priority=plan["priority"], severity=plan["severity"],
+            required_skills=plan["required_skills"], predicted_parts=plan["predicted_parts"],
+            service_minutes=plan["service_minutes"], sla_due_at=plan["sla_due_at"],
+            title=plan["title"], description=description, actor=actor, status="ready",
+            commit=False)
+        fault.work_order_id = wo.id
+        session.add(fault)
+        # earlier attachments of the fault go with the work order
+        from dispatch.models import Attachment
+
+        for att in session.exec(select(Attachment).where(Attachment.fault_id == fault.id,
+                                                         Attachment.work_order_id.is_(None))):
+            att.work_order_id = wo.id
+            session.add(att)
+        user_id, label = _actor(actor)
+        record_audit(session, "fault", fault.id, "escalated", user_id, label,
+                     work_order_id=wo.id, number=wo.number)
+        session.commit()
+        return wo
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def faults_for_work_order(session: Session, work_order_id: int) -> list[FaultReport]:
+    return list(session.exec(select(FaultReport).where(FaultReport.work_order_id == work_order_id)
+                             .order_by(FaultReport.created_at)).all())

@@ -1,0 +1,9 @@
+// Agent desk: refuse too-large images before uploading them (the server checks again).
+document.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+  input.addEventListener("change", function () {
+    var max = parseInt(input.dataset.maxBytes, 10);
+    var f = input.files && input.files[0];
+    input.setCustomValidity(f && f.size > max ? input.dataset.tooBig : "");
+    input.reportValidity();
+  });
+});
