@@ -11,19 +11,22 @@ both take the last unit; on SQLite `begin_write` (BEGIN IMMEDIATE) serialises wr
 A refused change raises `InsufficientStock` (409) and nothing is written.
 
 Each function validates, writes the ledger, records one audit event and commits once;
-on any error it rolls back and re-raises (an APIError names the field)."""
+on any error it rolls back and re-raises (an APIError names the field). With
+commit=False a function joins the caller's transaction instead (flush only)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, update
+from sqlalchemy import event as sa_event
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
@@ -195,8 +198,35 @@ def _apply(session: Session, *, kind: str, location: StockLocation, part: Part,
     return move
 
 
+_WROTE = "fixroute.inventory.wrote"
+
+
+@sa_event.listens_for(OrmSession, "after_flush")
+def _mark_wrote(session, _ctx) -> None:
+    session.info[_WROTE] = True
+
+
+@sa_event.listens_for(OrmSession, "after_transaction_end")
+def _clear_wrote(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)
+
+
+def _has_writes(session: Session) -> bool:
+    return bool(session.new or session.dirty or session.deleted or session.info.get(_WROTE))
+
+
 @contextmanager
-def _unit_of_work(session: Session) -> Iterator[None]:
+def _unit_of_work(session: Session, commit: bool = True) -> Iterator[None]:
+    """commit=True: a unit of its own (begin_write, commit once, roll back on error).
+    commit=False: part of the caller's unit (completing a visit, a signal receiver):
+    we only flush; the caller commits or rolls back."""
+    if not commit:
+        if not _has_writes(session):
+            begin_write(session)
+        yield
+        session.flush()
+        return
     begin_write(session)
     try:
         yield
@@ -219,9 +249,9 @@ def _audit(session: Session, action: str, location: StockLocation, part: Part, a
 
 
 def receive(session: Session, location_id: int, part_id: int, qty: int, actor=None, *,
-            serials: Sequence[str] | None = None, reason: str = "") -> list[StockMove]:
+            serials: Sequence[str] | None = None, reason: str = "", commit: bool = True) -> list[StockMove]:
     """Goods in at a location (a depot normally; a van for an initial load)."""
-    with _unit_of_work(session):
+    with _unit_of_work(session, commit):
         qty = check_qty(qty)
         part = get_part(session, part_id)
         loc = get_location(session, location_id)
@@ -241,41 +271,60 @@ def receive(session: Session, location_id: int, part_id: int, qty: int, actor=No
     return moves
 
 
-def transfer(session: Session, from_location_id: int, to_location_id: int, part_id: int,
-             qty: int, actor=None, *, serials: Sequence[str] | None = None,
-             reason: str = "") -> list[StockMove]:
-    """Move available units between locations (depot → van restock, van → depot)."""
-    with _unit_of_work(session):
-        qty = check_qty(qty)
-        part = get_part(session, part_id)
-        src = get_location(session, from_location_id, "from_location_id")
-        dst = get_location(session, to_location_id, "to_location_id")
-        if src.id == dst.id:
-            raise ValidationFailed("must differ from from_location_id", field="to_location_id")
-        serials = _check_serials(serials, part, qty)
-        moves = []
-        chunks: list[tuple[int, str | None]] = [(1, s) for s in serials] or [(qty, None)]
-        units = {u.serial: u for u in _units_at(session, part, src, serials)}
-        for n, serial in chunks:
-            moves.append(_apply(session, kind="transfer", location=src, part=part, on_hand=-n,
-                                counter_location_id=dst.id, serial=serial, reason=reason[:255],
-                                actor=actor))
-            moves.append(_apply(session, kind="transfer", location=dst, part=part, on_hand=n,
-                                counter_location_id=src.id, serial=serial, reason=reason[:255],
-                                actor=actor))
-            if serial:
-                units[serial].location_id = dst.id
-                session.add(units[serial])
-        _audit(session, "transfer", src, part, actor, qty=qty, to_location_id=dst.id,
-               serials=serials, reason=reason)
+def _transfer(session: Session, actor, from_location_id, to_location_id, part_id, qty,
+              serials, reason) -> list[StockMove]:
+    qty = check_qty(qty)
+    part = get_part(session, part_id)
+    src = get_location(session, from_location_id, "from_location_id")
+    dst = get_location(session, to_location_id, "to_location_id")
+    if src.id == dst.id:
+        raise ValidationFailed("must differ from from_location_id", field="to_location_id")
+    serials = _check_serials(serials, part, qty)
+    moves = []
+    chunks: list[tuple[int, str | None]] = [(1, s) for s in serials] or [(qty, None)]
+    units = {u.serial: u for u in _units_at(session, part, src, serials)}
+    for n, serial in chunks:
+        moves.append(_apply(session, kind="transfer", location=src, part=part, on_hand=-n,
+                            counter_location_id=dst.id, serial=serial, reason=reason[:255],
+                            actor=actor))
+        moves.append(_apply(session, kind="transfer", location=dst, part=part, on_hand=n,
+                            counter_location_id=src.id, serial=serial, reason=reason[:255],
+                            actor=actor))
+        if serial:
+            units[serial].location_id = dst.id
+            session.add(units[serial])
+    _audit(session, "transfer", src, part, actor, qty=qty, to_location_id=dst.id,
+           serials=serials, reason=reason)
     return moves
 
 
+def transfer(session: Session, from_location_id: int, to_location_id: int, part_id: int,
+             qty: int, actor=None, *, serials: Sequence[str] | None = None,
+             reason: str = "", commit: bool = True) -> list[StockMove]:
+    """Move available units between locations (depot → van restock, van → depot)."""
+    with _unit_of_work(session, commit):
+        return _transfer(session, actor, from_location_id, to_location_id, part_id, qty,
+                         serials, reason)
+
+
+def restock_van(session: Session, from_location_id: int, van_id: int,
+                lines: Iterable[tuple[int, int]], actor=None, *,
+                reason: str = "restock", commit: bool = True) -> list[StockMove]:
+    """Several transfers (part_id, qty) into a van as one unit: all or nothing."""
+    with _unit_of_work(session, commit):
+        get_location(session, van_id, "van_id", kind="van")
+        moves = []
+        for part_id, qty in lines:
+            moves += _transfer(session, actor, from_location_id, van_id, part_id, qty, None,
+                               reason)
+        return moves
+
+
 def reserve_parts(session: Session, work_order_id: int, location_id: int, part_id: int,
-                  qty: int, actor=None) -> Reservation:
+                  qty: int, actor=None, *, commit: bool = True) -> Reservation:
     """Set units aside at a location for a work order; refuses (409) when fewer than
     `qty` are available, also against concurrent reservations."""
-    with _unit_of_work(session):
+    with _unit_of_work(session, commit):
         qty = check_qty(qty)
         part = get_part(session, part_id)
         loc = get_location(session, location_id)
@@ -315,9 +364,9 @@ def _settle(r: Reservation) -> None:
 
 
 def release(session: Session, reservation_id: int, actor=None, *, qty: int | None = None,
-            reason: str = "") -> Reservation:
+            reason: str = "", commit: bool = True) -> Reservation:
     """Give reserved units back to the location's available stock (all by default)."""
-    with _unit_of_work(session):
+    with _unit_of_work(session, commit):
         r = _get_reservation(session, reservation_id)
         if r.status != "active":
             raise Conflict(f"reservation {r.id} is {r.status}", field="reservation_id")
@@ -361,9 +410,7 @@ def release_for_work_order(session: Session, work_order_id: int, actor=None, *,
             total += n
         return total
 
-    if not commit:
-        return run()
-    with _unit_of_work(session):
+    with _unit_of_work(session, commit):
         return run()
 
 
@@ -374,7 +421,7 @@ def consume(session: Session, work_order_id: int, location_id: int, part_id: int
     the work order's active reservations there are used first, then available stock.
     Serial-tracked parts need the serials used; they become 'installed'.
     With commit=False it joins the caller's transaction (completing a visit)."""
-    with _unit_of_work(session) if commit else nullcontext():
+    with _unit_of_work(session, commit):
         qty = check_qty(qty)
         part = get_part(session, part_id)
         loc = get_location(session, location_id)
@@ -425,11 +472,12 @@ def consume(session: Session, work_order_id: int, location_id: int, part_id: int
 
 def return_faulty(session: Session, location_id: int, part_id: int, qty: int, actor=None, *,
                   work_order_id: int | None = None, from_location_id: int | None = None,
-                  serials: Sequence[str] | None = None, reason: str = "") -> list[StockMove]:
+                  serials: Sequence[str] | None = None, reason: str = "",
+                  commit: bool = True) -> list[StockMove]:
     """Faulty units back to a depot, where they count as faulty (never available).
     They come from the field (taken out of a merchant's terminal on a work order) or,
     with from_location_id, out of a location's stock (a unit found faulty in a van)."""
-    with _unit_of_work(session):
+    with _unit_of_work(session, commit):
         qty = check_qty(qty)
         part = get_part(session, part_id)
         depot = get_location(session, location_id, kind="depot")
@@ -473,10 +521,10 @@ def return_faulty(session: Session, location_id: int, part_id: int, qty: int, ac
 
 
 def adjust(session: Session, location_id: int, part_id: int, delta: int, reason: str,
-           actor=None, *, serials: Sequence[str] | None = None) -> list[StockMove]:
+           actor=None, *, serials: Sequence[str] | None = None, commit: bool = True) -> list[StockMove]:
     """Correct on-hand after a count (found, lost, damaged); the reason is required and
     on-hand never drops below what is reserved."""
-    with _unit_of_work(session):
+    with _unit_of_work(session, commit):
         if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
             raise ValidationFailed("must be a non-zero whole number", field="delta")
         reason = (reason or "").strip()

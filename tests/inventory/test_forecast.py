@@ -1,0 +1,95 @@
+"""Van restock from tomorrow's published plans; depot low-stock alerts and reorder."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from core.timeutil import utcnow
+from dispatch.models import Plan, Visit
+from inventory import forecast, stock
+from inventory.models import Part, PartFit
+from tests.factories import make_world
+from tests.inventory.helpers import make_work_order
+
+DAY = date(2026, 11, 25)
+
+
+def _plan(db, world, status, wos, tech=None):
+    plan = Plan(region_id=world.region.id, day=DAY, status=status)
+    db.add(plan)
+    db.commit()
+    for i, wo in enumerate(wos):
+        db.add(Visit(plan_id=plan.id, work_order_id=wo.id,
+                     technician_id=(tech or world.tech).id, sequence=i))
+    db.commit()
+    return plan
+
+
+def test_van_restock_covers_published_visits_beyond_van_stock(db):
+    world = make_world(db)  # van holds 2 card readers, depot 10
+    wos = [make_work_order(db, world, status="dispatched",
+                           predicted_parts=[{"kind": "card_reader", "qty": 1}]) for _ in range(3)]
+    wos.append(make_work_order(db, world, status="dispatched",
+                               predicted_parts=[{"kind": "display", "qty": 1}]))
+    _plan(db, world, "published", wos)
+    # a draft plan for the other technician is not a commitment: ignored
+    _plan(db, world, "draft", [make_work_order(db, world, predicted_parts=[
+        {"kind": "card_reader", "qty": 5}])], tech=world.tech2)
+    # one unit of the van is reserved for an unrelated work order
+    other = make_work_order(db, world)
+    stock.reserve_parts(db, other.id, world.van.id, world.part.id, 1)
+
+    [van] = forecast.restock_suggestions(db, DAY)
+    assert van.van.id == world.van.id
+    [line] = van.lines
+    assert (line.part.id, line.needed, line.have, line.suggest, line.depot_available) == (
+        world.part.id, 3, 1, 2, 10)
+    assert van.unmatched == {"display": 1}
+    assert van.short
+
+
+def test_reservation_for_the_planned_work_counts_as_van_stock(db):
+    world = make_world(db)
+    wo = make_work_order(db, world, status="dispatched",
+                         predicted_parts=[{"kind": "card_reader", "qty": 2}])
+    stock.reserve_parts(db, wo.id, world.van.id, world.part.id, 2)
+    _plan(db, world, "published", [wo])
+    [van] = forecast.restock_suggestions(db, DAY)
+    assert [(x.needed, x.have, x.suggest) for x in van.lines] == [(2, 2, 0)]
+    assert not van.short
+
+
+def test_reorder_counts_open_repairs_and_preventive_work_in_horizon(db):
+    world = make_world(db)
+    part = db.get(Part, world.part.id)
+    part.reorder_point = 4
+    db.add(part)
+    paper = Part(sku="PAPER", name="Paper", kind="paper", reorder_point=0)
+    db.add(paper)
+    db.commit()
+    db.add(PartFit(part_id=paper.id, terminal_model_id=world.model.id))
+    db.commit()
+    now = utcnow()
+    for _ in range(7):
+        make_work_order(db, world, predicted_parts=[{"kind": "card_reader", "qty": 1}])
+    make_work_order(db, world, status="completed",
+                    predicted_parts=[{"kind": "card_reader", "qty": 50}])  # closed: ignored
+    make_work_order(db, world, kind="preventive", window_start_at=now + timedelta(days=2),
+                    predicted_parts=[{"kind": "paper", "qty": 3}])
+    make_work_order(db, world, kind="preventive", window_start_at=now + timedelta(days=30),
+                    predicted_parts=[{"kind": "paper", "qty": 100}])  # beyond the horizon
+    stock.reserve_parts(db, make_work_order(db, world).id, world.depot_location.id,
+                        world.part.id, 7)
+
+    [depot] = forecast.reorder_suggestions(db, horizon_days=7, now=now)
+    lines = {line.part.sku: line for line in depot.lines}
+    cr = lines["CR-PAX"]
+    # depot 10 on hand (7 reserved) + van 2 = 12; demand 7; keep 4 -> order 0 ... 7+4-12 < 0
+    assert (cr.depot_available, cr.vans_on_hand, cr.demand, cr.suggest) == (3, 2, 7, 0)
+    assert cr.low_stock and cr in depot.alerts
+    assert (lines["PAPER"].demand, lines["PAPER"].suggest) == (3, 3)
+    # more repairs arrive: now the region runs short
+    for _ in range(5):
+        make_work_order(db, world, predicted_parts=[{"kind": "card_reader", "qty": 1}])
+    [depot] = forecast.reorder_suggestions(db, horizon_days=7, now=now)
+    cr = next(line for line in depot.lines if line.part.sku == "CR-PAX")
+    assert (cr.demand, cr.suggest) == (12, 4)
