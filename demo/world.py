@@ -303,6 +303,9 @@ def build_demo_world(
     history = _history(session, rng, today, history_days, regions, merchants, terminals,
                        technicians)
     open_count = _open_faults(session, rng, today, regions, merchants, terminals)
+    from maintenance.demo import add_demo_pm_plans  # preventive plans; the scheduler makes the work
+
+    add_demo_pm_plans(session, today)
     session.commit()
     return {
         "regions": len(regions), "depots": len(depots), "merchants": len(merchants),
