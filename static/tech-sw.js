@@ -3,7 +3,8 @@
  * page keeps them in its own outbox (IndexedDB) and sends them itself. */
 "use strict";
 var CACHE = "fixroute-tech-v1";
-var SHELL = ["/static/css/app.css", "/static/css/tech.css", "/static/js/tech.js"];
+// The day page itself too (fetched with the signed-in cookie), so it opens offline.
+var SHELL = ["/tech/", "/static/css/app.css", "/static/css/tech.css", "/static/js/tech.js"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (c) { return c.addAll(SHELL); })

@@ -349,3 +349,19 @@ def test_stock_audit_is_written_with_the_completion(db):
     audits = db.exec(select(AuditEvent).where(AuditEvent.entity == "stock",
                                               AuditEvent.action == "consume")).all()
     assert len(audits) == 1
+
+
+def test_merchant_gets_on_the_way_and_done_sms_once_each(db):
+    from notifications.models import OutboundMessage
+
+    day = make_day(db)
+    tech = day.world.users["tech01"]
+    travel = aid()
+    svc.start_travel(db, day.visit.id, tech, travel, position=svc.Position(31.23, 121.47))
+    svc.start_travel(db, day.visit.id, tech, travel)  # the phone sent it twice
+    svc.arrive(db, day.visit.id, tech, aid())
+    svc.complete(db, day.visit.id, tech, aid(), resolution_code="fixed_on_site")
+    db.expire_all()
+    rows = db.exec(select(OutboundMessage).where(
+        OutboundMessage.to_number == day.world.merchant.phone)).all()
+    assert sorted(r.template for r in rows) == ["technician_on_the_way", "visit_done"]
