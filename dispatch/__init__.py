@@ -10,3 +10,5 @@ def init_app(app) -> None:
     from dispatch.tech import init_tech  # technician phone pages and API
 
     init_tech(app)
+    import dispatch.merchant_notices  # noqa: F401  merchant SMS on work-order changes
+    import dispatch.merchant_replies  # noqa: F401  survey scores and notes from merchant SMS

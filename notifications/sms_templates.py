@@ -58,9 +58,10 @@ TEMPLATES: dict[str, SmsTemplate] = {
             {"technician": "Li Wei", "eta": "14:20", "ref": "WO-2611-0042"},
         ),
         SmsTemplate(
-            "visit_done", _l("Visit done"),
-            {"en": "FixRoute: the visit for ref {ref} is complete. Thank you!",
-             "zh": "【FixRoute】单号{ref}的上门服务已完成，感谢您的配合！"},
+            "visit_done", _l("Visit done, with the 1-5 survey question"),
+            {"en": "FixRoute: the visit for ref {ref} is complete, thank you! How did we do? "
+                   "Reply 1 (poor) to 5 (excellent).",
+             "zh": "【FixRoute】单号{ref}的上门服务已完成，感谢配合！请回复1(差)到5(很好)为本次服务打分。"},
             {"ref": "WO-2611-0042"},
         ),
         SmsTemplate(
