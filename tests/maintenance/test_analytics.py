@@ -1,0 +1,136 @@
+"""Analytics figures on a hand-made history whose answers are worked out by hand."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from dispatch.models import FaultReport, Plan, Terminal, TerminalModel, Visit, WorkOrder, WorkOrderEvent
+from maintenance import analytics
+from tests.factories import local_dt, make_world
+
+SINCE = datetime(2026, 10, 1, tzinfo=timezone.utc)
+UNTIL = datetime(2026, 11, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 5, tzinfo=timezone.utc)
+
+
+def utc(month, day, hour=0, minute=0):
+    return datetime(2026, month, day, hour, minute, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def history(db):
+    w = make_world(db, day=date(2026, 10, 6))
+    vf = TerminalModel(code="VF-V200C", vendor="Verifone", name="V200c")
+    db.add(vf)
+    db.flush()
+    t1 = w.terminal  # PAX, no installation date: in service the whole period (31 days)
+    t2 = Terminal(serial="VF0000002", model_id=vf.id, merchant_id=w.merchant.id,
+                  installed_at=utc(9, 1))  # 31 days in the period
+    t3 = Terminal(serial="PAX0000003", model_id=w.model.id, merchant_id=w.merchant.id,
+                  installed_at=utc(10, 16))  # 16 days in the period
+    db.add(t2)
+    db.add(t3)
+    db.flush()
+
+    def fault(terminal, at, category, wo=None):
+        f = FaultReport(merchant_id=w.merchant.id, terminal_id=terminal.id, category=category,
+                        created_at=at, work_order_id=wo.id if wo else None)
+        db.add(f)
+        return f
+
+    def repair(number, terminal, created, completed, sla, status="completed"):
+        wo = WorkOrder(number=number, kind="repair", status=status, region_id=w.region.id,
+                       merchant_id=w.merchant.id, terminal_id=terminal.id, created_at=created,
+                       completed_at=completed, sla_due_at=sla)
+        db.add(wo)
+        db.flush()
+        return wo
+
+    wo1 = repair("WO-T1", t1, utc(10, 2, 10), utc(10, 3, 10), utc(10, 3, 12))  # 24 h, SLA met
+    wo2 = repair("WO-T2", t1, utc(10, 20), utc(10, 22, 12), utc(10, 21))  # 60 h, follow-up, missed
+    wo3 = repair("WO-T3", t2, utc(10, 10, 8), utc(10, 10, 14), utc(10, 10, 12))  # 6 h, missed
+    # open, due 20:00 UTC Oct 31 = 04:00 Nov 1 in Shanghai: counts in November, missed by NOW
+    repair("WO-T4", t3, utc(10, 31, 8), None, utc(10, 31, 20), status="ready")
+    fault(t1, utc(10, 2, 10), "card_reader", wo1)
+    fault(t1, utc(10, 20), "card_reader", wo2)  # repeat: 18 days after the last one
+    fault(t2, utc(9, 20), "printer")  # before the period
+    fault(t2, utc(10, 10, 8), "printer", wo3)  # repeat: 20 days after Sep 20
+    db.add(WorkOrderEvent(work_order_id=wo2.id, action="transition", from_status="on_site",
+                          to_status="needs_follow_up", at=utc(10, 21)))
+    plan = Plan(region_id=w.region.id, day=date(2026, 10, 6), status="published")
+    db.add(plan)
+    db.flush()
+    day = date(2026, 10, 6)
+    db.add(Visit(plan_id=plan.id, work_order_id=wo1.id, technician_id=w.tech.id, sequence=1,
+                 status="done", actual_arrival=local_dt(day, "10:00"), actual_end=local_dt(day, "11:00")))
+    db.add(Visit(plan_id=plan.id, work_order_id=wo3.id, technician_id=w.tech.id, sequence=2,
+                 status="done", actual_arrival=local_dt(day, "14:00"), actual_end=local_dt(day, "15:39")))
+    db.add(Visit(plan_id=plan.id, work_order_id=wo2.id, technician_id=w.tech2.id, sequence=1,
+                 status="planned"))
+    db.commit()
+    return w
+
+
+def test_failures_per_model_and_category(db, history):
+    assert analytics.failures_by_model_category(db, SINCE, UNTIL) == [
+        {"model": "PAX-A920PRO", "category": "card_reader", "failures": 2},
+        {"model": "VF-V200C", "category": "printer", "failures": 1},
+    ]
+
+
+def test_repeat_failures_within_30_days_count_an_earlier_fault_before_the_period(db, history):
+    assert analytics.repeat_failures(db, SINCE, UNTIL) == [
+        {"model": "PAX-A920PRO", "failures": 2, "repeats": 1, "repeat_rate": 0.5},
+        {"model": "VF-V200C", "failures": 1, "repeats": 1, "repeat_rate": 1.0},
+    ]
+
+
+def test_mean_time_between_failures_uses_terminal_days_in_service(db, history):
+    assert analytics.mtbf_by_model(db, SINCE, UNTIL) == [
+        {"model": "PAX-A920PRO", "terminals": 2, "terminal_days": 47.0, "failures": 2, "mtbf_days": 23.5},
+        {"model": "VF-V200C", "terminals": 1, "terminal_days": 31.0, "failures": 1, "mtbf_days": 31.0},
+    ]
+
+
+def test_first_time_fix_rate_excludes_work_that_needed_a_follow_up(db, history):
+    assert analytics.first_time_fix(db, SINCE, UNTIL) == [
+        {"model": "PAX-A920PRO", "completed": 2, "first_time_fixed": 1, "rate": 0.5},
+        {"model": "VF-V200C", "completed": 1, "first_time_fixed": 1, "rate": 1.0},
+        {"model": "all", "completed": 3, "first_time_fixed": 2, "rate": 0.667},
+    ]
+
+
+def test_mean_time_to_repair_runs_from_the_fault_report_to_completion(db, history):
+    assert analytics.mean_time_to_repair(db, SINCE, UNTIL) == [
+        {"model": "PAX-A920PRO", "repairs": 2, "mean_hours": 42.0},
+        {"model": "VF-V200C", "repairs": 1, "mean_hours": 6.0},
+        {"model": "all", "repairs": 3, "mean_hours": 30.0},
+    ]
+
+
+def test_sla_compliance_by_region_and_local_month(db, history):
+    assert analytics.sla_compliance(db, SINCE, UNTIL, NOW) == [
+        {"region": "PX", "month": "2026-10", "met": 1, "missed": 2, "compliance": 0.333},
+        {"region": "PX", "month": "2026-11", "met": 0, "missed": 1, "compliance": 0.0},
+    ]
+    # before its deadline an open work order is not counted either way
+    early = analytics.sla_compliance(db, SINCE, UNTIL, utc(10, 31, 12))
+    assert [r["month"] for r in early] == ["2026-10"]
+
+
+def test_technician_utilisation_is_time_on_site_over_shift_time(db, history):
+    rows = analytics.technician_utilisation(db, date(2026, 10, 1), date(2026, 11, 1))
+    # shift 08:30-17:30 minus 45 min break = 495 min; on site 60 + 99 = 159 min
+    assert rows == [
+        {"technician": "tech01", "name": "Li Wei", "shift_hours": 8.25, "service_hours": 2.65,
+         "utilisation": 0.321},
+        {"technician": "tech02", "name": "Chen Fang", "shift_hours": 8.25, "service_hours": 0.0,
+         "utilisation": 0.0},
+    ]
+
+
+def test_every_table_is_computed_by_name(db, history):
+    for name in analytics.TABLES:
+        rows = analytics.compute_table(db, name, SINCE, UNTIL, "Asia/Shanghai", NOW)
+        assert rows, name
