@@ -10,5 +10,11 @@ def init_app(app) -> None:
     from dispatch.tech import init_tech  # technician phone pages and API
 
     init_tech(app)
+    from dispatch.board import init_board  # dispatcher board: plan, adjust, publish
+
+    init_board(app)
     import dispatch.merchant_notices  # noqa: F401  merchant SMS on work-order changes
     import dispatch.merchant_replies  # noqa: F401  survey scores and notes from merchant SMS
+    from dispatch.worker_cli import init_worker_cli  # `fixroute worker`: RQ solves and SMS
+
+    init_worker_cli(app)

@@ -1,0 +1,237 @@
+"""Running a plan's solve outside the web request.
+
+A solve holds the GIL for its whole length, so on one machine it runs in a
+spawn-context process (never a thread of the web server); when ``REDIS_URL`` is
+set it is an RQ job instead, picked up by ``rq worker fixroute-plans`` on any
+machine (the function it runs, `run_plan_job`, needs only the database URL).
+
+The job writes its progress into ``Plan.progress`` and its state into
+``Plan.job_status`` (queued, running, done, failed, cancelled).  Every write
+checks that the plan still carries this job's ``job_id`` and is not cancelled,
+so a cancelled or superseded job can never overwrite a newer one's result;
+cancelling also terminates the process (or stops the RQ job).
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import time
+import uuid
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from core.api import Conflict, NotFound, ValidationFailed
+from core.audit import record_audit
+from core.db import begin_write, is_sqlite, make_engine
+from core.timeutil import utcnow
+from dispatch.models import Plan
+
+log = logging.getLogger("fixroute.plan_jobs")
+
+RQ_QUEUE = "fixroute-plans"
+PROGRESS_EVERY_S = 0.5
+MAX_TIME_LIMIT_S = 300.0
+
+# job id -> process, for jobs started by this web process (to terminate on cancel)
+_PROCESSES: dict[str, mp.process.BaseProcess] = {}
+
+
+def _locked(session: Session, plan_id: int) -> Plan | None:
+    begin_write(session)
+    stmt = select(Plan).where(Plan.id == plan_id)
+    if not is_sqlite(session):
+        stmt = stmt.with_for_update()
+    return session.exec(stmt).first()
+
+
+def start_plan_job(session: Session, plan_id: int, *, version: int | None, database_url: str,
+                   redis_url: str | None = None, time_limit_s: float = 10.0,
+                   solution_limit: int | None = None, osrm_url: str | None = None,
+                   actor=None, now: datetime | None = None) -> Plan:
+    """Queue a solve of a draft plan and start it (a process here, or an RQ job)."""
+    if not 0.1 <= float(time_limit_s) <= MAX_TIME_LIMIT_S:
+        raise ValidationFailed(f"must be between 0.1 and {MAX_TIME_LIMIT_S:g} seconds", field="time_limit_s")
+    if solution_limit is not None and int(solution_limit) < 1:
+        raise ValidationFailed("must be at least 1", field="solution_limit")
+    plan = _locked(session, plan_id)
+    try:
+        if plan is None:
+            raise NotFound("no such plan", field="plan_id")
+        if plan.status != "draft":
+            raise Conflict(f"the plan is {plan.status}; only a draft is optimised", field="plan")
+        if plan.job_status in ("queued", "running"):
+            raise Conflict("the optimizer is already working on this plan", field="plan")
+        if version is not None and int(version) != plan.version:
+            raise Conflict(f"the plan changed meanwhile (version {plan.version}, you had {version})",
+                           code="stale_version", field="version")
+        job_id = uuid.uuid4().hex
+        plan.job_id = job_id
+        plan.job_status = "queued"
+        plan.progress = {"phase": "queued", "time_limit_s": float(time_limit_s), "elapsed_s": 0.0,
+                         "solutions": 0, "queued_at": utcnow().isoformat()}
+        session.add(plan)
+        record_audit(session, "plan", plan.id, "solve_started", getattr(actor, "id", None),
+                     job_id=job_id, time_limit_s=float(time_limit_s), solution_limit=solution_limit)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    args = (database_url, plan_id, job_id, float(time_limit_s), solution_limit, osrm_url,
+            now.isoformat() if now else None)
+    if redis_url:
+        from redis import Redis
+        from rq import Queue
+
+        Queue(RQ_QUEUE, connection=Redis.from_url(redis_url)).enqueue(
+            run_plan_job, *args, job_id=job_id, job_timeout=int(time_limit_s) + 300)
+    else:
+        proc = mp.get_context("spawn").Process(target=run_plan_job, args=args, daemon=True,
+                                               name=f"plan-{plan_id}")
+        proc.start()
+        _PROCESSES[job_id] = proc
+    return plan
+
+
+def cancel_plan_job(session: Session, plan_id: int, *, redis_url: str | None = None, actor=None) -> Plan:
+    """Stop the plan's running solve; its result, if it still comes, is discarded."""
+    plan = _locked(session, plan_id)
+    try:
+        if plan is None:
+            raise NotFound("no such plan", field="plan_id")
+        if plan.job_status not in ("queued", "running"):
+            raise Conflict("no solve is running for this plan", field="plan")
+        job_id = plan.job_id
+        plan.job_status = "cancelled"
+        plan.progress = dict(plan.progress or {}, phase="cancelled")
+        session.add(plan)
+        record_audit(session, "plan", plan.id, "solve_cancelled", getattr(actor, "id", None), job_id=job_id)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    proc = _PROCESSES.pop(job_id, None)
+    if proc is not None and proc.is_alive():
+        proc.terminate()
+        proc.join(timeout=5)
+    elif redis_url:
+        try:
+            from redis import Redis
+            from rq.command import send_stop_job_command
+            from rq.job import Job
+
+            conn = Redis.from_url(redis_url)
+            job = Job.fetch(job_id, connection=conn)
+            if job.get_status() == "started":
+                send_stop_job_command(conn, job_id)
+            else:
+                job.cancel()
+        except Exception:  # the job already ended: the status check discards its result
+            log.info("could not stop RQ job %s", job_id, exc_info=True)
+    return plan
+
+
+def wait_for_job(session: Session, plan_id: int, timeout_s: float = 60.0) -> Plan:
+    """Poll until the plan's job has ended (tests, CLI)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        session.rollback()  # end the read: SQLite WAL readers keep their snapshot
+        session.expire_all()
+        plan = session.get(Plan, plan_id)
+        if plan.job_status not in ("queued", "running") or time.monotonic() > deadline:
+            return plan
+        time.sleep(0.1)
+
+
+def _write_if_current(engine, plan_id: int, job_id: str, update) -> bool:
+    """Apply ``update(session, plan)`` and commit, only if the plan still runs this job."""
+    with Session(engine, expire_on_commit=False) as session:
+        plan = _locked(session, plan_id)
+        if plan is None or plan.job_id != job_id or plan.job_status not in ("queued", "running"):
+            session.rollback()
+            return False
+        update(session, plan)
+        session.add(plan)
+        session.commit()
+        return True
+
+
+def run_plan_job(database_url: str, plan_id: int, job_id: str, time_limit_s: float = 10.0,
+                 solution_limit: int | None = None, osrm_url: str | None = None,
+                 now_iso: str | None = None) -> str:
+    """Build the plan's problem, solve it and write the routes back (in a worker
+    process or an RQ worker). Returns the final job status."""
+    from core.db import import_all_models
+    from dispatch import planning
+    from dispatch.solver import ProblemError, solve
+
+    import_all_models()
+    engine = make_engine(database_url)
+    now = datetime.fromisoformat(now_iso) if now_iso else None
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            plan = session.get(Plan, plan_id)
+            if plan is None or plan.job_id != job_id or plan.job_status != "queued":
+                return "stale"
+            inp = planning.build_input(session, plan.region_id, plan.day, plan=plan, now=now,
+                                       osrm_url=osrm_url)
+        n_jobs, n_veh = len(inp.problem.jobs), len(inp.problem.vehicles)
+
+        def running(session, plan):
+            plan.job_status = "running"
+            plan.progress = dict(plan.progress or {}, phase="solving", jobs=n_jobs, technicians=n_veh,
+                                 started_at=utcnow().isoformat())
+
+        if not _write_if_current(engine, plan_id, job_id, running):
+            return "stale"
+        last = [0.0]
+
+        def progress(elapsed: float, best, found: int) -> None:
+            if time.monotonic() - last[0] < PROGRESS_EVERY_S:
+                return
+            last[0] = time.monotonic()
+
+            def upd(session, plan):
+                plan.progress = dict(plan.progress or {}, elapsed_s=round(elapsed, 2), solutions=found,
+                                     best_objective=best)
+
+            _write_if_current(engine, plan_id, job_id, upd)
+
+        if n_veh == 0:
+            sol = None
+        else:
+            sol = solve(inp.problem, time_limit_s=time_limit_s, solution_limit=solution_limit,
+                        progress=progress)
+
+        def finish(session, plan):
+            fresh = planning.build_input(session, plan.region_id, plan.day, plan=plan, now=now,
+                                         osrm_url=osrm_url) if sol is None else inp
+            if sol is None:
+                empty = planning.schedule_routes(fresh, {})
+                planning.apply_solution(session, plan, fresh, empty,
+                                        reasons={j.id: "no_technicians" for j in fresh.problem.jobs})
+            else:
+                planning.apply_solution(session, plan, inp, sol)
+                planning.apply_solver_stats(plan, sol)
+            plan.job_status = "done"
+            plan.version += 1
+            plan.progress = dict(plan.progress or {}, phase="done",
+                                 elapsed_s=sol.stats.wall_time_s if sol else 0.0,
+                                 solutions=sol.stats.solutions_found if sol else 0)
+
+        ok = _write_if_current(engine, plan_id, job_id, finish)
+        return "done" if ok else "stale"
+    except (ProblemError, Exception) as exc:  # recorded on the plan, never lost
+        log.exception("plan job %s failed", job_id)
+
+        def failed(session, plan):
+            plan.job_status = "failed"
+            plan.progress = dict(plan.progress or {}, phase="failed", error=str(exc)[:300])
+
+        try:
+            _write_if_current(engine, plan_id, job_id, failed)
+        except Exception:  # pragma: no cover - the database itself is gone
+            log.exception("could not record the failure of plan job %s", job_id)
+        return "failed"
+    finally:
+        engine.dispose()
