@@ -1,0 +1,265 @@
+"""Pages: preventive plans (admin), the per-terminal archive, analytics with charts
+and CSV export. Views parse, call a service, render."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from pydantic import ValidationError
+from sqlmodel import select
+
+from core.api import APIError, ValidationFailed, validation_error_from_pydantic
+from core.auth import roles_required
+from core.db import get_session
+from core.models import Region, Role
+from core.timeutil import to_local, utcnow
+from dispatch.catalog import CATEGORIES, SKILLS
+from dispatch.models import Merchant, Terminal, TerminalModel
+from maintenance import analytics
+from maintenance.archive import terminal_summary, terminal_timeline
+from maintenance.catalog import PM_CHECKLIST, TIERS
+from maintenance.models import PMOccurrence, PMPlan
+from maintenance.plans import PlanInput, create_plan, plan_as_dict, preview_plan, update_plan
+
+bp = Blueprint("maintenance", __name__, url_prefix="/maintenance")
+
+ARCHIVE_ROLES = (Role.DISPATCHER, Role.AGENT)
+ANALYTICS_ROLES = (Role.DISPATCHER,)
+
+
+def _local_today() -> date:
+    from zoneinfo import ZoneInfo
+
+    return utcnow().astimezone(ZoneInfo(current_app.config["FIXROUTE"].default_timezone)).date()
+
+
+def _split(text: str) -> list[str]:
+    return [p.strip() for p in (text or "").replace("\n", ",").replace(";", ",").split(",") if p.strip()]
+
+
+def _form_to_input(form) -> PlanInput:
+    kind = form.get("recurrence", "rrule")
+    raw = {
+        "name": form.get("name", ""),
+        "scope": {"models": form.getlist("scope_models"), "regions": form.getlist("scope_regions"),
+                  "tiers": form.getlist("scope_tiers"), "terminals": _split(form.get("scope_terminals", ""))},
+        "rrule": form.get("rrule", "") if kind == "rrule" else None,
+        "interval_days": (form.get("interval_days") or None) if kind == "interval" else None,
+        "due_window_days": form.get("due_window_days") or 14,
+        "checklist": form.getlist("checklist"),
+        "skill": form.get("skill", "preventive"),
+        "service_minutes": form.get("service_minutes") or 30,
+        "active_from": form.get("active_from") or None,
+        "active_to": form.get("active_to") or None,
+        "active": form.get("active") == "on",
+    }
+    try:
+        return PlanInput.model_validate(raw)
+    except ValidationError as exc:
+        raise validation_error_from_pydantic(exc) from None
+
+
+def _form_values(form=None, plan: PMPlan | None = None) -> dict:
+    if form is not None:
+        return {"name": form.get("name", ""), "recurrence": form.get("recurrence", "rrule"),
+                "rrule": form.get("rrule", ""), "interval_days": form.get("interval_days", ""),
+                "due_window_days": form.get("due_window_days", ""),
+                "checklist": form.getlist("checklist"), "skill": form.get("skill", "preventive"),
+                "service_minutes": form.get("service_minutes", ""),
+                "active_from": form.get("active_from", ""), "active_to": form.get("active_to", ""),
+                "active": form.get("active") == "on", "scope_models": form.getlist("scope_models"),
+                "scope_regions": form.getlist("scope_regions"), "scope_tiers": form.getlist("scope_tiers"),
+                "scope_terminals": form.get("scope_terminals", "")}
+    if plan is not None:
+        d = plan_as_dict(plan)
+        scope = d["scope"]
+        return {"name": d["name"], "recurrence": "rrule" if d["rrule"] else "interval",
+                "rrule": d["rrule"] or "", "interval_days": d["interval_days"] or "",
+                "due_window_days": d["due_window_days"], "checklist": d["checklist"],
+                "skill": d["skill"], "service_minutes": d["service_minutes"],
+                "active_from": d["active_from"], "active_to": d["active_to"] or "",
+                "active": d["active"], "scope_models": scope.get("models", []),
+                "scope_regions": scope.get("regions", []), "scope_tiers": scope.get("tiers", []),
+                "scope_terminals": ", ".join(scope.get("terminals", []))}
+    return {"name": "", "recurrence": "rrule", "rrule": "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=1",
+            "interval_days": "", "due_window_days": 14, "checklist": list(PM_CHECKLIST),
+            "skill": "preventive", "service_minutes": 30, "active_from": _local_today().isoformat(),
+            "active_to": "", "active": True, "scope_models": [], "scope_regions": [],
+            "scope_tiers": [], "scope_terminals": ""}
+
+
+def _form_context() -> dict:
+    session = get_session()
+    return {"models": session.exec(select(TerminalModel).order_by(TerminalModel.code)).all(),
+            "regions": session.exec(select(Region).order_by(Region.code)).all(),
+            "tiers": TIERS, "skills": SKILLS, "checklist_items": PM_CHECKLIST}
+
+
+def _plan_form(plan: PMPlan | None):
+    session = get_session()
+    if request.method == "GET":
+        return render_template("maintenance/plan_form.html", plan=plan, values=_form_values(plan=plan),
+                               errors={}, preview=None, **_form_context())
+    values = _form_values(form=request.form)
+    action = request.form.get("action", "save")
+    try:
+        data = _form_to_input(request.form)
+        if action == "preview":
+            preview = preview_plan(session, data, _local_today())
+            session.rollback()
+            return render_template("maintenance/plan_form.html", plan=plan, values=values, errors={},
+                                   preview=preview, **_form_context())
+        if plan is None:
+            saved = create_plan(session, data, current_user)
+            flash(_("Plan saved."), "success")
+        else:
+            saved = update_plan(session, plan.id, data, current_user)
+            flash(_("Plan updated."), "success")
+        return redirect(url_for("maintenance.plan_detail", plan_id=saved.id))
+    except ValidationFailed as exc:
+        session.rollback()
+        errors = {f["field"]: f["reason"] for f in exc.fields}
+        return render_template("maintenance/plan_form.html", plan=plan, values=values, errors=errors,
+                               preview=None, **_form_context()), 422
+
+
+@bp.get("/plans")
+@roles_required(Role.DISPATCHER)
+def plans():
+    session = get_session()
+    rows = session.exec(select(PMPlan).order_by(PMPlan.active.desc(), PMPlan.name)).all()
+    counts = dict(session.exec(select(PMOccurrence.plan_id, _count()).group_by(PMOccurrence.plan_id)).all())
+    return render_template("maintenance/plans.html", plans=rows, counts=counts)
+
+
+def _count():
+    from sqlalchemy import func
+
+    return func.count(PMOccurrence.id)
+
+
+@bp.route("/plans/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def plan_new():
+    return _plan_form(None)
+
+
+@bp.route("/plans/<int:plan_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def plan_edit(plan_id: int):
+    plan = get_session().get(PMPlan, plan_id)
+    if plan is None:
+        abort(404)
+    return _plan_form(plan)
+
+
+@bp.get("/plans/<int:plan_id>")
+@roles_required(Role.DISPATCHER)
+def plan_detail(plan_id: int):
+    session = get_session()
+    plan = session.get(PMPlan, plan_id)
+    if plan is None:
+        abort(404)
+    data = PlanInput.model_validate({**plan_as_dict(plan), "scope": plan.scope or {}})
+    try:
+        preview = preview_plan(session, data, _local_today())
+    except APIError:
+        preview = None
+    occ = session.exec(select(PMOccurrence, Terminal).join(Terminal, Terminal.id == PMOccurrence.terminal_id)
+                       .where(PMOccurrence.plan_id == plan_id)
+                       .order_by(PMOccurrence.due_date.desc(), PMOccurrence.id.desc()).limit(50)).all()
+    return render_template("maintenance/plan_detail.html", plan=plan, preview=preview, occurrences=occ,
+                           checklist_items=PM_CHECKLIST, skills=SKILLS)
+
+
+@bp.get("/terminals")
+@roles_required(*ARCHIVE_ROLES)
+def terminals():
+    q = (request.args.get("q") or "").strip()
+    rows = []
+    if q:
+        session = get_session()
+        like = f"%{q}%"
+        rows = session.exec(
+            select(Terminal, Merchant, TerminalModel)
+            .join(Merchant, Merchant.id == Terminal.merchant_id, isouter=True)
+            .join(TerminalModel, TerminalModel.id == Terminal.model_id)
+            .where(Terminal.serial.ilike(like) | Merchant.name.ilike(like) | Merchant.code.ilike(like))
+            .order_by(Terminal.serial).limit(50)).all()
+        if len(rows) == 1:
+            return redirect(url_for("maintenance.terminal_history", serial=rows[0][0].serial))
+    return render_template("maintenance/terminals.html", q=q, rows=rows)
+
+
+@bp.get("/terminals/<serial>")
+@roles_required(*ARCHIVE_ROLES)
+def terminal_history(serial: str):
+    session = get_session()
+    terminal = session.exec(select(Terminal).where(Terminal.serial == serial)).first()
+    if terminal is None:
+        abort(404)
+    merchant = session.get(Merchant, terminal.merchant_id) if terminal.merchant_id else None
+    region = session.get(Region, merchant.region_id) if merchant else None
+    entries = terminal_timeline(session, terminal)
+    tz = region.timezone if region else current_app.config["FIXROUTE"].default_timezone
+    return render_template("maintenance/terminal.html", terminal=terminal, merchant=merchant,
+                           model=session.get(TerminalModel, terminal.model_id), entries=entries,
+                           summary=terminal_summary(entries),
+                           local=lambda at: to_local(at, tz).strftime("%Y-%m-%d %H:%M") if at else "",
+                           categories=CATEGORIES, checklist_items=PM_CHECKLIST)
+
+
+def _period() -> tuple[int, object, object]:
+    raw = request.args.get("days", "90")
+    try:
+        days = int(raw)
+    except ValueError:
+        raise ValidationFailed(_("must be a whole number of days"), field="days") from None
+    if not 1 <= days <= 730:
+        raise ValidationFailed(_("must be between 1 and 730"), field="days")
+    until = utcnow()
+    return days, until - timedelta(days=days), until
+
+
+def bar_chart(rows: list[dict], spec: analytics.TableSpec, limit: int = 12) -> list[dict]:
+    """Bars for the simple server-side SVG chart: label, value and width in percent."""
+    labels = spec.chart_label if isinstance(spec.chart_label, tuple) else (spec.chart_label,)
+    data = [(" · ".join(str(r[k]) for k in labels), r[spec.chart_value]) for r in rows
+            if r.get(spec.chart_value) is not None][:limit]
+    top = max((v for _l, v in data), default=0) or 1
+    return [{"label": label, "value": value, "pct": round(100 * value / top, 1)} for label, value in data]
+
+
+@bp.get("/analytics")
+@roles_required(*ANALYTICS_ROLES)
+def analytics_page():
+    days, since, until = _period()
+    session = get_session()
+    tz = current_app.config["FIXROUTE"].default_timezone
+    tables = []
+    for name, spec in analytics.TABLES.items():
+        rows = analytics.compute_table(session, name, since, until, tz, utcnow())
+        tables.append({"spec": spec, "rows": rows, "bars": bar_chart(rows, spec)})
+    return render_template("maintenance/analytics.html", tables=tables, days=days)
+
+
+@bp.get("/analytics/<name>.csv")
+@roles_required(*ANALYTICS_ROLES)
+def analytics_csv(name: str):
+    spec = analytics.TABLES.get(name)
+    if spec is None:
+        abort(404)
+    days, since, until = _period()
+    rows = analytics.compute_table(get_session(), name, since, until,
+                                   current_app.config["FIXROUTE"].default_timezone, utcnow())
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([key for key, _label in spec.columns])
+    for r in rows:
+        writer.writerow(["" if r.get(k) is None else r.get(k) for k, _label in spec.columns])
+    return Response(buf.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=fixroute-{name}-{days}d.csv"})

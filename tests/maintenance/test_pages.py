@@ -1,0 +1,146 @@
+"""Plan pages and API (preview, field errors), the terminal archive, analytics + CSV."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from sqlmodel import select
+
+from core.timeutil import utcnow
+from dispatch.models import FaultReport, Plan, Visit, WorkOrder
+from inventory.models import StockMove
+from maintenance.models import PMPlan
+from tests.factories import bearer, login, make_world
+
+FORM = {"name": "Month-end clean", "recurrence": "rrule", "rrule": "FREQ=MONTHLY;BYMONTHDAY=-1",
+        "due_window_days": "10", "service_minutes": "25", "skill": "preventive",
+        "active_from": "2027-01-01", "active": "on", "checklist": ["clean_card_slot", "check_battery"],
+        "scope_models": ["PAX-A920PRO"]}
+
+
+def test_admin_previews_the_next_occurrences_before_saving(client, db):
+    make_world(db)
+    login(client, "admin")
+    page = client.post("/maintenance/plans/new", data={**FORM, "action": "preview"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for d in ("2027-01-31", "2027-02-28", "2027-03-31", "2027-04-30"):
+        assert d in html
+    assert "Covers 1 terminals at 1 merchants" in html
+    assert db.exec(select(PMPlan)).all() == []  # a preview saves nothing
+    saved = client.post("/maintenance/plans/new", data={**FORM, "action": "save"})
+    assert saved.status_code == 302
+    db.rollback()  # end this session's read snapshot
+    [plan] = db.exec(select(PMPlan)).all()
+    assert plan.rrule == "FREQ=MONTHLY;BYMONTHDAY=-1" and plan.scope == {"models": ["PAX-A920PRO"]}
+    assert plan.checklist == ["clean_card_slot", "check_battery"]
+    assert client.get(saved.headers["Location"]).status_code == 200
+
+
+def test_a_bad_rule_is_shown_next_to_its_field_and_nothing_is_saved(client, db):
+    make_world(db)
+    login(client, "admin")
+    page = client.post("/maintenance/plans/new", data={**FORM, "rrule": "FREQ=MONTHLY;BYMONTHDAY=32",
+                                                       "action": "save"})
+    assert page.status_code == 422
+    assert 'data-field="rrule"' in page.get_data(as_text=True)
+    page = client.post("/maintenance/plans/new", data={**FORM, "scope_models": ["NOPE"], "action": "save"})
+    assert page.status_code == 422 and 'data-field="scope.models"' in page.get_data(as_text=True)
+    assert db.exec(select(PMPlan)).all() == []
+
+
+def test_admin_edits_a_plan(client, db):
+    make_world(db)
+    login(client, "admin")
+    client.post("/maintenance/plans/new", data={**FORM, "action": "save"})
+    plan = db.exec(select(PMPlan)).one()
+    assert client.get(f"/maintenance/plans/{plan.id}/edit").status_code == 200
+    resp = client.post(f"/maintenance/plans/{plan.id}/edit",
+                       data={**FORM, "recurrence": "interval", "interval_days": "45", "action": "save"})
+    assert resp.status_code == 302
+    db.rollback()
+    db.refresh(plan)
+    assert (plan.rrule, plan.interval_days) == (None, 45)
+
+
+def test_only_admins_create_plans_and_dispatchers_read_them(client, db):
+    make_world(db)
+    login(client, "dispatcher")
+    assert client.get("/maintenance/plans").status_code == 200
+    assert client.get("/maintenance/plans/new").status_code == 403
+    assert client.post("/maintenance/plans/new", data=FORM).status_code == 403
+
+
+def test_plan_api_names_the_bad_field(client, db):
+    make_world(db)
+    headers = bearer(client, "admin")
+    body = {"name": "x", "rrule": "FREQ=SOMETIMES", "active_from": "2027-01-01"}
+    resp = client.post("/api/v1/pm-plans", json=body, headers=headers)
+    assert resp.status_code == 422
+    assert resp.get_json()["error"]["fields"][0]["field"] == "rrule"
+    resp = client.post("/api/v1/pm-plans", json={**body, "rrule": None, "interval_days": 30,
+                                                 "active_to": "2026-01-01"}, headers=headers)
+    assert resp.get_json()["error"]["fields"][0]["field"] == "active_to"
+    resp = client.post("/api/v1/pm-plans/preview", json={**body, "rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+                                                         "active_from": "2027-01-01"}, headers=headers)
+    assert resp.status_code == 200
+    assert resp.get_json()["dates"][:2] == ["2028-02-29", "2032-02-29"]
+    created = client.post("/api/v1/pm-plans", json={**body, "rrule": "FREQ=WEEKLY"}, headers=headers)
+    assert created.status_code == 201
+    listing = client.get("/api/v1/pm-plans", headers=bearer(client, "dispatcher")).get_json()
+    assert listing["total"] == 1 and listing["items"][0]["rrule"] == "FREQ=WEEKLY"
+
+
+def test_terminal_archive_shows_faults_visits_parts_and_outcomes(client, db):
+    w = make_world(db)
+    now = utcnow()
+    wo = WorkOrder(number="WO-900001", kind="repair", status="completed", region_id=w.region.id,
+                   merchant_id=w.merchant.id, terminal_id=w.terminal.id, title="Card reader",
+                   created_at=now - timedelta(days=2), completed_at=now - timedelta(days=1),
+                   resolution_code="replaced_part")
+    db.add(wo)
+    db.flush()
+    db.add(FaultReport(merchant_id=w.merchant.id, terminal_id=w.terminal.id, category="card_reader",
+                       created_at=now - timedelta(days=2), work_order_id=wo.id, status="escalated"))
+    plan = Plan(region_id=w.region.id, day=(now - timedelta(days=1)).date(), status="published")
+    db.add(plan)
+    db.flush()
+    db.add(Visit(plan_id=plan.id, work_order_id=wo.id, technician_id=w.tech.id, sequence=1,
+                 status="done", actual_arrival=now - timedelta(days=1, minutes=40),
+                 actual_end=now - timedelta(days=1)))
+    db.add(StockMove(kind="consume", part_id=w.part.id, location_id=w.van.id, on_hand_delta=-1,
+                     work_order_id=wo.id))
+    db.commit()
+    login(client, "agent")
+    found = client.get("/maintenance/terminals?q=PAX01")
+    assert found.status_code == 302
+    page = client.get(found.headers["Location"]).get_data(as_text=True)
+    for kind in ("fault", "work_order", "visit", "part", "outcome"):
+        assert f'data-kind="{kind}"' in page
+    assert "CR-PAX" in page and "replaced_part" in page and "40 min" in page
+
+
+def test_analytics_page_draws_charts_and_each_table_exports_csv(client, db):
+    w = make_world(db)
+    db.add(FaultReport(merchant_id=w.merchant.id, terminal_id=w.terminal.id, category="printer",
+                       created_at=utcnow() - timedelta(days=3)))
+    db.commit()
+    login(client, "dispatcher")
+    page = client.get("/maintenance/analytics?days=30")
+    assert page.status_code == 200
+    assert "<svg" in page.get_data(as_text=True)
+    resp = client.get("/maintenance/analytics/failures.csv?days=30")
+    assert resp.mimetype == "text/csv"
+    assert list(csv.reader(io.StringIO(resp.get_data(as_text=True)))) == [
+        ["model", "category", "failures"], ["PAX-A920PRO", "printer", "1"]]
+    for name in ("repeats", "mtbf", "ftf", "mttr", "sla", "utilisation"):
+        assert client.get(f"/maintenance/analytics/{name}.csv").status_code == 200
+    assert client.get("/maintenance/analytics?days=0").status_code == 422
+    assert client.get("/maintenance/analytics/nope.csv").status_code == 404
+
+
+def test_agents_do_not_see_analytics(client, db):
+    make_world(db)
+    login(client, "agent")
+    assert client.get("/maintenance/analytics").status_code == 403
