@@ -18,3 +18,6 @@ def init_app(app) -> None:
     from dispatch.worker_cli import init_worker_cli  # `fixroute worker`: RQ solves and SMS
 
     init_worker_cli(app)
+    from dispatch.backup_views import init_backup  # backup terminals: loaner pool and switch
+
+    init_backup(app)
