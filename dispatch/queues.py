@@ -87,6 +87,17 @@ def enqueue_outbox_drain(redis_url: str, database_url: str, *, limit: int = 200,
                          job_timeout=SMS_JOB_TIMEOUT_S, result_ttl=3600, failure_ttl=7 * 86400)
 
 
+def request_outbox_drain(redis_url: str, database_url: str, *, queue_name: str = SMS_QUEUE) -> str | None:
+    """The scheduler's outbox sweep on a many-machine deployment: queue one drain for the
+    SMS workers unless one is already waiting (so a stopped worker fleet does not pile up
+    sweeps). Returns the new job's id, or None if one was waiting."""
+    from rq import Queue
+
+    if Queue(queue_name, connection=redis_connection(redis_url)).count > 0:
+        return None
+    return enqueue_outbox_drain(redis_url, database_url, queue_name=queue_name).id
+
+
 # --- lost jobs ------------------------------------------------------------------------------
 
 PLAN_JOB_FUNC = "dispatch.plan_jobs.run_plan_job"

@@ -63,6 +63,10 @@ def outbox_sweep(session: Session, now: datetime, settings=None) -> dict:
         settings = load_settings()
     if session.in_transaction():
         session.commit()
+    if getattr(settings, "redis_url", None):  # many machines: the SMS workers send
+        from dispatch.queues import request_outbox_drain
+
+        return {"enqueued": request_outbox_drain(settings.redis_url, settings.database_url)}
     engine = session.get_bind()
     report = drain_outbox(engine, sender_from_settings(settings), limit=200, now=now)
     return report.as_dict()

@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from dispatch import plan_jobs, planning
 from dispatch.models import Plan, Visit
-from dispatch.queues import enqueue_outbox_drain, queue_names, record_lost_job
+from dispatch.queues import enqueue_outbox_drain, queue_names, record_lost_job, request_outbox_drain
 from notifications.models import OutboundMessage
 from notifications.outbox import enqueue_sms
 from tests.dispatch.planning_world import DAY, make_planning_world
@@ -122,6 +122,15 @@ def test_sms_round_trip_through_an_rq_worker(db, db_url, redis_url, rq_queue):
     assert {r.provider_sid for r in rows} == {m["sid"] for m in fake.accepted()}
     job.refresh()
     assert job.get_status() == "finished" and job.return_value()["sent"] == 3
+
+
+def test_scheduler_sweep_queues_one_drain_at_a_time(db_url, redis_url, redis_conn, rq_queue):
+    first = request_outbox_drain(redis_url, db_url, queue_name=rq_queue)
+    assert first is not None
+    assert request_outbox_drain(redis_url, db_url, queue_name=rq_queue) is None  # one waits already
+    queue = Queue(rq_queue, connection=redis_conn)
+    assert queue.job_ids == [first]
+    assert Job.fetch(first, connection=redis_conn).func_name == "dispatch.queues.drain_outbox_job"
 
 
 def test_sms_sender_killed_mid_batch_loses_and_duplicates_nothing(db, db_url, redis_url, rq_queue):
