@@ -369,8 +369,6 @@ def complete(session: Session, visit_id: int, actor: User, client_action_id: str
     _check_parts_shape(parts)
 
     def apply(visit: Visit, wo: WorkOrder) -> ActionResult:
-        swap = _swap_terminals(session, wo, loaner_serial, faulty_serial)
-        used = _consume_parts(session, visit, wo, actor, list(parts), client_action_id)
         visit.status = "done"
         visit.actual_end = at
         if visit.actual_arrival is None:
@@ -379,6 +377,11 @@ def complete(session: Session, visit_id: int, actor: User, client_action_id: str
         wo.resolution_code = resolution_code
         wo.resolution_note = notes
         session.add(wo)
+        # Written first, so the stock and state-machine services see a unit under way
+        # and join it (they would otherwise start their own, ending ours and its locks).
+        session.flush()
+        swap = _swap_terminals(session, wo, loaner_serial, faulty_serial)
+        used = _consume_parts(session, visit, wo, actor, list(parts), client_action_id)
         data = {"tech_action": "complete", "visit_id": visit.id, "at": at.isoformat(),
                 "resolution_code": resolution_code, "parts": used}
         data.update(swap)
