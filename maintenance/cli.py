@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
 
 import click
 from flask import current_app
@@ -48,5 +47,5 @@ def pm_generate(today, horizon: int) -> None:
     when = today.date() if today else utcnow()
     with session_scope(get_engine()) as session:
         stats = generate_due(session, when, horizon, actor="cli")
-        escalated = escalate_closing_windows(session, when if isinstance(when, date) else when)
+        escalated = escalate_closing_windows(session, when)
     click.echo(", ".join(f"{k}: {v}" for k, v in {**stats.as_dict(), "escalated": escalated}.items()))

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from core.db import begin_write, is_sqlite, session_scope
 from core.models import SchedulerLease

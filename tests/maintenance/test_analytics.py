@@ -5,7 +5,15 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from dispatch.models import FaultReport, Plan, Terminal, TerminalModel, Visit, WorkOrder, WorkOrderEvent
+from dispatch.models import (
+    FaultReport,
+    Plan,
+    Terminal,
+    TerminalModel,
+    Visit,
+    WorkOrder,
+    WorkOrderEvent,
+)
 from maintenance import analytics
 from tests.factories import local_dt, make_world
 

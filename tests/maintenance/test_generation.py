@@ -2,7 +2,7 @@
 escalated as their window closes, caught up once after downtime."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -138,7 +138,7 @@ def test_catch_up_after_downtime_creates_each_missed_occurrence_once_and_skips_c
 
 
 def test_interval_plan_waits_for_the_last_service_before_the_next_occurrence(db):
-    w = make_world(db)
+    make_world(db)
     add_plan(db, interval_days=30, active_from=date(2026, 11, 1), due_window_days=10)
     generate_due(db, date(2026, 11, 1), horizon_days=3)
     [occ] = occurrences(db)
