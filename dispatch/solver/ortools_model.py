@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2, routing_parameters_pb2
 
 from .model import (
     REASONS,
@@ -77,7 +77,8 @@ LEAN_OFF = (
     "use_swap_active_chain",
     "use_relocate_expensive_chain",
 )
-_MANDATORY = False  # tuning experiment only: jobs without disjunction
+_MANDATORY = False
+_DEBUG: set = set()  # profiling switches: "breaks", "pairct", "soft", "stock"  # tuning experiment only: jobs without disjunction
 
 ProgressFn = Callable[[float, Optional[int], int], None]
 
@@ -98,6 +99,8 @@ class SearchConfig:
     ruin_size: int = 10
     sa_temperature: float = 0.0  # 0: automatic temperatures
     lean: bool = False  # switch off the slow insertion-LNS operators
+    fs_neighbors_ratio: float = 1.0  # insertion heuristics: share of neighbours considered
+    scheduling: str = "default"  # "off": no LP/MIP cumul scheduling in filters; "glop": LP only
 
 
 #: ordered: seed 0 (and None) uses the first, workers run consecutive entries.
@@ -243,6 +246,7 @@ class _Node:
     job: Optional[int] = None
     vehicle: Optional[int] = None
     depot: Optional[int] = None
+    win: Optional[tuple[int, int]] = None  # the one window of this variant (None: job's own list)
 
 
 class RoutingModel:
@@ -268,21 +272,30 @@ class RoutingModel:
         for v, veh in enumerate(p.vehicles):
             loc = veh.end_index if veh.end_index is not None else -1
             nodes.append(_Node("end", loc, vehicle=v))
-        self.van_node: dict[int, int] = {}
-        self.dep_node: dict[int, int] = {}
-        self.pick_node: dict[int, int] = {}
+        # One node per (job, window, van/depot variant), all in one disjunction.  Why not
+        # one node with RemoveInterval for the lunch gap: holes in a cumul domain made
+        # every insertion check fall back to slow propagation (no first solution within
+        # 30 s on a 300-job day, 9 s without the holes).
+        self.van_node: dict[int, list[int]] = {}
+        self.dep_node: dict[int, list[int]] = {}
+        self.pick_node: dict[int, list[int]] = {}
+        pinned_ids = {s.id for v in p.vehicles for s in v.steps if s.type == "job"} if self.keep_pins else set()
         for j, job in enumerate(p.jobs):
             if j in an.reasons:
                 continue
+            split = len(job.time_windows) > 1 and job.id not in pinned_ids
+            wins: list[Optional[tuple[int, int]]] = list(job.time_windows) if split else [None]
             if an.van_vehicles.get(j):
-                self.van_node[j] = len(nodes)
-                nodes.append(_Node("job", job.location_index, job.service, job=j))
-            if an.depot_vehicles.get(j):
-                self.dep_node[j] = len(nodes)
-                nodes.append(_Node("jobdep", job.location_index, job.service, job=j))
+                for w in wins:
+                    self.van_node.setdefault(j, []).append(len(nodes))
+                    nodes.append(_Node("job", job.location_index, job.service, job=j, win=w))
+            if an.depot_vehicles.get(j) and "depots" not in _DEBUG and job.id not in pinned_ids:
                 dep = p.depots[an.depot_of[j]]
-                self.pick_node[j] = len(nodes)
-                nodes.append(_Node("pickup", dep.location_index, dep.service, job=j, depot=an.depot_of[j]))
+                for w in wins:
+                    self.dep_node.setdefault(j, []).append(len(nodes))
+                    nodes.append(_Node("jobdep", job.location_index, job.service, job=j, win=w))
+                    self.pick_node.setdefault(j, []).append(len(nodes))
+                    nodes.append(_Node("pickup", dep.location_index, dep.service, job=j, depot=an.depot_of[j]))
         self.nodes = nodes
         N = len(nodes)
         loc = np.array([max(n.loc, 0) for n in nodes], dtype=np.int64)
@@ -332,7 +345,7 @@ class RoutingModel:
                 tdim.CumulVar(routing.End(v)).SetRange(s, H)
                 continue
             tdim.CumulVar(routing.End(v)).SetRange(s, e)
-            if veh.overtime_after is not None and veh.costs.overtime_per_hour:
+            if veh.overtime_after is not None and veh.costs.overtime_per_hour and "overtime" not in _DEBUG:
                 coef = int(round(veh.costs.overtime_per_hour * COST_SCALE / 3600.0))
                 if coef > 0 and veh.overtime_after < e:
                     tdim.SetCumulVarSoftUpperBound(routing.End(v), max(s, veh.overtime_after), coef)
@@ -343,15 +356,15 @@ class RoutingModel:
             var = tdim.CumulVar(idx)
             var.SetRange(wins[0][0], wins[-1][1])
             for (a0, a1), (b0, b1) in zip(wins, wins[1:]):
-                if b0 - a1 > 1:
+                if b0 - a1 > 1 and "gaps" not in _DEBUG:
                     var.RemoveInterval(a1 + 1, b0 - 1)
 
         for n_i, node in enumerate(nodes):
             if node.kind in ("job", "jobdep"):
                 job = p.jobs[node.job]  # type: ignore[index]
                 idx = m.NodeToIndex(n_i)
-                windows(idx, job.time_windows)
-                if job.due is not None and job.lateness_cost_per_minute > 0:
+                windows(idx, [node.win] if node.win is not None else job.time_windows)
+                if job.due is not None and job.lateness_cost_per_minute > 0 and "soft" not in _DEBUG:
                     coef = max(1, int(round(job.lateness_cost_per_minute * COST_SCALE / 60.0)))
                     tdim.SetCumulVarSoftUpperBound(idx, max(0, job.due), coef)
             elif node.kind == "pickup":
@@ -361,26 +374,26 @@ class RoutingModel:
         all_v = list(range(V))
         max_arc = int(Dm.max()) if Dm.size else 0
         req_base = max(REQUIRED_DROP_BASE, 4 * max_arc)
+        allowed: dict[int, set[int]] = {}  # node -> vehicles allowed (skills, stock, reach)
         self.pinned_jobs: set[int] = set()
         if self.keep_pins:
             for veh in p.vehicles:
                 self.pinned_jobs |= {s.id for s in veh.steps if s.type == "job"}
         for j, job in enumerate(p.jobs):
             members = []
-            if j in self.van_node:
-                idx = m.NodeToIndex(self.van_node[j])
+            for n_i in self.van_node.get(j, []):
                 if sorted(an.van_vehicles[j]) != all_v:
-                    routing.VehicleVar(idx).SetValues([-1] + an.van_vehicles[j])
-                members.append(idx)
-            if j in self.dep_node:
-                di = m.NodeToIndex(self.dep_node[j])
-                pi = m.NodeToIndex(self.pick_node[j])
+                    allowed[n_i] = set(an.van_vehicles[j])
+                members.append(m.NodeToIndex(n_i))
+            for dn, pn in zip(self.dep_node.get(j, []), self.pick_node.get(j, [])):
+                di, pi = m.NodeToIndex(dn), m.NodeToIndex(pn)
                 if sorted(an.depot_vehicles[j]) != all_v:
-                    routing.VehicleVar(di).SetValues([-1] + an.depot_vehicles[j])
-                    routing.VehicleVar(pi).SetValues([-1] + an.depot_vehicles[j])
+                    allowed[dn] = set(an.depot_vehicles[j])
+                    allowed[pn] = set(an.depot_vehicles[j])
                 routing.AddPickupAndDelivery(pi, di)
-                solver.Add(routing.VehicleVar(pi) == routing.VehicleVar(di))
-                solver.Add(tdim.CumulVar(pi) <= tdim.CumulVar(di))
+                if "pairct" not in _DEBUG:
+                    solver.Add(routing.VehicleVar(pi) == routing.VehicleVar(di))
+                    solver.Add(tdim.CumulVar(pi) <= tdim.CumulVar(di))
                 routing.AddDisjunction([pi], 0)
                 members.append(di)
             if not members:
@@ -395,6 +408,22 @@ class RoutingModel:
                 continue
             routing.AddDisjunction(members, int(pen * COST_SCALE), 1)
 
+        # Eligibility as a capacity-0 dimension: each vehicle counts 1 on a node it may
+        # not visit.  Why not VehicleVar(i).SetValues: the routing filters do not see
+        # that restriction, so local search tried many doomed moves and ran ~10x slower
+        # (SetAllowedVehiclesForIndex, which filters do see, rejects lists in 9.15).
+        if allowed and "elig" not in _DEBUG:
+            evaluators = []
+            registered: dict[tuple, int] = {}
+            for v in range(V):
+                vec = tuple(1 if (n_i in allowed and v not in allowed[n_i]) else 0 for n_i in range(N))
+                if vec not in registered:
+                    registered[vec] = routing.RegisterUnaryTransitVector(list(vec))
+                evaluators.append(registered[vec])
+            routing.AddDimensionWithVehicleTransits(evaluators, 0, 0, True, "eligible")
+            for n_i, vs in allowed.items():  # also prune the domain for propagation
+                routing.VehicleVar(m.NodeToIndex(n_i)).SetValues([-1] + sorted(vs))
+
         # depot stock shared by pickups
         by_depot: dict[int, list[int]] = {}
         for j, pn in self.pick_node.items():
@@ -404,9 +433,10 @@ class RoutingModel:
             for k in range(self.K):
                 needs = [(j, _pad(p.jobs[j].delivery, self.K)[k]) for j in js]
                 needs = [(j, a) for j, a in needs if a > 0]
-                if sum(a for _, a in needs) > stock[k]:
+                if sum(a for _, a in needs) > stock[k] and "stock" not in _DEBUG:
                     solver.Add(
-                        solver.Sum([routing.ActiveVar(m.NodeToIndex(self.pick_node[j])) * a for j, a in needs])
+                        solver.Sum([routing.ActiveVar(m.NodeToIndex(pn)) * a for j, a in needs
+                                    for pn in self.pick_node[j]])
                         <= stock[k]
                     )
 
@@ -414,9 +444,10 @@ class RoutingModel:
         self.part_dims = []
         for k in range(self.K):
             vec = [0] * N
-            for j, n_i in self.van_node.items():
-                vec[n_i] = _pad(p.jobs[j].delivery, self.K)[k]
-            if not any(vec):
+            for j, nis in self.van_node.items():
+                for n_i in nis:
+                    vec[n_i] = _pad(p.jobs[j].delivery, self.K)[k]
+            if not any(vec) or "parts" in _DEBUG:
                 continue
             cb = routing.RegisterUnaryTransitVector(vec)
             caps = [_pad(veh.capacity, self.K)[k] for veh in p.vehicles]
@@ -440,7 +471,7 @@ class RoutingModel:
         for index in range(routing.Size()):
             visit[index] = int(service[m.IndexToNode(index)])
         for v, veh in enumerate(p.vehicles):
-            if not veh.breaks or v in an.unusable:
+            if not veh.breaks or v in an.unusable or "breaks" in _DEBUG:
                 continue
             s, e = veh.time_window if veh.time_window else (0, H)
             ivs = []
@@ -466,7 +497,7 @@ class RoutingModel:
                     j = next(i for i, jb in enumerate(p.jobs) if jb.id == st.id)
                     if j not in self.van_node:
                         continue
-                    idx = m.NodeToIndex(self.van_node[j])
+                    idx = m.NodeToIndex(self.van_node[j][0])
                     solver.Add(routing.NextVar(prev) == idx)
                     var = tdim.CumulVar(idx)
                     if st.service_at is not None:
@@ -485,7 +516,9 @@ class RoutingModel:
         solution_limit: Optional[int] = None,
         progress: Optional[ProgressFn] = None,
         log_search: bool = False,
+        initial: Optional[dict[int, list[tuple[int, bool, int]]]] = None,
     ) -> tuple[Optional[object], SolverStats]:
+        """One search; ``initial`` = {vehicle id: [(job id, via depot)]} to start from."""
         routing = self.routing
         params = pywrapcp.DefaultRoutingSearchParameters()
         params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, config.first_solution)
@@ -523,6 +556,15 @@ class RoutingModel:
             ops = params.local_search_operators
             for op in LEAN_OFF:
                 setattr(ops, op, 2)  # BOOL_FALSE
+        if config.fs_neighbors_ratio < 1.0:
+            gci = params.global_cheapest_insertion_first_solution_parameters
+            gci.neighbors_ratio = config.fs_neighbors_ratio
+            gci.min_neighbors = 10
+            params.savings_parameters.neighbors_ratio = config.fs_neighbors_ratio
+        if config.scheduling == "off":
+            params.disable_scheduling_beware_this_may_degrade_performance = True
+        elif config.scheduling == "glop":
+            params.mixed_integer_scheduling_solver = routing_parameters_pb2.RoutingSearchParameters.SCHEDULING_GLOP
         if config.mab:
             params.use_multi_armed_bandit_concatenate_operators = True
         params.time_limit.FromMilliseconds(max(50, int(time_limit_s * 1000)))
@@ -542,7 +584,14 @@ class RoutingModel:
                 progress(time.monotonic() - t0, best[0], found[0])
 
         routing.AddAtSolutionCallback(on_solution)
-        assignment = routing.SolveWithParameters(params)
+        assignment = None
+        if initial:
+            routing.CloseModelWithParameters(params)
+            start = routing.ReadAssignmentFromRoutes(self._routes_to_indices(initial), True)
+            if start is not None:
+                assignment = routing.SolveFromAssignmentWithParameters(start, params)
+        if assignment is None:
+            assignment = routing.SolveWithParameters(params)
         wall = time.monotonic() - t0
         status_names = {
             0: "not_solved", 1: "success", 2: "partial_success_time_limit", 3: "fail",
@@ -558,6 +607,34 @@ class RoutingModel:
             config=config.name,
         )
         return assignment, stats
+
+    def _routes_to_indices(self, initial: dict[int, list[tuple[int, bool, int]]]) -> list[list[int]]:
+        """Initial routes {vehicle id: [(job id, via depot, service start)]} as routing indices."""
+        m = self.manager
+
+        def variant(nis: list[int], t: int) -> int:
+            for n_i in nis:
+                w = self.nodes[n_i].win
+                if w is None or w[0] <= t <= w[1]:
+                    return n_i
+            return nis[0]
+
+        by_id = {job.id: j for j, job in enumerate(self.problem.jobs)}
+        out = []
+        for veh in self.problem.vehicles:
+            seq: list[int] = []
+            for jid, via, t in initial.get(veh.id, []):
+                j = by_id.get(jid)
+                if j is None:
+                    continue
+                if via and j in self.dep_node:
+                    dn = variant(self.dep_node[j], t)
+                    pn = self.pick_node[j][self.dep_node[j].index(dn)]
+                    seq += [m.NodeToIndex(pn), m.NodeToIndex(dn)]
+                elif j in self.van_node:
+                    seq.append(m.NodeToIndex(variant(self.van_node[j], t)))
+            out.append(seq)
+        return out
 
     # -- extraction -----------------------------------------------------------
     def extract(self, assignment, stats: SolverStats) -> Solution:
@@ -748,6 +825,12 @@ def make_solution(p: Problem, routes: list[Route], unassigned: list[Unassigned],
     return Solution(routes=routes, unassigned=unassigned, summary=summ, stats=stats)
 
 
+def _large_jobs() -> int:
+    from .decompose import LARGE_JOBS
+
+    return LARGE_JOBS
+
+
 def solve_with_config(
     problem: Problem,
     config: SearchConfig,
@@ -755,12 +838,17 @@ def solve_with_config(
     solution_limit: Optional[int] = None,
     progress: Optional[ProgressFn] = None,
     log_search: bool = False,
+    initial: Optional[dict[int, list[tuple[int, bool, int]]]] = None,
 ) -> Solution:
     """Build, search and extract with one configuration (one core)."""
     t0 = time.monotonic()
+    if initial is None and solution_limit is None and len(problem.jobs) > _large_jobs():
+        from .decompose import solve_large
+
+        return solve_large(problem, config, time_limit_s, progress)
     model = RoutingModel(problem)
     remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
-    assignment, stats = model.solve(config, remaining, solution_limit, progress, log_search)
+    assignment, stats = model.solve(config, remaining, solution_limit, progress, log_search, initial)
     if assignment is None and model.pinned_jobs:
         # the pins cannot be kept: plan without them rather than answer nothing
         model = RoutingModel(problem, keep_pins=False)
