@@ -2,7 +2,7 @@
 merchant's locale, added to the state machine's transaction (work_order_changed is
 sent before the commit; we never commit here).
 
-- created (a repair, e.g. escalated from a fault)      -> fault_received
+- created (a repair or backup swap, e.g. escalated)   -> fault_received
 - dispatched (a published plan)                         -> technician_assigned with the window
 - en_route                                              -> technician_on_the_way, fresh estimate
 - completed                                             -> visit_done (asks for the 1-5 score)
@@ -52,7 +52,7 @@ def notice_for(session: Session, wo: WorkOrder, event) -> tuple[str, dict, bool]
     region = session.get(Region, wo.region_id)
     tz = region.timezone if region else "UTC"
     if action == "created":
-        if wo.kind != WorkOrderKind.REPAIR:
+        if wo.kind not in (WorkOrderKind.REPAIR, WorkOrderKind.BACKUP_SWAP):
             return None  # preventive work is announced by its day-before reminder
         return "fault_received", {"ref": wo.number}, True
     if action != "transition":

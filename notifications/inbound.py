@@ -7,6 +7,7 @@ import re
 
 from sqlmodel import Session, select
 
+from core.api import ValidationFailed
 from core.db import begin_write
 from notifications.models import InboundMessage, OutboundMessage
 from notifications.outbox import enqueue_sms, normalize_e164, opt_in, opt_out
@@ -48,7 +49,7 @@ def receive_inbound(session: Session, *, sid: str, from_number: str, to_number: 
         return existing, False
     try:
         phone = normalize_e164(from_number, "From")
-    except Exception:  # keep what the carrier gave us; it can still be read on the page
+    except ValidationFailed:  # keep what the carrier gave us; it can still be read on the page
         phone = (from_number or "")[:20]
     message = InboundMessage(provider_sid=sid[:64], from_number=phone, to_number=(to_number or "")[:20],
                              body=body or "")
@@ -66,7 +67,7 @@ def receive_inbound(session: Session, *, sid: str, from_number: str, to_number: 
         try:
             enqueue_sms(session, key=f"help:{sid}", to=phone, template="help",
                         locale=_reply_locale(session, phone, body), context={}, urgent=True)
-        except Exception as exc:  # an unusable number: keep the message, no answer possible
+        except ValidationFailed as exc:  # an unusable number: keep the message, no answer possible
             log.warning("HELP from %s not answered: %s", phone, exc)
     else:
         try:

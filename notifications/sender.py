@@ -238,7 +238,7 @@ def _hourly_count(session: Session, phone: str, now: datetime) -> tuple[int, dat
         select(func.count(OutboundMessage.id),
                func.min(func.coalesce(OutboundMessage.sent_at, now))).where(
             OutboundMessage.to_number == phone,
-            OutboundMessage.urgent == False,  # noqa: E712
+            OutboundMessage.urgent == False,
             or_(OutboundMessage.sent_at > hour_ago, OutboundMessage.status == STATUS_SENDING),
         )
     ).one()

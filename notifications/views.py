@@ -3,7 +3,17 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlmodel import select
@@ -16,7 +26,12 @@ from core.models import Role
 from notifications.inbound import receive_inbound
 from notifications.models import InboundMessage, OutboundMessage
 from notifications.outbox import normalize_e164
-from notifications.sender import DevSender, apply_status_callback, drain_outbox, sender_from_settings
+from notifications.sender import (
+    DevSender,
+    apply_status_callback,
+    drain_outbox,
+    sender_from_settings,
+)
 from notifications.sms_templates import LOCALES, TEMPLATES, render_sample
 
 bp = Blueprint("notifications", __name__)
@@ -195,6 +210,9 @@ def _serialize(m: OutboundMessage) -> dict:
     }
 
 
+MAX_PAGE = 1_000_000
+
+
 @api_v1.get("/sms/outbox")
 @roles_required(*OUTBOX_ROLES)
 def api_outbox():
@@ -209,7 +227,12 @@ def api_outbox():
     to = request.args.get("to")
     if to:
         stmt = stmt.where(OutboundMessage.to_number == normalize_e164(to, "to"))
-    return paginate(get_session(), stmt, read_page(), _serialize)
+    page = read_page()
+    if page.page > MAX_PAGE:  # an OFFSET beyond 64 bits would overflow the database driver
+        from core.api import ValidationFailed
+
+        raise ValidationFailed(f"must be at most {MAX_PAGE}", field="page")
+    return paginate(get_session(), stmt, page, _serialize)
 
 
 openapi.document(
@@ -218,7 +241,8 @@ openapi.document(
     parameters=[
         {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
         {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "E.164 number"},
-        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                   "maximum": MAX_PAGE}},
         {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
     ],
     response={"type": "object"},

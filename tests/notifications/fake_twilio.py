@@ -16,7 +16,7 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -93,7 +93,7 @@ class FakeTwilio:
                 expected = base64.b64encode(f"{fake.account_sid}:{fake.auth_token}".encode()).decode()
                 return sid == fake.account_sid and header == f"Basic {expected}"
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0) or 0)
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 sid = self._route()
@@ -101,7 +101,7 @@ class FakeTwilio:
                 fake.requests.append(Recorded("POST", self.path, form, {}, status))
                 self._send(status, payload)
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
                 sid = self._route()
                 if sid is None:
@@ -139,7 +139,7 @@ class FakeTwilio:
         if missing:
             return 400, _error(400, 21604 if "To" in missing else 21602,
                                f"A '{missing[0]}' parameter is required.")
-        now = format_datetime(datetime.now(timezone.utc))
+        now = format_datetime(datetime.now(UTC))
         message = {
             "account_sid": sid, "api_version": "2010-04-01", "body": form["Body"],
             "date_created": now, "date_sent": None, "date_updated": now,

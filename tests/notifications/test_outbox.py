@@ -1,7 +1,7 @@
 """enqueue_sms: validation, idempotency, opt-out suppression, quiet hours."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from freezegun import freeze_time
@@ -15,7 +15,7 @@ NUMBER = "+8613812345678"
 
 
 def _enqueue(db, key="k1", **kw):
-    args = dict(key=key, to=NUMBER, template="visit_done", locale="en", context={"ref": "WO-1"})
+    args = {"key": key, "to": NUMBER, "template": "visit_done", "locale": "en", "context": {"ref": "WO-1"}}
     args.update(kw)
     return enqueue_sms(db, **args)
 
@@ -100,30 +100,30 @@ def test_opt_out_suppresses_pending_and_opt_in_resumes(db):
 @freeze_time("2026-11-24 14:30:00")  # 22:30 in Shanghai
 def test_non_urgent_inside_quiet_hours_waits_until_they_end(db):
     row = _enqueue(db, urgent=False, region_tz="Asia/Shanghai", quiet_hours=(21, 8))
-    assert row.next_attempt_at == datetime(2026, 11, 25, 0, 0, tzinfo=timezone.utc)  # 08:00 local
+    assert row.next_attempt_at == datetime(2026, 11, 25, 0, 0, tzinfo=UTC)  # 08:00 local
     urgent = _enqueue(db, key="k2", urgent=True, region_tz="Asia/Shanghai", quiet_hours=(21, 8))
-    assert urgent.next_attempt_at == datetime(2026, 11, 24, 14, 30, tzinfo=timezone.utc)
+    assert urgent.next_attempt_at == datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
 
 
 @freeze_time("2026-11-24 03:00:00")  # 11:00 in Shanghai
 def test_non_urgent_outside_quiet_hours_goes_now(db):
     row = _enqueue(db, urgent=False, region_tz="Asia/Shanghai", quiet_hours=(21, 8))
-    assert row.next_attempt_at == datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
+    assert row.next_attempt_at == datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 
 
 def test_quiet_hours_wrap_midnight_and_same_day():
     tz = "Asia/Shanghai"
-    at = lambda h: datetime(2026, 11, 24, h, tzinfo=timezone.utc)  # noqa: E731  local = h+8
+    at = lambda h: datetime(2026, 11, 24, h, tzinfo=UTC)
     # 01:00 local (17:00 UTC the day before) is inside 21-8
-    assert quiet_until(datetime(2026, 11, 23, 17, tzinfo=timezone.utc), tz, (21, 8)) == at(0)
+    assert quiet_until(datetime(2026, 11, 23, 17, tzinfo=UTC), tz, (21, 8)) == at(0)
     assert quiet_until(at(5), tz, (21, 8)) is None  # 13:00 local
     # 12-14 local quiet (no wrap): 12:30 local -> 14:00 local
-    assert quiet_until(datetime(2026, 11, 24, 4, 30, tzinfo=timezone.utc), tz, (12, 14)) == at(6)
+    assert quiet_until(datetime(2026, 11, 24, 4, 30, tzinfo=UTC), tz, (12, 14)) == at(6)
     assert quiet_until(at(5), tz, (8, 8)) is None
     assert quiet_until(at(5), None, (21, 8)) is None
 
 
 def test_quiet_hours_respect_dst():
     # New York, 2026-03-08 DST starts at 02:00; 01:30 EST is inside 22-8 -> 08:00 EDT (12:00 UTC)
-    now = datetime(2026, 3, 8, 6, 30, tzinfo=timezone.utc)
-    assert quiet_until(now, "America/New_York", (22, 8)) == datetime(2026, 3, 8, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 8, 6, 30, tzinfo=UTC)
+    assert quiet_until(now, "America/New_York", (22, 8)) == datetime(2026, 3, 8, 12, 0, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,11 +22,11 @@ from notifications.sender import (
 from tests.notifications.conftest import FROM
 
 NUMBER = "+8613812345678"
-T0 = datetime(2030, 1, 7, 3, 0, tzinfo=timezone.utc)  # 11:00 in Shanghai, outside quiet hours
+T0 = datetime(2030, 1, 7, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, outside quiet hours
 
 
 def _enqueue(db, key="k1", to=NUMBER, **kw):
-    args = dict(key=key, to=to, template="visit_done", locale="en", context={"ref": key})
+    args = {"key": key, "to": to, "template": "visit_done", "locale": "en", "context": {"ref": key}}
     args.update(kw)
     row = enqueue_sms(db, **args)
     row.next_attempt_at = T0 - timedelta(minutes=1)
@@ -146,7 +146,7 @@ def test_restart_after_claim_before_send_sends_exactly_once(db, engine, fake_twi
     while its lease runs, then it is looked up at Twilio (not there) and sent once."""
     _enqueue(db)
     with Session(engine, expire_on_commit=False) as s:
-        [claim] = claim_due(s, limit=10, now=T0)  # ... and the process dies here
+        assert len(claim_due(s, limit=10, now=T0)) == 1  # ... and the process dies here
     assert _row(engine).status == "sending"
     assert drain_outbox(engine, twilio_sender, now=T0 + timedelta(minutes=4)).claimed == 0
     report = drain_outbox(engine, twilio_sender, now=T0 + timedelta(minutes=6))
@@ -239,10 +239,10 @@ def test_non_urgent_messages_are_rate_limited_per_number(db, engine, fake_twilio
 
 def test_non_urgent_retry_falling_in_quiet_hours_waits(db, engine, fake_twilio, twilio_sender):
     _enqueue(db, urgent=False, region_tz="Asia/Shanghai", quiet_hours=(21, 8))
-    night = datetime(2030, 1, 7, 14, 0, tzinfo=timezone.utc)  # 22:00 in Shanghai
+    night = datetime(2030, 1, 7, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai
     report = drain_outbox(engine, twilio_sender, now=night)
     assert report.deferred == 1 and fake_twilio.requests == []
-    assert _row(engine).next_attempt_at == datetime(2030, 1, 8, 0, 0, tzinfo=timezone.utc)
+    assert _row(engine).next_attempt_at == datetime(2030, 1, 8, 0, 0, tzinfo=UTC)
 
 
 def test_dev_sender_keeps_messages_visible_as_dev_delivered(db, engine):
