@@ -405,3 +405,17 @@ def apply_status_callback(session: Session, *, sid: str, status: str, error_code
     row.updated_at = utcnow()
     session.add(row)
     return row
+
+
+def drain_outbox_job(limit: int = 200) -> dict:
+    """Entry point for an RQ worker or cron (picklable: no arguments but the limit).
+    Reads the settings from the environment, sends, returns the report as a dict."""
+    from core.db import make_engine
+    from core.settings import load_settings
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        return drain_outbox(engine, sender_from_settings(settings), limit).as_dict()
+    finally:
+        engine.dispose()

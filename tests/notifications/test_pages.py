@@ -86,3 +86,15 @@ def test_cli_send_pending_drains_the_outbox(app, db, engine, monkeypatch):
     assert "dev: claimed 1, sent 1" in result.output
     with Session(engine) as s:
         assert s.exec(select(OutboundMessage.status)).one() == "dev_delivered"
+
+
+def test_worker_job_drains_with_settings_from_the_environment(db, db_url, engine, monkeypatch):
+    from notifications.sender import drain_outbox_job
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+        monkeypatch.setenv(name, "")
+    _queue(db)
+    assert drain_outbox_job(10)["sent"] == 1
+    with Session(engine) as s:
+        assert s.exec(select(OutboundMessage.status)).one() == "dev_delivered"
