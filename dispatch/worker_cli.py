@@ -35,9 +35,11 @@ from dispatch.queues import (
 @click.option("--job-monitoring-interval", type=int, default=10, show_default=True,
               help="seconds between heartbeats while a job runs (a dead worker's job is "
                    "declared lost this + 60 s after its last heartbeat)")
+@click.option("--maintenance-interval", type=int, default=60, show_default=True,
+              help="seconds between registry clean-ups (where abandoned jobs are found)")
 @click.option("--redis-url", envvar="REDIS_URL", default=None, help="default: $REDIS_URL")
 def worker_command(queues: str, burst: bool, simple: bool, name: str | None, max_jobs: int | None,
-                   job_monitoring_interval: int, redis_url: str | None) -> None:
+                   job_monitoring_interval: int, maintenance_interval: int, redis_url: str | None) -> None:
     """Run an RQ worker for solves and outgoing SMS (needs REDIS_URL)."""
     from rq import Queue, SimpleWorker, Worker
 
@@ -55,7 +57,8 @@ def worker_command(queues: str, burst: bool, simple: bool, name: str | None, max
     worker = worker_class([Queue(n, connection=conn) for n in names], connection=conn,
                           name=name or worker_name(), exception_handlers=[record_lost_job],
                           work_horse_killed_handler=record_killed_work_horse,
-                          job_monitoring_interval=job_monitoring_interval)
+                          job_monitoring_interval=job_monitoring_interval,
+                          maintenance_interval=maintenance_interval)
     click.echo(f"worker {worker.name} on {', '.join(names)}")
     worker.work(burst=burst, max_jobs=max_jobs, with_scheduler=False)
 
