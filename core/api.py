@@ -126,13 +126,16 @@ def validation_error_from_pydantic(exc: ValidationError) -> ValidationFailed:
     return ValidationFailed(f"{first['field']}: {first['reason']}", fields=fields)
 
 
+MAX_PAGE = 1_000_000  # keeps OFFSET inside the database's integer range
+
+
 class Page(BaseModel):
     page: int = 1
     per_page: int = 50
 
     def model_post_init(self, _ctx: Any) -> None:
-        if self.page < 1:
-            raise ValidationFailed("must be at least 1", field="page")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise ValidationFailed(f"must be between 1 and {MAX_PAGE}", field="page")
         if not 1 <= self.per_page <= 200:
             raise ValidationFailed("must be between 1 and 200", field="per_page")
 
