@@ -72,6 +72,7 @@ PLANNABLE_STATUSES = (WorkOrderStatus.READY, WorkOrderStatus.PLANNED)
 STARTED_VISIT_STATUSES = ("en_route", "on_site")
 FINISHED_VISIT_STATUSES = ("done", "not_done")
 DEFAULT_BREAK = ("11:30", "14:00")
+PIN_SKILL = "pinned-to-{}"
 ARRIVAL_WINDOW_MINUTES = 60
 WINDOW_ROUNDING_MINUTES = 30
 
@@ -247,9 +248,11 @@ def build_input(
 ) -> PlanInput:
     """The solver problem for a region's day.
 
-    With ``plan``, its started visits (en route, on site) and, if ``keep_pins``,
-    its pinned visits become the fixed beginning of their technician's route;
+    With ``plan``, its started visits (en route, on site) become the fixed
+    beginning of their technician's route and, if ``keep_pins``, its pinned
+    visits stay with their technician;
     finished visits are left out and the technician starts from the last one.
+    Hand edits and checks use ``keep_pins=False`` (the dispatcher may move anything).
     ``now`` (default: the clock) moves each shift's start forward during the day.
     ``work_order_ids`` restricts the jobs (else: every candidate work order).
     """
@@ -289,6 +292,20 @@ def build_input(
     kidx = {k: i for i, k in enumerate(part_kinds)}
     van = _van_stock(session, technicians)
     dstock = _depot_stock(session, depot_rows)
+    # parts already reserved for these very work orders (a published plan) count as theirs
+    from inventory.models import Reservation
+
+    for loc, kind, qty in session.exec(
+            select(StockLocation, Part.kind,
+                   Reservation.qty - Reservation.consumed_qty - Reservation.released_qty)
+            .join(Reservation, Reservation.location_id == StockLocation.id)
+            .join(Part, Part.id == Reservation.part_id)
+            .where(Reservation.status == "active",
+                   Reservation.work_order_id.in_([w.id for w in cands] or [-1]))).all():
+        if loc.kind == "van" and loc.technician_id in technicians:
+            van.setdefault(loc.technician_id, {})[kind] = van.get(loc.technician_id, {}).get(kind, 0) + qty
+        elif loc.kind == "depot" and loc.depot_id in depot_rows:
+            dstock.setdefault(loc.depot_id, {})[kind] = dstock.get(loc.depot_id, {}).get(kind, 0) + qty
 
     coords: list[tuple[float, float]] = []
 
@@ -396,14 +413,23 @@ def build_input(
         depots.append(Depot(id=did, location_index=loc(d.lon, d.lat), stock=stock, service=600,
                             description=d.name))
 
-    # fixed beginnings: started visits first, then pinned ones, in the plan's order
+    # started visits are the fixed beginning of their route; a pinned visit stays
+    # with its technician through a skill only the two share (as a fixed step the
+    # solver had to put it first, and relaxed every pin when that was infeasible)
     job_ids = {j.id for j in jobs}
+    job_by_id = {j.id: j for j in jobs}
     for veh in vehicles:
         mine = [v for v in visits if v.technician_id == veh.id and v.work_order_id in job_ids]
         fixed = [v for v in mine if v.status in STARTED_VISIT_STATUSES]
-        if keep_pins:
-            fixed += [v for v in mine if v.pinned and v.status not in STARTED_VISIT_STATUSES]
         veh.steps = [VehicleStep("job", id=v.work_order_id) for v in fixed]
+        if keep_pins:
+            pins = [v for v in mine if v.pinned and v.status not in STARTED_VISIT_STATUSES]
+            if pins:
+                veh.skills = list(veh.skills) + [PIN_SKILL.format(veh.id)]
+                for v in pins:
+                    job = job_by_id[v.work_order_id]
+                    job.skills = list(job.skills) + [PIN_SKILL.format(veh.id)]
+                    job.optional = False
 
     if coords:
         durations, distances = matrix_provider(osrm_url)(coords)
@@ -645,11 +671,11 @@ def apply_solution(session: Session, plan: Plan, inp: PlanInput, sol: Solution,
     for route in sol.routes:
         tid = route.vehicle
         seq = inp.fixed_prefix.get(tid, 0)
-        pending_pickup: dict | None = None
+        pickups_for: dict[int, dict] = {}
         brk = None
         for st in route.steps:
             if st.type == "pickup":
-                pending_pickup = {"depot_id": st.depot, "parts": {k: q for k, q in zip(inp.part_kinds, st.parts) if q},
+                pickups_for[st.for_job if st.for_job is not None else st.id] = {"depot_id": st.depot, "parts": {k: q for k, q in zip(inp.part_kinds, st.parts) if q},
                                   "arrival": inp.at(st.arrival).isoformat(),
                                   "start": inp.at(st.service_start).isoformat(), "end": inp.at(st.end).isoformat(),
                                   "travel_seconds": st.duration, "travel_meters": st.distance}
@@ -672,8 +698,8 @@ def apply_solution(session: Session, plan: Plan, inp: PlanInput, sol: Solution,
             v.window_start, v.window_end = arrival_window(v.planned_arrival, tz)
             v.travel_seconds = st.duration
             v.travel_meters = st.distance
-            v.pickups = [pending_pickup] if pending_pickup else []
-            pending_pickup = None
+            pk = pickups_for.pop(st.id, None)  # collected earlier on the route for this visit
+            v.pickups = [pk] if pk else []
             session.add(v)
             served.add(st.id)
         end = route.steps[-1]
@@ -903,7 +929,8 @@ def edit_plan(session: Session, plan_id: int, op: str, *, version: int, visit_id
                          work_order_id=visit.work_order_id)
             session.commit()
             return {"applied": True, "violations": [], "plan": plan}
-        inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url)
+        inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url,
+                          keep_pins=False)
         order, via = plan_order(session, plan, inp)
         _, before = check_routes(inp, order, via)
         new = {t: list(ids) for t, ids in order.items()}
@@ -1070,7 +1097,8 @@ def publish_plan(session: Session, plan_id: int, *, version: int, actor=None,
     if plan is None:
         raise NotFound("no such plan", field="plan_id")
     _check_editable(plan, version)
-    inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url)
+    inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url,
+                      keep_pins=False)
     order, via = plan_order(session, plan, inp)
     _, violations = check_routes(inp, order, via)
     if violations:
@@ -1142,7 +1170,8 @@ def best_insertions(session: Session, plan_id: int, work_order_id: int, *, now: 
     plan = session.get(Plan, plan_id)
     if plan is None:
         raise NotFound("no such plan", field="plan_id")
-    inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url)
+    inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url,
+                      keep_pins=False)
     if work_order_id not in {j.id for j in inp.problem.jobs}:
         raise ValidationFailed("this work order cannot be planned on this day", field="work_order_id")
     order, via = plan_order(session, plan, inp)
@@ -1202,7 +1231,8 @@ def accept_insertion(session: Session, plan_id: int, work_order_id: int, technic
     if plan is None:
         raise NotFound("no such plan", field="plan_id")
     _check_editable(plan, version, statuses=("published", "draft"))
-    inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url)
+    inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url,
+                      keep_pins=False)
     if work_order_id not in {j.id for j in inp.problem.jobs}:
         raise ValidationFailed("this work order cannot be planned on this day", field="work_order_id")
     if technician_id not in inp.technicians:

@@ -32,7 +32,7 @@
   /* ---- map: routes and stops are drawn even when tiles cannot load ---- */
   var mapData = JSON.parse(document.getElementById("board-map-data").textContent);
   if (window.L && document.getElementById("board-map")) {
-    var map = L.map("board-map", { preferCanvas: true });
+    var map = L.map("board-map");
     map.fitBounds(mapData.bounds);
     if (mapData.tile_url) {
       L.tileLayer(mapData.tile_url, { maxZoom: 19, attribution: "&copy; OpenStreetMap" }).addTo(map);

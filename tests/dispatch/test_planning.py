@@ -148,13 +148,28 @@ def test_reoptimise_keeps_pins(db):
     pinned = route[-1]
     planning.edit_plan(db, plan.id, "pin", version=plan.version, visit_id=pinned.id)
     inp2 = planning.build_input(db, w.region.id, DAY, plan=plan, now=BEFORE)
-    assert [s.id for s in inp2.vehicle(w.tech.id).steps] == [pinned.work_order_id]
+    pin_skill = planning.PIN_SKILL.format(w.tech.id)
+    assert pin_skill in inp2.job(pinned.work_order_id).skills
+    assert pin_skill in inp2.vehicle(w.tech.id).skills
+    assert pin_skill not in inp2.vehicle(w.tech2.id).skills
     sol = solve(inp2.problem, time_limit_s=5, solution_limit=30)
+    assert validate(inp2.problem, sol) == []
     planning.apply_solution(db, plan, inp2, sol)
     db.commit()
     db.expire_all()
     again = db.get(Visit, pinned.id)
-    assert again.pinned and again.technician_id == w.tech.id and again.sequence == 1
+    assert again.pinned and again.technician_id == w.tech.id
+
+
+def test_started_visit_is_the_fixed_beginning_of_its_route(db):
+    w, orders, plan, inp, _ = _solved(db)
+    route = [v for v in planning.plan_visits(db, plan.id) if v.technician_id == w.tech.id]
+    route[-1].status = "en_route"
+    db.add(route[-1])
+    db.commit()
+    inp2 = planning.build_input(db, w.region.id, DAY, plan=plan, now=BEFORE)
+    assert [s.id for s in inp2.vehicle(w.tech.id).steps] == [route[-1].work_order_id]
+    assert inp2.job(route[-1].work_order_id).time_windows == []  # it is happening
 
 
 def test_publish_dispatches_reserves_and_corrects_only_moved_windows(db):
@@ -172,6 +187,7 @@ def test_publish_dispatches_reserves_and_corrects_only_moved_windows(db):
     for v in planning.plan_visits(db, plan.id):
         assert v.notified_window_start == v.window_start
     sms_before = len(db.exec(select(OutboundMessage)).all())
+    assert sms_before == 6  # one 'technician assigned, arriving ...' per merchant
 
     # a second round: new draft from the published plan, move one visit to the end
     draft, created = planning.get_or_create_draft(db, w.region.id, DAY)
