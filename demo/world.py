@@ -32,7 +32,7 @@ from dispatch.models import (
     WorkOrderEvent,
     WorkOrderStatus,
 )
-from inventory.models import Part, PartFit, StockLevel, StockLocation, StockMove
+from inventory.models import Part, PartFit, SerialUnit, StockLevel, StockLocation, StockMove
 from werkzeug.security import generate_password_hash
 
 DEMO_PASSWORD = "fixroute-demo"
@@ -315,8 +315,15 @@ def build_demo_world(
 
 
 def _receive(session: Session, loc: StockLocation, part: Part, qty: int, reason: str) -> None:
-    session.add(StockMove(kind="receive", part_id=part.id, location_id=loc.id,
-                          on_hand_delta=qty, reason=reason))
+    if part.serialized:  # one move and one serial unit per piece, as inventory.stock does
+        for i in range(qty):
+            serial = f"{part.sku}-{loc.code}-{i + 1:03d}"[:40]
+            session.add(SerialUnit(serial=serial, part_id=part.id, location_id=loc.id))
+            session.add(StockMove(kind="receive", part_id=part.id, location_id=loc.id,
+                                  on_hand_delta=1, serial=serial, reason=reason))
+    else:
+        session.add(StockMove(kind="receive", part_id=part.id, location_id=loc.id,
+                              on_hand_delta=qty, reason=reason))
     session.add(StockLevel(location_id=loc.id, part_id=part.id, on_hand=qty))
 
 

@@ -188,7 +188,8 @@ def candidate_loaners(session: Session, wo: WorkOrder) -> list[Terminal]:
 def _load(session: Session, wo_or_id) -> WorkOrder:
     if isinstance(wo_or_id, WorkOrder):
         return wo_or_id
-    wo = session.get(WorkOrder, wo_or_id) if isinstance(wo_or_id, int) else None
+    ok = isinstance(wo_or_id, int) and 0 < wo_or_id <= 2**31 - 1
+    wo = session.get(WorkOrder, wo_or_id) if ok else None
     if wo is None:
         raise NotFound(f"no work order {wo_or_id}", field="id")
     return wo
@@ -303,6 +304,8 @@ def offer(session: Session, wo_or_id, actor=None, *, commit: bool = True) -> Wor
 
 
 def _check_loaner(session: Session, wo: WorkOrder, loaner_id: int) -> Terminal:
+    if not 0 < loaner_id <= 2**31 - 1:
+        raise ValidationFailed("is not a loaner terminal", field="loaner_terminal_id")
     stmt = select(Terminal).where(Terminal.id == loaner_id)
     if not is_sqlite(session):
         stmt = stmt.with_for_update()
@@ -448,7 +451,9 @@ def swap_back(session: Session, wo_or_id, actor=None, *, commit: bool = True) ->
         if loaner is None or loaner.status != TerminalStatus.LOANED:
             raise Conflict("the loaner is not out at the merchant", field="loaner_terminal_id")
         repaired = session.get(Terminal, loaner.replaces_terminal_id or wo.terminal_id)
-        if repaired.status != TerminalStatus.IN_REPAIR:
+        # installed: the technician left the merchant's unit on site (delivered without
+        # taking it); the swap-back then only collects the loaner
+        if repaired.status not in (TerminalStatus.IN_REPAIR, TerminalStatus.INSTALLED):
             raise Conflict(f"terminal {repaired.serial} is {repaired.status}, not in repair",
                            field="terminal_id")
         loaner.status = TerminalStatus.POOL

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 
 from core import openapi
-from core.api import APIError, ValidationFailed, api_v1, paginate, parse_body, read_page
+from core.api import APIError, Page, ValidationFailed, api_v1, paginate, parse_body, read_page
 from core.auth import roles_required
 from core.db import get_session
 from core.models import Depot, Role
@@ -50,6 +50,17 @@ STATUS_LABELS = {
 def _labels():
     return {"where_label": lambda k: WHERE_LABELS.get(k, k),
             "backup_label": lambda k: STATUS_LABELS.get(k, k)}
+
+
+MAX_PAGE = 100_000
+
+
+def _page() -> Page:
+    """read_page, with a bound on page so OFFSET stays a database integer."""
+    page = read_page()
+    if page.page > MAX_PAGE:
+        raise ValidationFailed(f"must be at most {MAX_PAGE}", field="page")
+    return page
 
 
 # ---------------------------------------------------------------------------------
@@ -190,7 +201,7 @@ def api_loaners():
     if where is not None and where not in WHERE_LABELS:
         raise ValidationFailed(f"must be one of {', '.join(WHERE_LABELS)}", field="where")
     rows = [r for r in backup.pool(session, depot_id=depot_id) if where in (None, r.where)]
-    page = read_page()
+    page = _page()
     total = len(rows)
     chunk = rows[(page.page - 1) * page.per_page: page.page * page.per_page]
     return jsonify({
@@ -211,7 +222,7 @@ def api_backups():
         if status not in backup.BACKUP_STATUSES:
             raise ValidationFailed("unknown backup status", field="status")
         stmt = stmt.where(WorkOrder.backup_status == status)
-    return jsonify(paginate(get_session(), stmt, read_page(), _backup_state))
+    return jsonify(paginate(get_session(), stmt, _page(), _backup_state))
 
 
 _path = [openapi.path_param("work_order_id")]

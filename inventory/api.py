@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlmodel import select
 
 from core import openapi
-from core.api import Forbidden, ValidationFailed, api_v1, paginate, parse_body, read_page
+from core.api import Forbidden, Page, ValidationFailed, api_v1, paginate, parse_body, read_page
 from core.auth import login_required, roles_required
 from core.db import get_session
 from core.models import Role
@@ -197,6 +197,17 @@ def _technician_may_use(location_id: int) -> None:
         raise Forbidden("technicians use the stock of their own van", field="location_id")
 
 
+MAX_PAGE = 100_000
+
+
+def bounded_page() -> Page:
+    """read_page, with a bound on page so OFFSET stays a database integer."""
+    page = read_page()
+    if page.page > MAX_PAGE:
+        raise ValidationFailed(f"must be at most {MAX_PAGE}", field="page")
+    return page
+
+
 # ---------------------------------------------------------------------------------
 # reads
 
@@ -208,7 +219,7 @@ def api_parts():
     kind = request.args.get("kind")
     if kind:
         stmt = stmt.where(Part.kind == kind)
-    return jsonify(paginate(get_session(), stmt, read_page(), _part))
+    return jsonify(paginate(get_session(), stmt, bounded_page(), _part))
 
 
 @api_v1.get("/inventory/locations")
@@ -218,7 +229,7 @@ def api_locations():
     kind = _choice_arg("kind", ("depot", "van"))
     if kind:
         stmt = stmt.where(StockLocation.kind == kind)
-    return jsonify(paginate(get_session(), stmt, read_page(), _location))
+    return jsonify(paginate(get_session(), stmt, bounded_page(), _location))
 
 
 @api_v1.get("/inventory/stock")
@@ -234,7 +245,7 @@ def api_stock():
                 "reserved": lv.reserved, "available": lv.on_hand - lv.reserved,
                 "faulty": lv.faulty}
 
-    return jsonify(paginate(get_session(), stmt, read_page(), row))
+    return jsonify(paginate(get_session(), stmt, bounded_page(), row))
 
 
 @api_v1.get("/inventory/moves")
@@ -244,7 +255,7 @@ def api_moves():
         location_id=_int_arg("location_id"), part_id=_int_arg("part_id"),
         kind=_choice_arg("kind", stock.MOVE_KINDS), work_order_id=_int_arg("work_order_id"),
         serial=request.args.get("serial") or None, since=_dt_arg("since"), until=_dt_arg("until"))
-    return jsonify(paginate(get_session(), stmt, read_page(), _move))
+    return jsonify(paginate(get_session(), stmt, bounded_page(), _move))
 
 
 @api_v1.get("/inventory/serials")
@@ -258,7 +269,7 @@ def api_serials():
     status = _choice_arg("status", ("in_stock", "installed", "faulty", "scrapped"))
     if status:
         stmt = stmt.where(SerialUnit.status == status)
-    return jsonify(paginate(get_session(), stmt, read_page(), lambda u: {
+    return jsonify(paginate(get_session(), stmt, bounded_page(), lambda u: {
         "serial": u.serial, "part_id": u.part_id, "location_id": u.location_id,
         "status": u.status, "work_order_id": u.work_order_id}))
 
@@ -274,7 +285,7 @@ def api_reservations():
     status = _choice_arg("status", ("active", "released", "consumed"))
     if status:
         stmt = stmt.where(Reservation.status == status)
-    return jsonify(paginate(get_session(), stmt, read_page(), _reservation))
+    return jsonify(paginate(get_session(), stmt, bounded_page(), _reservation))
 
 
 def _horizon() -> int:

@@ -68,8 +68,15 @@ def check_qty(qty: Any, field: str = "qty") -> int:
     return qty
 
 
+MAX_ID = 2**31 - 1
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
 def get_part(session: Session, part_id: Any, field: str = "part_id") -> Part:
-    part = session.get(Part, part_id) if isinstance(part_id, int) else None
+    part = session.get(Part, part_id) if _is_id(part_id) else None
     if part is None:
         raise ValidationFailed(f"unknown part {part_id!r}", field=field)
     return part
@@ -77,7 +84,7 @@ def get_part(session: Session, part_id: Any, field: str = "part_id") -> Part:
 
 def get_location(session: Session, location_id: Any, field: str = "location_id",
                  kind: str | None = None) -> StockLocation:
-    loc = session.get(StockLocation, location_id) if isinstance(location_id, int) else None
+    loc = session.get(StockLocation, location_id) if _is_id(location_id) else None
     if loc is None:
         raise ValidationFailed(f"unknown stock location {location_id!r}", field=field)
     if kind is not None and loc.kind != kind:
@@ -89,7 +96,7 @@ def get_location(session: Session, location_id: Any, field: str = "location_id",
 def _work_order_row(session: Session, work_order_id: Any, field: str = "work_order_id"):
     wo = refs.work_order()
     row = None
-    if isinstance(work_order_id, int) and not isinstance(work_order_id, bool):
+    if _is_id(work_order_id):
         row = session.execute(
             sa_select(wo.c.id, wo.c.number, wo.c.terminal_id, wo.c.status)
             .where(wo.c.id == work_order_id)).first()
@@ -348,7 +355,7 @@ def _get_reservation(session: Session, reservation_id: Any, lock: bool = True) -
     stmt = select(Reservation).where(Reservation.id == reservation_id)
     if lock and not is_sqlite(session):
         stmt = stmt.with_for_update()
-    r = session.exec(stmt).first() if isinstance(reservation_id, int) else None
+    r = session.exec(stmt).first() if _is_id(reservation_id) else None
     if r is None:
         raise NotFound(f"unknown reservation {reservation_id!r}", field="reservation_id")
     return r
@@ -572,23 +579,24 @@ class LedgerMismatch:
     ledger: tuple[int, int, int]
 
 
-def ledger_mismatches(session: Session) -> list[LedgerMismatch]:
+def ledger_mismatches(session: Session,
+                      location_ids: Iterable[int] | None = None) -> list[LedgerMismatch]:
     """Levels whose on-hand, reserved or faulty differ from the ledger sums (should be
-    none, ever); also a ledger sum without a level row."""
+    none, ever); also a ledger sum without a level row. Optionally for some locations."""
     m = StockMove.__table__.c
-    sums = {
-        (r.location_id, r.part_id): (int(r.oh), int(r.rs), int(r.fl))
-        for r in session.execute(
-            sa_select(m.location_id, m.part_id, func.sum(m.on_hand_delta).label("oh"),
-                      func.sum(m.reserved_delta).label("rs"),
-                      func.sum(m.faulty_delta).label("fl"))
-            .group_by(m.location_id, m.part_id))
-    }
+    sums_q = (sa_select(m.location_id, m.part_id, func.sum(m.on_hand_delta).label("oh"),
+                        func.sum(m.reserved_delta).label("rs"), func.sum(m.faulty_delta).label("fl"))
+              .group_by(m.location_id, m.part_id))
+    levels_q = select(StockLevel).execution_options(populate_existing=True)
+    if location_ids is not None:
+        ids = list(location_ids)
+        sums_q = sums_q.where(m.location_id.in_(ids))
+        levels_q = levels_q.where(StockLevel.location_id.in_(ids))
+    sums = {(r.location_id, r.part_id): (int(r.oh), int(r.rs), int(r.fl))
+            for r in session.execute(sums_q)}
     out = []
-    levels = session.exec(select(StockLevel)).all()
     seen = set()
-    for lv in levels:
-        session.refresh(lv)
+    for lv in session.exec(levels_q).all():
         key = (lv.location_id, lv.part_id)
         seen.add(key)
         have = (lv.on_hand, lv.reserved, lv.faulty)

@@ -76,10 +76,10 @@ def test_levels_equal_ledger_sums_and_never_go_negative(db, world, ops):
                 stock.adjust(db, loc, part, q, "count")
         except APIError as exc:
             assert exc.status in (409, 422), exc
-        assert stock.ledger_mismatches(db) == []
-        mine = db.exec(select(StockLevel).where(StockLevel.location_id.in_(locations))).all()
+        assert stock.ledger_mismatches(db, locations) == []
+        mine = db.exec(select(StockLevel).where(StockLevel.location_id.in_(locations))
+                       .execution_options(populate_existing=True)).all()
         for lv in mine:
-            db.refresh(lv)
             assert lv.on_hand >= 0 and lv.faulty >= 0 and 0 <= lv.reserved <= lv.on_hand
         by_reservation: dict = {}
         for r in db.exec(select(Reservation).where(Reservation.status == "active",

@@ -198,3 +198,17 @@ def test_insufficient_stock_is_a_409(db, world):
     with pytest.raises(APIError) as exc:
         stock.reserve_parts(db, wo.id, world.van.id, world.part.id, 3)
     assert exc.value.status == 409 and exc.value.code == "insufficient_stock"
+
+
+def test_commit_false_joins_the_callers_transaction(db, world):
+    """A caller grouping several changes (completing a visit) rolls them all back."""
+    wo = make_work_order(db, world)
+    stock.consume(db, wo.id, world.van.id, world.part.id, 1, commit=False)
+    stock.transfer(db, world.depot_location.id, world.van.id, world.part.id, 2, commit=False)
+    assert level(db, world.van.id, world.part.id) == (3, 0, 0)  # seen inside the transaction
+    db.rollback()
+    assert level(db, world.van.id, world.part.id) == (2, 0, 0)
+    assert _count_moves(db) == 2  # the make_world receipts only
+    stock.consume(db, wo.id, world.van.id, world.part.id, 1, commit=False)
+    db.commit()
+    assert level(db, world.van.id, world.part.id) == (1, 0, 0)
