@@ -7,10 +7,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, render_template, request, send_file
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import BaseModel, Field
@@ -247,6 +245,11 @@ def day_view(session: Session, tech: Technician, day: date | None) -> dict:
 @roles_required(*TECH_ROLES)
 def day():
     session = get_session()
+    if current_user.role != Role.TECHNICIAN and not request.args.get("technician_id"):
+        stmt = select(Technician).where(Technician.active.is_(True)).order_by(Technician.code)
+        if current_user.region_id:
+            stmt = stmt.where(Technician.region_id == current_user.region_id)
+        return render_template("dispatch/tech_pick.html", technicians=session.exec(stmt).all())
     tech = _technician_for_request(session)
     data = day_view(session, tech, _day_param())
     can_act = current_user.technician_id == tech.id
@@ -471,4 +474,4 @@ def init_tech(app) -> None:
     set_role_home(app, Role.TECHNICIAN, "tech.day")
 
 
-__all__ = ["bp", "init_tech", "visit_view", "day_view", "van_stock", "map_links", "_"]
+__all__ = ["bp", "day_view", "init_tech", "map_links", "van_stock", "visit_view"]

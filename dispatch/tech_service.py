@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from core.api import APIError, Conflict, Forbidden, NotFound, ValidationFailed
+from core.api import Conflict, Forbidden, NotFound, ValidationFailed
 from core.db import begin_write, is_sqlite
 from core.models import Region, User
 from core.timeutil import as_utc, utcnow
@@ -530,8 +530,20 @@ def _swap_terminals(session: Session, wo: WorkOrder, loaner_serial: str | None,
 
 
 __all__ = [
-    "ActionResult", "NOT_DONE_REASONS", "PartUsed", "Position", "RESOLUTION_CODES",
-    "arrive", "complete", "could_not_complete", "start_travel", "visits_for_day",
-    "visit_for_user", "van_of", "published_plan", "region_today", "technician_of",
-    "APIError",
+    "NOT_DONE_REASONS",
+    "RESOLUTION_CODES",
+    "ActionResult",
+    "PartUsed",
+    "Position",
+    "add_photo",
+    "arrive",
+    "complete",
+    "could_not_complete",
+    "published_plan",
+    "region_today",
+    "start_travel",
+    "technician_of",
+    "van_of",
+    "visit_for_user",
+    "visits_for_day",
 ]

@@ -14,6 +14,12 @@
   var NEXT_STATUS = { "start-travel": "en_route", "arrive": "on_site", "complete": "done",
                       "could-not-complete": "not_done" };
   var counter = 0;
+  var busy = 0;       // taps still being turned into outbox items
+  var lastCount = 0;  // outbox size at the last render
+  function hold(promise) {
+    busy += 1;
+    return Promise.resolve(promise).finally(function () { busy -= 1; });
+  }
 
   // ------------------------------------------------------------------ ids
   function newId() {
@@ -102,7 +108,8 @@
             setOnline(true);
             if (resp.ok) {
               return resp.json().catch(function () { return null; }).then(function (data) {
-                return outbox.remove(item.id).then(function () { applyServer(item, data); return true; });
+                return outbox.remove(item.id).then(function () { return applyServer(item, data); })
+                  .then(function () { return true; });
               });
             }
             if (resp.status === 401) { authProblem = true; return false; }
@@ -169,14 +176,18 @@
     }
   }
 
+  // The server's word on a visit, unless later taps for it are still on the phone
+  // (their local state is newer than this answer).
   function applyServer(item, data) {
     var el = card(item.visitId);
-    if (!el || !data) return;
-    if (data.visit && data.visit.status && item.action !== "photos") setStatus(el, data.visit.status);
-    if (data.visit && typeof data.visit.photo_count === "number") {
+    if (!el || !data || !data.visit) return Promise.resolve();
+    return outbox.all().then(function (items) {
+      var later = items.filter(function (i) { return i.visitId === item.visitId && i.state !== "failed"; });
+      if (later.length) return;
+      if (data.visit.status) setStatus(el, data.visit.status);
       var c = el.querySelector("[data-role=photo-count]");
-      if (c) c.textContent = String(Math.max(data.visit.photo_count, parseInt(c.textContent || "0", 10)));
-    }
+      if (c && typeof data.visit.photo_count === "number") c.textContent = String(data.visit.photo_count);
+    });
   }
 
   function setOnline(value) {
@@ -213,6 +224,7 @@
     return outbox.all().then(function (items) {
       var box = document.getElementById("outbox");
       var list = document.getElementById("outbox-list");
+      lastCount = items.length;
       document.getElementById("outbox-count").textContent = String(items.length);
       box.hidden = items.length === 0;
       list.innerHTML = "";
@@ -334,11 +346,11 @@
       btn.addEventListener("click", function () {
         btn.disabled = true;
         var at = new Date().toISOString();
-        position().then(function (pos) {
+        hold(position().then(function (pos) {
           var body = { at: at };
           if (pos) body.position = pos;
           return enqueue(visitId, btn.dataset.act, body);
-        }).finally(function () { btn.disabled = false; });
+        })).finally(function () { btn.disabled = false; });
       });
     });
     el.querySelectorAll("button[data-open]").forEach(function (btn) {
@@ -378,20 +390,20 @@
           if (!body.reason) { err.textContent = T.reason_required; return; }
           body.note = fd.get("note") || "";
         }
-        enqueue(visitId, form.dataset.act, body);
+        hold(enqueue(visitId, form.dataset.act, body));
       });
     });
     el.querySelectorAll(".photo-input").forEach(function (input) {
       input.addEventListener("change", function () {
         var files = Array.prototype.slice.call(input.files || []);
         input.value = "";
-        files.reduce(function (p, file) {
+        hold(files.reduce(function (p, file) {
           return p.then(function () {
             return resizeImage(file, 1600, 0.85).then(function (blob) {
               return enqueue(visitId, "photos", null, { blob: blob, filename: "photo.jpg" });
             }, function () { alert(T.photo_failed); });
           });
-        }, Promise.resolve());
+        }, Promise.resolve()));
       });
     });
   }
@@ -414,5 +426,9 @@
     navigator.serviceWorker.register(app.dataset.sw, { scope: app.dataset.sw.replace(/sw\.js$/, "") })
       .catch(function () { /* the page works without it, only not from a cold start offline */ });
   }
-  window.fixrouteTech = { flush: flush, outbox: outbox };
+  window.fixrouteTech = {
+    flush: flush, outbox: outbox,
+    // true when every tap has been saved and everything saved has been sent
+    settled: function () { return busy === 0 && !flushing && !again && lastCount === 0; }
+  };
 })();

@@ -3,8 +3,6 @@ and a photo, could-not-complete, and updates made without coverage that are sent
 once the network is back, applied exactly once."""
 from __future__ import annotations
 
-import io
-
 import pytest
 from PIL import Image
 from sqlmodel import select
@@ -51,6 +49,8 @@ def status_of(page, visit_id: int):
 
 
 def sent_all(page):
+    """Every tap saved on the phone and every saved update answered by the server."""
+    page.wait_for_function("window.fixrouteTech && window.fixrouteTech.settled()")
     expect(page.get_by_test_id("outbox")).to_be_hidden()
 
 
@@ -130,7 +130,7 @@ def test_technician_works_the_day_on_a_phone(db, phone, app, tmp_path, artifacts
     assert wo1.resolution_note == "Replaced the card reader, test payment OK"
     assert [e.to_status for e in events_of(db, wo1.id) if e.action == "transition"] == [
         "en_route", "on_site", "completed"]
-    arrive = [e for e in events_of(db, wo1.id) if e.to_status == "on_site"][0]
+    arrive = next(e for e in events_of(db, wo1.id) if e.to_status == "on_site")
     assert arrive.data["position"]["lat"] == pytest.approx(31.2304)
     assert van_level(db, day) == 1
     photo = db.exec(select(Attachment).where(Attachment.work_order_id == wo1.id)).one()

@@ -170,3 +170,10 @@ def test_service_worker_is_served_under_tech(client):
     resp = client.get("/tech/sw.js")
     assert resp.status_code == 200 and "javascript" in resp.content_type
     assert b"fixroute-tech" in resp.data
+
+
+def test_staff_without_a_technician_choose_whose_day_to_see(client, db):
+    day = make_day(db)
+    login(client, "admin")
+    html = client.get("/tech/").get_data(as_text=True)
+    assert f"/tech/?technician_id={day.world.tech.id}" in html and "Chen Fang" in html
