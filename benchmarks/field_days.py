@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dispatch.solver.vroom_json import problem_from_json  # noqa: E402
+from dispatch.solver.vroom_json import problem_from_json
 
 HOUR = 3600
 CENTRE = (2.3522, 48.8566)  # lon, lat
@@ -203,7 +203,6 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--dump-dir", default=None, help="keep the generated problem files here")
     args = ap.parse_args()
-    import ortools
     from importlib.metadata import version
 
     sys.path.insert(0, str(ROOT / "benchmarks"))

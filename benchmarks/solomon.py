@@ -22,7 +22,6 @@ import math
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,9 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dispatch.solver import solve, validate  # noqa: E402
-from dispatch.solver.ortools_model import PORTFOLIO, solve_with_config  # noqa: E402
-from dispatch.solver.vroom_json import problem_from_json  # noqa: E402
+from dispatch.solver import solve, validate
+from dispatch.solver.ortools_model import PORTFOLIO, solve_with_config
+from dispatch.solver.vroom_json import problem_from_json
 
 DATA = ROOT.parent / "shared" / "benchmarks" / "solomon"
 DOC = ROOT / "docs" / "benchmarks.md"

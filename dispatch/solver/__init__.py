@@ -49,13 +49,29 @@ from .model import (
 from .validate import Violation, validate
 
 __all__ = [
-    "solve", "validate", "Violation", "ProblemError", "Problem", "Vehicle", "Job", "Depot", "Break",
-    "Costs", "VehicleStep", "Solution", "Route", "Step", "Unassigned", "Summary", "SolverStats",
-    "REASONS", "configs_for",
+    "REASONS",
+    "Break",
+    "Costs",
+    "Depot",
+    "Job",
+    "Problem",
+    "ProblemError",
+    "Route",
+    "Solution",
+    "SolverStats",
+    "Step",
+    "Summary",
+    "Unassigned",
+    "Vehicle",
+    "VehicleStep",
+    "Violation",
+    "configs_for",
+    "solve",
+    "validate",
 ]
 
 
-def configs_for(seed: Optional[int], workers: int):
+def configs_for(seed: int | None, workers: int):
     """The search configurations a (seed, workers) pair runs, in order."""
     from .ortools_model import PORTFOLIO
 
@@ -83,9 +99,9 @@ def _worker(problem, config, deadline, solution_limit, out) -> None:  # pragma: 
 def solve(
     problem: Problem,
     time_limit_s: float = 10.0,
-    seed: Optional[int] = None,
+    seed: int | None = None,
     workers: int = 1,
-    solution_limit: Optional[int] = None,
+    solution_limit: int | None = None,
     progress=None,
 ) -> Solution:
     """Plan the routes of ``problem``; never raises for a feasible-or-not problem.
@@ -112,7 +128,7 @@ def solve(
         pr.start()
     results: dict[str, Solution] = {}
     errors: list[str] = []
-    best_seen: Optional[int] = None
+    best_seen: int | None = None
     found = 0
     pending = len(procs)
     while pending:

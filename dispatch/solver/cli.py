@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Optional
 
 import click
 
@@ -38,8 +37,8 @@ PROGRESS_EVERY_S = 2.0
 @click.option("--osrm-url", envvar="FIXROUTE_OSRM_URL", default=None,
               help="OSRM server for matrices when the problem gives coordinates only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
-def solve_command(problem_file, time_limit: float, seed: Optional[int], workers: int,
-                  solution_limit: Optional[int], output: Optional[str], osrm_url: Optional[str],
+def solve_command(problem_file, time_limit: float, seed: int | None, workers: int,
+                  solution_limit: int | None, output: str | None, osrm_url: str | None,
                   quiet: bool) -> None:
     """Solve a VROOM-format routing problem (FixRoute extensions allowed)."""
     from . import solve
@@ -65,7 +64,7 @@ def solve_command(problem_file, time_limit: float, seed: Optional[int], workers:
     last = [0.0]
     t0 = time.monotonic()
 
-    def progress(elapsed: float, best: Optional[int], found: int) -> None:
+    def progress(elapsed: float, best: int | None, found: int) -> None:
         now = time.monotonic()
         if quiet or now - last[0] < PROGRESS_EVERY_S:
             return

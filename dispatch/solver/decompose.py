@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
-from typing import Optional
 
 import numpy as np
 
@@ -116,7 +115,7 @@ def _plus(a: list[list[int]], b: list[list[int]]) -> list[list[int]]:
 
 
 def solve_large(problem: Problem, config: SearchConfig, time_limit_s: float,
-                progress: Optional[ProgressFn] = None) -> Solution:
+                progress: ProgressFn | None = None) -> Solution:
     """Solve by groups of technicians, then re-solve each group with nearby leftovers."""
     t0 = time.monotonic()
     an = analyse(problem)
@@ -134,10 +133,10 @@ def solve_large(problem: Problem, config: SearchConfig, time_limit_s: float,
         if j in eligible:
             parts[next(i for i, g in enumerate(groups) if v in g)].append(j)
 
-    best: list[Optional[int]] = [None]
+    best: list[int | None] = [None]
     found = [0]
 
-    def relay(_elapsed: float, obj: Optional[int], n: int) -> None:
+    def relay(_elapsed: float, obj: int | None, n: int) -> None:
         found[0] += 1
         if progress is not None:
             progress(time.monotonic() - t0, obj, found[0])

@@ -27,7 +27,7 @@ Semantics worth knowing (they differ subtly between routing engines):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import Union
 
 Skill = Union[int, str]
 Window = tuple[int, int]
@@ -67,10 +67,10 @@ class VehicleStep:
     """A pinned step of a vehicle's route (VROOM ``vehicles[].steps[]``)."""
 
     type: str  # "start" | "job" | "break" | "end"
-    id: Optional[int] = None
-    service_at: Optional[int] = None
-    service_after: Optional[int] = None
-    service_before: Optional[int] = None
+    id: int | None = None
+    service_at: int | None = None
+    service_after: int | None = None
+    service_before: int | None = None
 
 
 @dataclass
@@ -78,20 +78,20 @@ class Vehicle:
     """A technician with a van on shift."""
 
     id: int
-    start_index: Optional[int] = None
-    end_index: Optional[int] = None
-    time_window: Optional[Window] = None
+    start_index: int | None = None
+    end_index: int | None = None
+    time_window: Window | None = None
     capacity: list[int] = field(default_factory=list)
     skills: list[Skill] = field(default_factory=list)
     breaks: list[Break] = field(default_factory=list)
-    max_tasks: Optional[int] = None
-    max_travel_time: Optional[int] = None
+    max_tasks: int | None = None
+    max_travel_time: int | None = None
     steps: list[VehicleStep] = field(default_factory=list)
     costs: Costs = field(default_factory=Costs)
-    overtime_after: Optional[int] = None
+    overtime_after: int | None = None
     description: str = ""
-    start: Optional[tuple[float, float]] = None  # lon, lat (informative)
-    end: Optional[tuple[float, float]] = None
+    start: tuple[float, float] | None = None  # lon, lat (informative)
+    end: tuple[float, float] | None = None
 
 
 @dataclass
@@ -105,11 +105,11 @@ class Job:
     skills: list[Skill] = field(default_factory=list)
     priority: int = 0
     time_windows: list[Window] = field(default_factory=list)
-    due: Optional[int] = None
+    due: int | None = None
     lateness_cost_per_minute: float = 0.0
     optional: bool = False
     description: str = ""
-    location: Optional[tuple[float, float]] = None
+    location: tuple[float, float] | None = None
 
 
 @dataclass
@@ -131,7 +131,7 @@ class Problem:
     vehicles: list[Vehicle]
     jobs: list[Job]
     durations: list[list[int]]
-    distances: Optional[list[list[int]]] = None
+    distances: list[list[int]] | None = None
     depots: list[Depot] = field(default_factory=list)
     part_kinds: list[str] = field(default_factory=list)  # names of capacity dimensions
 
@@ -167,8 +167,8 @@ class Step:
     """
 
     type: str  # "start" | "job" | "pickup" | "break" | "end"
-    location_index: Optional[int]
-    id: Optional[int] = None
+    location_index: int | None
+    id: int | None = None
     arrival: int = 0
     service_start: int = 0
     end: int = 0
@@ -178,8 +178,8 @@ class Step:
     distance: int = 0
     load: list[int] = field(default_factory=list)
     lateness: int = 0
-    depot: Optional[int] = None
-    for_job: Optional[int] = None
+    depot: int | None = None
+    for_job: int | None = None
     parts: list[int] = field(default_factory=list)
 
 
@@ -205,7 +205,7 @@ class Route:
 @dataclass
 class Unassigned:
     id: int
-    location_index: Optional[int]
+    location_index: int | None
     code: str
     reason: str
     type: str = "job"
@@ -231,12 +231,12 @@ class Summary:
 class SolverStats:
     status: str = ""
     wall_time_s: float = 0.0
-    objective: Optional[int] = None
+    objective: int | None = None
     first_solution_strategy: str = ""
     metaheuristic: str = ""
     solutions_found: int = 0
     workers: int = 1
-    seed: Optional[int] = None
+    seed: int | None = None
     config: str = ""
 
 

@@ -39,11 +39,16 @@ lateness cost per minute becomes an integer coefficient per second.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import numpy as np
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2, routing_parameters_pb2
+from ortools.constraint_solver import (
+    pywrapcp,
+    routing_enums_pb2,
+    routing_ils_pb2,
+    routing_parameters_pb2,
+)
 
 from .model import (
     REASONS,
@@ -77,10 +82,8 @@ LEAN_OFF = (
     "use_swap_active_chain",
     "use_relocate_expensive_chain",
 )
-_MANDATORY = False
-_DEBUG: set = set()  # profiling switches: "breaks", "pairct", "soft", "stock"  # tuning experiment only: jobs without disjunction
 
-ProgressFn = Callable[[float, Optional[int], int], None]
+ProgressFn = Callable[[float, int | None, int], None]
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,7 @@ def analyse(problem: Problem) -> Analysis:
         if s + back + sum(b.service for b in veh.breaks) > e:
             unusable.add(v)
 
-    def reach(v: Vehicle, job: Job, via: Optional[int]) -> bool:
+    def reach(v: Vehicle, job: Job, via: int | None) -> bool:
         s, e = v.time_window if v.time_window else (0, H)
         t = s
         here = v.start_index
@@ -243,10 +246,10 @@ class _Node:
     kind: str  # start | end | job | jobdep | pickup
     loc: int  # location index, -1 = anywhere (vehicle without start/end)
     service: int = 0
-    job: Optional[int] = None
-    vehicle: Optional[int] = None
-    depot: Optional[int] = None
-    win: Optional[tuple[int, int]] = None  # the one window of this variant (None: job's own list)
+    job: int | None = None
+    vehicle: int | None = None
+    depot: int | None = None
+    win: tuple[int, int] | None = None  # the one window of this variant (None: job's own list)
 
 
 class RoutingModel:
@@ -284,12 +287,12 @@ class RoutingModel:
             if j in an.reasons:
                 continue
             split = len(job.time_windows) > 1 and job.id not in pinned_ids
-            wins: list[Optional[tuple[int, int]]] = list(job.time_windows) if split else [None]
+            wins: list[tuple[int, int] | None] = list(job.time_windows) if split else [None]
             if an.van_vehicles.get(j):
                 for w in wins:
                     self.van_node.setdefault(j, []).append(len(nodes))
                     nodes.append(_Node("job", job.location_index, job.service, job=j, win=w))
-            if an.depot_vehicles.get(j) and "depots" not in _DEBUG and job.id not in pinned_ids:
+            if an.depot_vehicles.get(j) and job.id not in pinned_ids:
                 dep = p.depots[an.depot_of[j]]
                 for w in wins:
                     self.dep_node.setdefault(j, []).append(len(nodes))
@@ -345,7 +348,7 @@ class RoutingModel:
                 tdim.CumulVar(routing.End(v)).SetRange(s, H)
                 continue
             tdim.CumulVar(routing.End(v)).SetRange(s, e)
-            if veh.overtime_after is not None and veh.costs.overtime_per_hour and "overtime" not in _DEBUG:
+            if veh.overtime_after is not None and veh.costs.overtime_per_hour:
                 coef = int(round(veh.costs.overtime_per_hour * COST_SCALE / 3600.0))
                 if coef > 0 and veh.overtime_after < e:
                     tdim.SetCumulVarSoftUpperBound(routing.End(v), max(s, veh.overtime_after), coef)
@@ -356,7 +359,7 @@ class RoutingModel:
             var = tdim.CumulVar(idx)
             var.SetRange(wins[0][0], wins[-1][1])
             for (a0, a1), (b0, b1) in zip(wins, wins[1:]):
-                if b0 - a1 > 1 and "gaps" not in _DEBUG:
+                if b0 - a1 > 1:
                     var.RemoveInterval(a1 + 1, b0 - 1)
 
         for n_i, node in enumerate(nodes):
@@ -364,7 +367,7 @@ class RoutingModel:
                 job = p.jobs[node.job]  # type: ignore[index]
                 idx = m.NodeToIndex(n_i)
                 windows(idx, [node.win] if node.win is not None else job.time_windows)
-                if job.due is not None and job.lateness_cost_per_minute > 0 and "soft" not in _DEBUG:
+                if job.due is not None and job.lateness_cost_per_minute > 0:
                     coef = max(1, int(round(job.lateness_cost_per_minute * COST_SCALE / 60.0)))
                     tdim.SetCumulVarSoftUpperBound(idx, max(0, job.due), coef)
             elif node.kind == "pickup":
@@ -391,9 +394,8 @@ class RoutingModel:
                     allowed[dn] = set(an.depot_vehicles[j])
                     allowed[pn] = set(an.depot_vehicles[j])
                 routing.AddPickupAndDelivery(pi, di)
-                if "pairct" not in _DEBUG:
-                    solver.Add(routing.VehicleVar(pi) == routing.VehicleVar(di))
-                    solver.Add(tdim.CumulVar(pi) <= tdim.CumulVar(di))
+                solver.Add(routing.VehicleVar(pi) == routing.VehicleVar(di))
+                solver.Add(tdim.CumulVar(pi) <= tdim.CumulVar(di))
                 routing.AddDisjunction([pi], 0)
                 members.append(di)
             if not members:
@@ -404,15 +406,13 @@ class RoutingModel:
                 pen = OPTIONAL_DROP_BASE + OPTIONAL_DROP_PER_PRIORITY * job.priority
             else:
                 pen = req_base * (1 + job.priority)
-            if _MANDATORY and len(members) == 1:
-                continue
             routing.AddDisjunction(members, int(pen * COST_SCALE), 1)
 
         # Eligibility as a capacity-0 dimension: each vehicle counts 1 on a node it may
         # not visit.  Why not VehicleVar(i).SetValues: the routing filters do not see
         # that restriction, so local search tried many doomed moves and ran ~10x slower
         # (SetAllowedVehiclesForIndex, which filters do see, rejects lists in 9.15).
-        if allowed and "elig" not in _DEBUG:
+        if allowed:
             evaluators = []
             registered: dict[tuple, int] = {}
             for v in range(V):
@@ -433,7 +433,7 @@ class RoutingModel:
             for k in range(self.K):
                 needs = [(j, _pad(p.jobs[j].delivery, self.K)[k]) for j in js]
                 needs = [(j, a) for j, a in needs if a > 0]
-                if sum(a for _, a in needs) > stock[k] and "stock" not in _DEBUG:
+                if sum(a for _, a in needs) > stock[k]:
                     solver.Add(
                         solver.Sum([routing.ActiveVar(m.NodeToIndex(pn)) * a for j, a in needs
                                     for pn in self.pick_node[j]])
@@ -447,7 +447,7 @@ class RoutingModel:
             for j, nis in self.van_node.items():
                 for n_i in nis:
                     vec[n_i] = _pad(p.jobs[j].delivery, self.K)[k]
-            if not any(vec) or "parts" in _DEBUG:
+            if not any(vec):
                 continue
             cb = routing.RegisterUnaryTransitVector(vec)
             caps = [_pad(veh.capacity, self.K)[k] for veh in p.vehicles]
@@ -471,7 +471,7 @@ class RoutingModel:
         for index in range(routing.Size()):
             visit[index] = int(service[m.IndexToNode(index)])
         for v, veh in enumerate(p.vehicles):
-            if not veh.breaks or v in an.unusable or "breaks" in _DEBUG:
+            if not veh.breaks or v in an.unusable:
                 continue
             s, e = veh.time_window if veh.time_window else (0, H)
             ivs = []
@@ -513,11 +513,11 @@ class RoutingModel:
         self,
         config: SearchConfig,
         time_limit_s: float,
-        solution_limit: Optional[int] = None,
-        progress: Optional[ProgressFn] = None,
+        solution_limit: int | None = None,
+        progress: ProgressFn | None = None,
         log_search: bool = False,
-        initial: Optional[dict[int, list[tuple[int, bool, int]]]] = None,
-    ) -> tuple[Optional[object], SolverStats]:
+        initial: dict[int, list[tuple[int, bool, int]]] | None = None,
+    ) -> tuple[object | None, SolverStats]:
         """One search; ``initial`` = {vehicle id: [(job id, via depot)]} to start from."""
         routing = self.routing
         params = pywrapcp.DefaultRoutingSearchParameters()
@@ -573,7 +573,7 @@ class RoutingModel:
         params.log_search = log_search
         t0 = time.monotonic()
         found = [0]
-        best: list[Optional[int]] = [None]
+        best: list[int | None] = [None]
 
         def on_solution() -> None:
             found[0] += 1
@@ -698,7 +698,7 @@ def build_route(
         if nodes[n].kind == "job":
             van_total = [a + b for a, b in zip(van_total, _pad(p.jobs[nodes[n].job].delivery, K))]
     load = list(van_total)
-    prev_loc: Optional[int] = nodes[seq[0]].loc if nodes[seq[0]].loc >= 0 else None
+    prev_loc: int | None = nodes[seq[0]].loc if nodes[seq[0]].loc >= 0 else None
     start_loc = prev_loc
     steps.append(Step("start", start_loc, arrival=s, service_start=s, end=s, load=list(load)))
     prev_end = s
@@ -768,7 +768,7 @@ def build_route(
     return finish_route(p, v, steps, K)
 
 
-def _depot_of(nodes: list[_Node], seq: list[int], i: int) -> Optional[int]:
+def _depot_of(nodes: list[_Node], seq: list[int], i: int) -> int | None:
     node = nodes[seq[i]]
     if node.kind != "jobdep":
         return None
@@ -835,10 +835,10 @@ def solve_with_config(
     problem: Problem,
     config: SearchConfig,
     time_limit_s: float,
-    solution_limit: Optional[int] = None,
-    progress: Optional[ProgressFn] = None,
+    solution_limit: int | None = None,
+    progress: ProgressFn | None = None,
     log_search: bool = False,
-    initial: Optional[dict[int, list[tuple[int, bool, int]]]] = None,
+    initial: dict[int, list[tuple[int, bool, int]]] | None = None,
 ) -> Solution:
     """Build, search and extract with one configuration (one core)."""
     t0 = time.monotonic()

@@ -17,7 +17,6 @@ arrival and inside a window, and ends ``service`` seconds later.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from .model import Problem, Solution
 
@@ -26,8 +25,8 @@ from .model import Problem, Solution
 class Violation:
     kind: str
     message: str
-    vehicle: Optional[int] = None
-    job: Optional[int] = None
+    vehicle: int | None = None
+    job: int | None = None
 
     def __str__(self) -> str:
         where = []

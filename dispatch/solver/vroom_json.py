@@ -40,9 +40,10 @@ upon arrival; in the dataclasses they are per leg.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from numbers import Integral, Real
-from typing import Any, Callable, Optional
+from typing import Any
 
 from .checks import check_problem
 from .errors import ProblemError
@@ -67,7 +68,7 @@ X = "x_fixroute_"
 MatrixProvider = Callable[[list[tuple[float, float]]], tuple[list[list[int]], list[list[int]]]]
 
 
-def _int(value: Any, field: str, minimum: Optional[int] = 0) -> int:
+def _int(value: Any, field: str, minimum: int | None = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral):
         if isinstance(value, Real) and float(value).is_integer():
             value = int(value)
@@ -136,7 +137,7 @@ def _matrix(m: Any, field: str) -> list[list[int]]:
 
 def problem_from_json(
     data: dict,
-    matrix_provider: Optional[MatrixProvider] = None,
+    matrix_provider: MatrixProvider | None = None,
 ) -> Problem:
     """Parse a VROOM problem (with FixRoute extensions) into a checked ``Problem``."""
     if not isinstance(data, dict):
@@ -155,7 +156,7 @@ def problem_from_json(
     coords: list[tuple[float, float]] = []
     coord_index: dict[tuple[float, float], int] = {}
 
-    def place(obj: dict, idx_key: str, coord_key: str, field: str, required: bool) -> tuple[Optional[int], Optional[tuple[float, float]]]:
+    def place(obj: dict, idx_key: str, coord_key: str, field: str, required: bool) -> tuple[int | None, tuple[float, float] | None]:
         if obj.get(idx_key) is not None:
             c = _coord(obj[coord_key], f"{field}.{coord_key}") if obj.get(coord_key) is not None else None
             return _int(obj[idx_key], f"{field}.{idx_key}"), c
@@ -279,7 +280,7 @@ def problem_from_json(
             matrix_provider = haversine_matrices
         durations, distances = matrix_provider(coords)
 
-        def fix(i: Optional[int]) -> Optional[int]:
+        def fix(i: int | None) -> int | None:
             return -1 - i if i is not None and i < 0 else i
 
         for v in vehicles:
@@ -365,7 +366,7 @@ def problem_to_json(problem: Problem, extensions: bool = True) -> dict:
     return out
 
 
-def _loc(problem: Optional[Problem], idx: Optional[int]) -> Optional[list[float]]:
+def _loc(problem: Problem | None, idx: int | None) -> list[float] | None:
     if problem is None or idx is None:
         return None
     for j in problem.jobs:
@@ -379,7 +380,7 @@ def _loc(problem: Optional[Problem], idx: Optional[int]) -> Optional[list[float]
     return None
 
 
-def solution_to_json(solution: Solution, problem: Optional[Problem] = None) -> dict:
+def solution_to_json(solution: Solution, problem: Problem | None = None) -> dict:
     """The VROOM-shaped answer (plus ``x_fixroute_`` fields)."""
     routes = []
     for r in solution.routes:

@@ -8,7 +8,13 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from dispatch.solver.matrix import MatrixError, haversine_m, haversine_matrices, osrm_matrices, provider
+from dispatch.solver.matrix import (
+    MatrixError,
+    haversine_m,
+    haversine_matrices,
+    osrm_matrices,
+    provider,
+)
 
 PARIS = (2.3522, 48.8566)
 LONDON = (-0.1276, 51.5072)
@@ -29,7 +35,7 @@ def test_detour_and_speed_scale_distance_and_time():
 class _FakeOSRM(BaseHTTPRequestHandler):
     requests: list[str] = []
 
-    def do_GET(self):  # noqa: N802 - http.server API
+    def do_GET(self):
         _FakeOSRM.requests.append(self.path)
         coords = self.path.split("/table/v1/driving/")[1].split("?")[0].split(";")
         n = len(coords)

@@ -8,7 +8,12 @@ import json
 import pytest
 
 from dispatch.solver import ProblemError, solve, validate
-from dispatch.solver.vroom_json import problem_from_json, problem_to_json, solution_from_json, solution_to_json
+from dispatch.solver.vroom_json import (
+    problem_from_json,
+    problem_to_json,
+    solution_from_json,
+    solution_to_json,
+)
 
 # Shaped like the example of VROOM's API documentation, with a custom matrix.
 VROOM_EXAMPLE = {
