@@ -29,6 +29,9 @@
   }
   function reload() { window.location.reload(); }
 
+  /* the technician lists are rendered once; each select shows its visit's technician */
+  root.querySelectorAll('select[data-current]').forEach(function (sel) { sel.value = sel.dataset.current; });
+
   /* ---- map: routes and stops are drawn even when tiles cannot load ---- */
   var mapData = JSON.parse(document.getElementById("board-map-data").textContent);
   if (window.L && document.getElementById("board-map")) {
