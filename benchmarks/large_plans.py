@@ -64,6 +64,7 @@ def child(mode: str, path: str, time_limit: float, processes: int, redis_url: st
     total = {key: sum(m[key] for m in per) for key in
              ("assigned", "required_assigned", "required_total", "optional_assigned", "priority",
               "travel_h", "late_min", "violations")}
+    total["violation_kinds"] = sorted({k for m in per for k in m["violation_kinds"]})
     rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps({"mode": mode, "wall_s": round(wall, 1), "parts": parts, **total,
@@ -114,7 +115,7 @@ def main() -> None:
     for r in rows:
         print(f"| {r['mode']} | {r['parts']} | {r['wall_s']} | {r['assigned']} | {r['required_assigned']}/"
               f"{r['required_total']} | {r['optional_assigned']} | {r['priority']} | {r['travel_h']} | "
-              f"{r['late_min']} | {r['violations']} | {r['peak_rss_mib']} / {r['peak_rss_child_mib']} |")
+              f"{r['late_min']} | {r['violations']} {','.join(r.get('violation_kinds', []))} | {r['peak_rss_mib']} / {r['peak_rss_child_mib']} |")
 
 
 if __name__ == "__main__":

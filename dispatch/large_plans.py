@@ -236,13 +236,16 @@ def merge_region(problem: Problem, parts: list[Part], solutions: list[Solution])
     """The parts' solutions as one solution of the region's `problem`."""
     from dispatch.solver.ortools_model import make_solution
 
-    routes, unassigned, seen = [], [], set()
+    routes, left = [], {}
     for part, sol in zip(parts, solutions):
         mapped = _to_parent(sol, part.locations)
         routes.extend(mapped.routes)
-        unassigned.extend(mapped.unassigned)
-        seen.update(s.id for r in mapped.routes for s in r.steps if s.type == "job")
-        seen.update(u.id for u in mapped.unassigned if u.type == "job")
+        for u in mapped.unassigned:  # a repaired part may list a visit another part also left out
+            left.setdefault(u.id, u)
+    served = {s.id for r in routes for s in r.steps if s.type == "job"}
+    # a visit left out of its first part but placed by a neighbour in the repair round
+    unassigned = [u for u in left.values() if u.id not in served]
+    seen = served | {u.id for u in unassigned}
     for job in problem.jobs:  # defensive: a visit in no part is reported, never dropped
         if job.id not in seen:
             unassigned.append(Unassigned(job.id, job.location_index, "capacity_of_day",

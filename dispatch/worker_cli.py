@@ -35,7 +35,7 @@ from dispatch.queues import (
 @click.option("--job-monitoring-interval", type=int, default=10, show_default=True,
               help="seconds between heartbeats while a job runs (a dead worker's job is "
                    "declared lost this + 60 s after its last heartbeat)")
-@click.option("--maintenance-interval", type=int, default=60, show_default=True,
+@click.option("--maintenance-interval", type=int, default=45, show_default=True,
               help="seconds between registry clean-ups (where abandoned jobs are found)")
 @click.option("--redis-url", envvar="REDIS_URL", default=None, help="default: $REDIS_URL")
 def worker_command(queues: str, burst: bool, simple: bool, name: str | None, max_jobs: int | None,
@@ -58,7 +58,9 @@ def worker_command(queues: str, burst: bool, simple: bool, name: str | None, max
                           name=name or worker_name(), exception_handlers=[record_lost_job],
                           work_horse_killed_handler=record_killed_work_horse,
                           job_monitoring_interval=job_monitoring_interval,
-                          maintenance_interval=maintenance_interval)
+                          maintenance_interval=maintenance_interval,
+                          # an idle worker blocks on Redis for worker_ttl - 15 s between clean-ups
+                          worker_ttl=max(30, maintenance_interval))
     click.echo(f"worker {worker.name} on {', '.join(names)}")
     worker.work(burst=burst, max_jobs=max_jobs, with_scheduler=False)
 
