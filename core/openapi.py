@@ -101,7 +101,8 @@ def query_param(name: str, type_: str = "string", enum: list[str] | None = None)
 
 
 PAGE_PARAMS = [
-    {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
+    {"name": "page", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000}},
     {
         "name": "per_page",
         "in": "query",
@@ -111,8 +112,24 @@ PAGE_PARAMS = [
 ]
 
 
+def _openapi_30(node: Any) -> Any:
+    """pydantic writes JSON Schema 2020-12 (numeric exclusiveMinimum/Maximum); OpenAPI
+    3.0 wants minimum/maximum with a boolean flag. Converted on the way out."""
+    if isinstance(node, list):
+        return [_openapi_30(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _openapi_30(v) for k, v in node.items()}
+    for excl, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        value = out.get(excl)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[bound] = value
+            out[excl] = True
+    return out
+
+
 def build_spec() -> dict[str, Any]:
-    return {
+    return _openapi_30({
         "openapi": "3.0.3",
         "info": {"title": "FixRoute API", "version": "1"},
         "servers": [{"url": "/"}],
@@ -125,4 +142,4 @@ def build_spec() -> dict[str, Any]:
             },
         },
         "security": [{"bearer": []}, {"session": []}],
-    }
+    })

@@ -176,7 +176,8 @@ def test_agent_takes_a_fault_from_call_to_work_order_over_the_api(client, db):
     detail = r.get_json()
     assert detail["faults"] == [fid]
     assert [a["id"] for a in detail["attachments"]] == [att["id"]]
-    assert [e["action"] for e in detail["events"]] == ["created"]
+    assert detail["events"][0]["action"] == "created"
+    assert detail["events"][0]["to_status"] == "ready"
     r = client.post(f"/api/v1/faults/{fid}/escalate", headers=h, json={})
     assert r.status_code == 409
 
