@@ -149,7 +149,7 @@ def solve_large(problem: Problem, config: SearchConfig, time_limit_s: float,
     for gi, (g, js) in enumerate(zip(groups, parts)):
         remaining = phase1 - (time.monotonic() - t0)
         share = max(0.5, remaining / (len(groups) - gi))
-        sol = solve_with_config(_sub(problem, g, js, stock), config, share, progress=relay)
+        sol = solve_with_config(_sub(problem, g, js, stock), config, share, progress=relay, allow_split=False)
         routes_by_group.append(sol.routes)
         stock = _minus(stock, _taken(problem, sol.routes))
     served = {s.id for rs in routes_by_group for r in rs for s in r.steps if s.type == "job"}
@@ -170,7 +170,8 @@ def solve_large(problem: Problem, config: SearchConfig, time_limit_s: float,
             sub = _sub(problem, g, mine + extra[gi], mine_stock)
             initial = {r.vehicle: [(s.id, s.depot is not None, s.service_start) for s in r.steps if s.type == "job"]
                        for r in routes_by_group[gi]}
-            sol = solve_with_config(sub, config, max(0.3, remaining / todo), progress=relay, initial=initial)
+            sol = solve_with_config(sub, config, max(0.3, remaining / todo), progress=relay, initial=initial,
+                                    allow_split=False)
             if sol.code == 0 and sum(len(r.job_ids) for r in sol.routes) >= sum(len(r.job_ids) for r in routes_by_group[gi]):
                 routes_by_group[gi] = sol.routes
                 stock = _minus(mine_stock, _taken(problem, sol.routes))

@@ -839,10 +839,15 @@ def solve_with_config(
     progress: ProgressFn | None = None,
     log_search: bool = False,
     initial: dict[int, list[tuple[int, bool, int]]] | None = None,
+    allow_split: bool = True,
 ) -> Solution:
-    """Build, search and extract with one configuration (one core)."""
+    """Build, search and extract with one configuration (one core).
+
+    Days with more than ``decompose.LARGE_JOBS`` jobs are split by groups of
+    technicians (unless ``solution_limit`` asks for a reproducible single search).
+    """
     t0 = time.monotonic()
-    if initial is None and solution_limit is None and len(problem.jobs) > _large_jobs():
+    if allow_split and initial is None and solution_limit is None and len(problem.jobs) > _large_jobs():
         from .decompose import solve_large
 
         return solve_large(problem, config, time_limit_s, progress)
