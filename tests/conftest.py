@@ -99,10 +99,21 @@ def _wipe(engine) -> None:
             conn.execute(t.delete())
 
 
+def _stop_children() -> None:
+    """A solve started by a test (spawned process) must not outlive it: it would keep
+    writing to the database while the next test runs."""
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.terminate()
+        child.join(5)
+
+
 @pytest.fixture
 def app(_app):
     """The app, with an empty database after the test."""
     yield _app
+    _stop_children()
     _wipe(_app.extensions["fixroute.engine"])
 
 
