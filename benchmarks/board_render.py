@@ -18,13 +18,14 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, time as dtime
+from datetime import date, datetime
+from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlmodel import Session  # noqa: E402
+from sqlmodel import Session
 
 DAY = date(2026, 11, 24)
 TZ = "Asia/Shanghai"

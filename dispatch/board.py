@@ -71,7 +71,7 @@ def board_data(session: Session, region_id: int | None, day_text: str | None) ->
 
     shifts = session.exec(select(Shift, Technician).join(Technician, Technician.id == Shift.technician_id)
                           .where(Shift.day == day, Technician.region_id == region.id,
-                                 Technician.active == True).order_by(Technician.code)).all()  # noqa: E712
+                                 Technician.active == True).order_by(Technician.code)).all()
     draft = planning.draft_plan(session, region.id, day)
     published = planning.published_plan(session, region.id, day)
     plan = draft or published
@@ -194,7 +194,7 @@ def plan_json(plan: Plan) -> dict:
 
 
 def visit_json(v: Visit) -> dict:
-    iso = lambda d: d.isoformat() if d else None  # noqa: E731
+    iso = lambda d: d.isoformat() if d else None
     return {"id": v.id, "work_order_id": v.work_order_id, "technician_id": v.technician_id,
             "sequence": v.sequence, "pinned": v.pinned, "status": v.status,
             "planned_arrival": iso(v.planned_arrival), "planned_start": iso(v.planned_start),

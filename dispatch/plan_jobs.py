@@ -221,12 +221,13 @@ def run_plan_job(database_url: str, plan_id: int, job_id: str, time_limit_s: flo
 
         ok = _write_if_current(engine, plan_id, job_id, finish)
         return "done" if ok else "stale"
-    except (ProblemError, Exception) as exc:  # recorded on the plan, never lost
+    except (ProblemError, Exception):  # recorded on the plan, never lost
         log.exception("plan job %s failed", job_id)
+        error = str(exc)[:300]
 
         def failed(session, plan):
             plan.job_status = "failed"
-            plan.progress = dict(plan.progress or {}, phase="failed", error=str(exc)[:300])
+            plan.progress = dict(plan.progress or {}, phase="failed", error=error)
 
         try:
             _write_if_current(engine, plan_id, job_id, failed)

@@ -25,9 +25,9 @@ order must be kept exactly as given; the solver would reorder it.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
@@ -134,7 +134,7 @@ class PlanInput:
         return int(round((dt - self.t0).total_seconds()))
 
     def at(self, secs: int) -> datetime:
-        return (self.t0 + timedelta(seconds=int(secs))).astimezone(timezone.utc)
+        return (self.t0 + timedelta(seconds=int(secs))).astimezone(UTC)
 
     def vehicle(self, tech_id: int) -> Vehicle:
         return next(v for v in self.problem.vehicles if v.id == tech_id)
@@ -268,7 +268,7 @@ def build_input(
 
     shifts = session.exec(
         select(Shift, Technician).join(Technician, Technician.id == Shift.technician_id)
-        .where(Shift.day == day, Technician.region_id == region_id, Technician.active == True)  # noqa: E712
+        .where(Shift.day == day, Technician.region_id == region_id, Technician.active == True)
         .order_by(Technician.code)).all()
     technicians = {t.id: t for _, t in shifts}
     shift_of = {t.id: s for s, t in shifts}
@@ -645,7 +645,7 @@ def check_routes(inp: PlanInput, order: dict[int, list[int]], via: dict[int, int
 def _round_down(dt: datetime, minutes: int, tz: str) -> datetime:
     local = dt.astimezone(ZoneInfo(tz))
     m = (local.hour * 60 + local.minute) // minutes * minutes
-    return local.replace(hour=m // 60, minute=m % 60, second=0, microsecond=0).astimezone(timezone.utc)
+    return local.replace(hour=m // 60, minute=m % 60, second=0, microsecond=0).astimezone(UTC)
 
 
 def arrival_window(arrival: datetime, tz: str) -> tuple[datetime, datetime]:
@@ -792,7 +792,7 @@ def apply_solver_stats(plan: Plan, sol: Solution) -> None:
 
 
 def day_bounds(inp: PlanInput) -> tuple[datetime, datetime]:
-    return inp.t0.astimezone(timezone.utc), (inp.t0 + timedelta(days=1)).astimezone(timezone.utc)
+    return inp.t0.astimezone(UTC), (inp.t0 + timedelta(days=1)).astimezone(UTC)
 
 
 def ensure_region_day(session: Session, region_id: int, day: date) -> Region:
@@ -806,9 +806,9 @@ def ensure_region_day(session: Session, region_id: int, day: date) -> Region:
 
 # ------------------------------------------------------------------ plan services
 
-from core.audit import record_audit  # noqa: E402
-from core.db import begin_write, is_sqlite  # noqa: E402
-from core.api import Conflict  # noqa: E402
+from core.api import Conflict
+from core.audit import record_audit
+from core.db import begin_write, is_sqlite
 
 RUNNING_JOB_STATUSES = ("queued", "running")
 
@@ -990,8 +990,8 @@ def edit_plan(session: Session, plan_id: int, op: str, *, version: int, visit_id
 def _reserve_for_visit(session: Session, visit: Visit, wo: WorkOrder, actor, warnings: list[dict]) -> int:
     """Reserve the visit's predicted parts (van, or the depot of its pickup) through
     the inventory service, once per work order. Returns units reserved."""
-    from inventory import stock
     from dispatch.models import Terminal
+    from inventory import stock
 
     if not wo.predicted_parts or stock.reservations_for(session, wo.id):
         return 0
@@ -1179,7 +1179,6 @@ def best_insertions(session: Session, plan_id: int, work_order_id: int, *, now: 
         raise Conflict("the work order is already in a route", field="work_order_id")
     visits = {v.work_order_id: v for v in plan_visits(session, plan.id)}
     tz = inp.region.timezone
-    job = inp.job(work_order_id)
     out = []
     for tid, tech in inp.technicians.items():
         ids = order.get(tid, [])
