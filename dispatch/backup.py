@@ -100,8 +100,10 @@ def expected_restoration(session: Session, wo: WorkOrder) -> datetime | None:
 @dataclass
 class Eligibility:
     eligible: bool
-    reason: str
+    reason: str  # English, for the API and the timeline
     restoration: datetime | None = None
+    code: str = ""  # for the page's translated text
+    hours: float | None = None
 
 
 def eligibility(session: Session, wo: WorkOrder, *, now: datetime | None = None,
@@ -111,28 +113,29 @@ def eligibility(session: Session, wo: WorkOrder, *, now: datetime | None = None,
     threshold = threshold_hours() if threshold is None else threshold
     tiers = always_tiers() if tiers is None else tiers
     if wo.kind != WorkOrderKind.REPAIR:
-        return Eligibility(False, "only repairs get a backup terminal")
+        return Eligibility(False, "only repairs get a backup terminal", code="not_repair")
     if wo.status not in OPEN:
-        return Eligibility(False, f"the work order is {wo.status}")
+        return Eligibility(False, f"the work order is {wo.status}", code="closed")
     if wo.terminal_id is None:
-        return Eligibility(False, "the work order names no terminal")
+        return Eligibility(False, "the work order names no terminal", code="no_terminal")
     terminal = session.get(Terminal, wo.terminal_id)
     if terminal is None or terminal.is_loaner:
-        return Eligibility(False, "the terminal is itself a loaner")
+        return Eligibility(False, "the terminal is itself a loaner", code="is_loaner")
     if wo.severity != "down":
-        return Eligibility(False, "the terminal still works (not down)")
+        return Eligibility(False, "the terminal still works (not down)", code="not_down")
     merchant = session.get(Merchant, wo.merchant_id)
     restoration = expected_restoration(session, wo)
     if merchant is not None and merchant.sla_tier in tiers:
-        return Eligibility(True, f"{merchant.sla_tier} merchants always get a backup", restoration)
+        return Eligibility(True, f"{merchant.sla_tier} merchants always get a backup", restoration,
+                           code="tier")
     if restoration is None:
-        return Eligibility(True, "no restoration time known yet", restoration)
+        return Eligibility(True, "no restoration time known yet", restoration, code="unknown")
     hours = (restoration - now).total_seconds() / 3600
     if hours > threshold:
         return Eligibility(True, f"restoration expected in {hours:.1f} h (over {threshold:g} h)",
-                           restoration)
+                           restoration, code="over", hours=hours)
     return Eligibility(False, f"restoration expected in {hours:.1f} h (within {threshold:g} h)",
-                       restoration)
+                       restoration, code="within", hours=hours)
 
 
 def compatible_models(session: Session, model: TerminalModel) -> list[TerminalModel]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,10 +47,26 @@ STATUS_LABELS = {
 }
 
 
+def eligibility_text(e: backup.Eligibility) -> str:
+    texts = {
+        "not_repair": _l("Only repairs get a backup terminal."),
+        "closed": _l("The work order is closed."),
+        "no_terminal": _l("The work order names no terminal."),
+        "is_loaner": _l("The terminal is itself a loaner."),
+        "not_down": _l("The terminal still works."),
+        "tier": _l("This merchant tier always gets a backup."),
+        "unknown": _l("No restoration time is known yet."),
+    }
+    if e.code in ("over", "within"):
+        return _("Restoration expected in %(h)s hours.", h=f"{e.hours:.1f}")
+    return str(texts.get(e.code, e.reason))
+
+
 @bp.context_processor
 def _labels():
     return {"where_label": lambda k: WHERE_LABELS.get(k, k),
-            "backup_label": lambda k: STATUS_LABELS.get(k, k)}
+            "backup_label": lambda k: STATUS_LABELS.get(k, k),
+            "eligibility_text": eligibility_text}
 
 
 MAX_PAGE = 100_000
