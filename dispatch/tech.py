@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from flask import Blueprint, current_app, jsonify, render_template, request, send_file
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import BaseModel, Field
@@ -18,7 +19,7 @@ from core import openapi
 from core.api import ValidationFailed, api_v1, parse_body
 from core.auth import STAFF, roles_required
 from core.db import get_session
-from core.models import Region, Role
+from core.models import Depot, Region, Role
 from core.settings import PROJECT_ROOT
 from core.timeutil import to_local
 from dispatch import tech_service as svc
@@ -80,11 +81,24 @@ def _checklist_label(item) -> str:
     return str(TRIAGE_STEPS.get(item, item))
 
 
-def _pickup_label(item) -> str:
-    if isinstance(item, dict):
-        return str(item.get("label") or item.get("name") or item.get("sku")
-                   or item.get("serial") or item.get("kind") or "")
-    return str(item)
+def _pickup_label(session: Session, item, tz: str) -> str:
+    """A depot stop before this visit (from the plan): where, when, what."""
+    if not isinstance(item, dict):
+        return str(item)
+    if isinstance(item.get("parts"), dict):
+        depot = session.get(Depot, item.get("depot_id")) if item.get("depot_id") else None
+        what = ", ".join(f"{n} × {PART_KIND_LABELS.get(kind, kind)}"
+                         for kind, n in item["parts"].items())
+        when = ""
+        if item.get("arrival"):
+            try:
+                when = _hhmm(datetime.fromisoformat(item["arrival"]), tz)
+            except (TypeError, ValueError):
+                when = ""
+        return _("Pick up at %(depot)s %(time)s: %(parts)s", depot=depot.name if depot else "-",
+                 time=when, parts=what)
+    return str(item.get("label") or item.get("name") or item.get("sku")
+               or item.get("serial") or item.get("kind") or "")
 
 
 def map_links(lat: float, lon: float, name: str) -> dict[str, str]:
@@ -161,7 +175,8 @@ def visit_view(session: Session, visit: Visit, tz: str) -> dict:
                                  "label": str(PART_KIND_LABELS.get(p.get("kind"), p.get("kind")))}
                                 for p in (wo.predicted_parts or []) if isinstance(p, dict)],
             "reserved": reservations,
-            "pickups": [_pickup_label(p) for p in (visit.pickups or []) if _pickup_label(p)],
+            "pickups": [label for label in (_pickup_label(session, p, tz) for p in visit.pickups or [])
+                        if label],
             "loaner_serial": loaner.serial if loaner else None,
             "loaner_needed": wo.kind == "backup_swap" or wo.backup_status in ("accepted", "offered"),
         },
@@ -196,7 +211,39 @@ def van_stock(session: Session, technician_id: int) -> list[dict]:
                                                 SerialUnit.status == "in_stock")
                 .order_by(SerialUnit.serial)).all())
         out.append({"part_id": part.id, "sku": part.sku, "name": _part_name(part),
-                    "serialized": part.serialized, "on_hand": level.on_hand, "serials": serials})
+                    "serialized": part.serialized, "on_hand": level.on_hand, "serials": serials,
+                    "location": van.code})
+    return out
+
+
+def picked_up_stock(session: Session, visits: list[Visit], technician_id: int) -> list[dict]:
+    """Parts reserved for these visits somewhere other than the van (the plan's depot
+    pickups): the technician carries them too, so the completion form offers them."""
+    van = svc.van_of(session, technician_id)
+    wo_ids = [v.work_order_id for v in visits]
+    if not wo_ids:
+        return []
+    out = []
+    rows = session.exec(
+        select(Reservation, Part, StockLocation)
+        .join(Part, Part.id == Reservation.part_id)
+        .join(StockLocation, StockLocation.id == Reservation.location_id)
+        .where(Reservation.work_order_id.in_(wo_ids), Reservation.status == "active")
+        .order_by(Part.sku)
+    ).all()
+    for r, part, loc in rows:
+        if van is not None and loc.id == van.id:
+            continue
+        serials = []
+        if part.serialized:
+            serials = list(session.exec(
+                select(SerialUnit.serial).where(SerialUnit.location_id == loc.id,
+                                                SerialUnit.part_id == part.id,
+                                                SerialUnit.status == "in_stock")
+                .order_by(SerialUnit.serial).limit(20)).all())
+        out.append({"part_id": part.id, "sku": part.sku, "name": _part_name(part),
+                    "serialized": part.serialized, "on_hand": r.qty, "serials": serials,
+                    "location": loc.code, "picked_up": True})
     return out
 
 
@@ -251,11 +298,15 @@ def day():
             stmt = stmt.where(Technician.region_id == current_user.region_id)
         return render_template("dispatch/tech_pick.html", technicians=session.exec(stmt).all())
     tech = _technician_for_request(session)
-    data = day_view(session, tech, _day_param())
+    day_ = _day_param() or svc.region_today(session, tech.region_id)
+    data = day_view(session, tech, day_)
     can_act = current_user.technician_id == tech.id
+    carried = []
+    if can_act:
+        carried = van_stock(session, tech.id) + picked_up_stock(
+            session, svc.visits_for_day(session, tech, day_), tech.id)
     return render_template(
-        "dispatch/tech_day.html", day=data, can_act=can_act,
-        van=van_stock(session, tech.id) if can_act else [],
+        "dispatch/tech_day.html", day=data, can_act=can_act, van=carried,
         resolution_codes=svc.RESOLUTION_CODES, reasons=svc.NOT_DONE_REASONS,
     )
 
@@ -271,9 +322,11 @@ def visit_page(visit_id: int):
             "technician": {"id": tech.id, "code": tech.code, "name": tech.name},
             "visits": [visit_view(session, visit, _tz(session, tech.region_id))]}
     can_act = current_user.technician_id == tech.id
+    carried = []
+    if can_act:
+        carried = van_stock(session, tech.id) + picked_up_stock(session, [visit], tech.id)
     return render_template(
-        "dispatch/tech_day.html", day=data, can_act=can_act, single=True,
-        van=van_stock(session, tech.id) if can_act else [],
+        "dispatch/tech_day.html", day=data, can_act=can_act, single=True, van=carried,
         resolution_codes=svc.RESOLUTION_CODES, reasons=svc.NOT_DONE_REASONS,
     )
 

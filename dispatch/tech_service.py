@@ -35,7 +35,7 @@ from dispatch.models import (
     WorkOrderKind,
     WorkOrderStatus,
 )
-from inventory.models import Part, SerialUnit, StockLocation
+from inventory.models import Part, Reservation, SerialUnit, StockLocation
 
 RESOLUTION_CODES: dict[str, object] = {
     "fixed_on_site": _l("Fixed on site (no part)"),
@@ -476,22 +476,47 @@ def _consume_parts(session: Session, visit: Visit, wo: WorkOrder, actor: User,
         if part is None:
             raise ValidationFailed("no such part", field=f"parts[{i}].part_id")
         serials = [s.strip() for s in p.serials if s and s.strip()]
-        if part.serialized:
-            if len(serials) != p.qty:
-                raise ValidationFailed(f"{part.sku} is serial-tracked: give {p.qty} serial(s)",
-                                       field=f"parts[{i}].serials")
-            for s in serials:
-                unit = session.exec(select(SerialUnit).where(SerialUnit.serial == s)).first()
-                if unit is None or unit.part_id != part.id or unit.location_id != van.id \
-                        or unit.status != "in_stock":
-                    raise ValidationFailed(f"serial {s} is not a {part.sku} in your van",
-                                           field=f"parts[{i}].serials")
-        elif serials:
+        if part.serialized and len(serials) != p.qty:
+            raise ValidationFailed(f"{part.sku} is serial-tracked: give {p.qty} serial(s)",
+                                   field=f"parts[{i}].serials")
+        if not part.serialized and serials:
             raise ValidationFailed(f"{part.sku} is not serial-tracked", field=f"parts[{i}].serials")
-        stock.consume(session, wo.id, van.id, part.id, p.qty, actor, serials=serials or None,
+        source = _source_location(session, wo, part, p.qty, serials, van, i)
+        stock.consume(session, wo.id, source.id, part.id, p.qty, actor, serials=serials or None,
                       commit=False)
-        used.append({"part_id": part.id, "sku": part.sku, "qty": p.qty, "serials": serials})
+        used.append({"part_id": part.id, "sku": part.sku, "qty": p.qty, "serials": serials,
+                     "location": source.code})
     return used
+
+
+def _source_location(session: Session, wo: WorkOrder, part: Part, qty: int, serials: list[str],
+                     van: StockLocation, index: int) -> StockLocation:
+    """Parts come from the van, or from where they were reserved for this work order
+    (a pickup at the depot on the way): the technician took those units along."""
+    from inventory.stock import remaining
+
+    reserved = [r for r in session.exec(select(Reservation).where(
+        Reservation.work_order_id == wo.id, Reservation.part_id == part.id,
+        Reservation.status == "active")).all() if remaining(r) > 0]
+    allowed = {van.id} | {r.location_id for r in reserved}
+    if serials:
+        where = set()
+        for s in serials:
+            unit = session.exec(select(SerialUnit).where(SerialUnit.serial == s)).first()
+            if unit is None or unit.part_id != part.id or unit.status != "in_stock" \
+                    or unit.location_id not in allowed:
+                raise ValidationFailed(
+                    f"serial {s} is not a {part.sku} in your van or picked up for this job",
+                    field=f"parts[{index}].serials")
+            where.add(unit.location_id)
+        if len(where) > 1:
+            raise ValidationFailed("give the serials of one place per line (van or depot)",
+                                   field=f"parts[{index}].serials")
+        return session.get(StockLocation, where.pop())
+    for r in reserved:
+        if r.location_id != van.id and remaining(r) >= qty:
+            return session.get(StockLocation, r.location_id)
+    return van
 
 
 def _swap_terminals(session: Session, wo: WorkOrder, loaner_serial: str | None,

@@ -305,11 +305,14 @@
     var qty = row.querySelector(".part-qty");
     var serial = row.querySelector(".part-serial");
     sel.addEventListener("change", function () {
-      var part = VAN.filter(function (p) { return String(p.part_id) === sel.value; })[0];
+      var same = VAN.filter(function (p) { return String(p.part_id) === sel.value; });
+      var part = same[0];
       serial.innerHTML = "";
       if (part && part.serialized) {
         qty.value = "1"; qty.hidden = true; serial.hidden = false;
-        part.serials.forEach(function (s) {
+        var all = [];
+        same.forEach(function (p) { all = all.concat(p.serials); });
+        all.forEach(function (s) {
           var o = document.createElement("option"); o.value = s; o.textContent = s; serial.appendChild(o);
         });
       } else {

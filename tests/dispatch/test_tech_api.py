@@ -154,7 +154,7 @@ def test_van_lists_parts_on_hand(client, db):
     items = client.get("/api/v1/tech/van").get_json()["items"]
     assert items == [{"part_id": day.world.part.id, "sku": "CR-PAX",
                       "name": "Card reader module (PAX)", "serialized": False, "on_hand": 2,
-                      "serials": []}]
+                      "serials": [], "location": "VAN-tech01"}]
 
 
 def test_openapi_documents_the_phone_endpoints(client):
@@ -177,3 +177,22 @@ def test_staff_without_a_technician_choose_whose_day_to_see(client, db):
     login(client, "admin")
     html = client.get("/tech/").get_data(as_text=True)
     assert f"/tech/?technician_id={day.world.tech.id}" in html and "Chen Fang" in html
+
+
+def test_depot_pickup_is_shown_and_its_part_offered_on_the_form(client, db):
+    from inventory import stock
+
+    day = make_day(db)
+    w = day.world
+    stock.reserve_parts(db, day.wo.id, w.depot_location.id, w.part.id, 1)
+    visit = db.get(Visit, day.visit.id)
+    visit.pickups = [{"depot_id": w.depot.id, "parts": {"card_reader": 1},
+                      "arrival": "2026-11-24T01:30:00+00:00"}]
+    db.add(visit)
+    db.commit()
+    login(client, "tech01")
+    html = client.get("/tech/").get_data(as_text=True)
+    assert "Pick up at Jing&#39;an depot 09:30: 1 × Card reader" in html
+    assert "picked up at LOC-DEP-PX" in html
+    v = client.get(f"/api/v1/tech/visits/{day.visit.id}").get_json()
+    assert v["bring"]["reserved"][0]["location"] == "LOC-DEP-PX"

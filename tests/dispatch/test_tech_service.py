@@ -397,3 +397,24 @@ def test_two_sends_of_the_same_completion_at_once_apply_once(db, engine):
     assert van_on_hand(db, day) == 1
     db.expire_all()
     assert len(db.exec(select(StockMove).where(StockMove.kind == "consume")).all()) == 1
+
+
+def test_a_part_reserved_at_the_depot_for_the_job_is_taken_from_there(db):
+    """The plan sent the technician by the depot to pick the part up."""
+    from inventory import stock
+    from inventory.models import Reservation
+
+    day = make_day(db)
+    w = day.world
+    stock.reserve_parts(db, day.wo.id, w.depot_location.id, w.part.id, 1)
+    to_on_site(db, day)
+    svc.complete(db, day.visit.id, w.users["tech01"], aid(), resolution_code="replaced_part",
+                 parts=[svc.PartUsed(w.part.id, 1)])
+    db.expire_all()
+    assert van_on_hand(db, day) == 2  # the van's own units are untouched
+    depot = db.exec(select(StockLevel).where(StockLevel.location_id == w.depot_location.id,
+                                             StockLevel.part_id == w.part.id)).one()
+    assert (depot.on_hand, depot.reserved) == (9, 0)
+    assert db.exec(select(Reservation)).one().status == "consumed"
+    done = next(e for e in events(db, day.wo.id) if e.to_status == "completed")
+    assert done.data["parts"][0]["location"] == w.depot_location.code
