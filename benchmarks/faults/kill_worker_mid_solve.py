@@ -96,8 +96,11 @@ def scenario(name: str, db_url: str, redis_url: str) -> dict:
         if name == "horse":
             horse = wait(lambda: children(worker.pid), 10)[0]
             os.kill(horse, signal.SIGKILL)
-        else:
+        else:  # the horse runs in its own session (RQ calls setsid): kill both
+            horses = wait(lambda: children(worker.pid), 10)
             os.killpg(worker.pid, signal.SIGKILL)
+            for pid in horses:
+                os.kill(pid, signal.SIGKILL)
             worker.wait(timeout=10)
             second = start_worker(queue_name, redis_url)  # defaults: monitoring 10 s, maintenance 60 s
         killed_at = time.monotonic()
@@ -106,12 +109,14 @@ def scenario(name: str, db_url: str, redis_url: str) -> dict:
         detected_s = round(time.monotonic() - killed_at, 1)
         row = plan_row()
         job = Job.fetch(job_id, connection=conn)
-        return {
+        result = {
             "scenario": name, "plan_status_right_after_kill": status_after_kill,
             "plan_failed": bool(failed), "seconds_until_plan_failed": detected_s,
             "plan_error": (row.progress or {}).get("error"), "rq_job_status": job.get_status(),
             "in_failed_registry": job_id in Queue(queue_name, connection=conn).failed_job_registry,
         }
+        print(json.dumps(result), flush=True)
+        return result
     finally:
         for proc in (worker, second):
             if proc is not None and proc.poll() is None:
@@ -119,8 +124,9 @@ def scenario(name: str, db_url: str, redis_url: str) -> dict:
                 proc.wait(timeout=10)
         queue = Queue(queue_name, connection=conn)
         for reg in (queue.failed_job_registry, queue.started_job_registry, queue.finished_job_registry):
-            for jid in reg.get_job_ids():
-                reg.remove(jid, delete_job=True)
+            for jid in reg.get_job_ids(cleanup=False):
+                conn.delete(Job.key_for(jid))
+            conn.delete(reg.key)
         queue.delete(delete_jobs=True)
         engine.dispose()
 
@@ -143,7 +149,6 @@ def main() -> int:
             url, drop = f"sqlite:///{tmp}/fault.db", (lambda: None)
         try:
             results.append(scenario(name, url, args.redis_url))
-            print(json.dumps(results[-1]), flush=True)
         finally:
             drop()
     ok = all(r["plan_failed"] and r["rq_job_status"] == "failed" and r["in_failed_registry"] for r in results)

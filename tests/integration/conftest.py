@@ -45,15 +45,17 @@ def redis_conn(redis_url):
 def rq_queue(redis_conn):
     """A queue name of this test only; the queue, its registries and jobs go afterwards."""
     from rq import Queue
+    from rq.job import Job
 
     name = f"fixroute-itest-{uuid.uuid4().hex[:10]}"
     yield name
     queue = Queue(name, connection=redis_conn)
-    for registry in (queue.started_job_registry, queue.finished_job_registry,
-                     queue.failed_job_registry, queue.deferred_job_registry,
-                     queue.scheduled_job_registry, queue.canceled_job_registry):
-        for job_id in registry.get_job_ids():
-            registry.remove(job_id, delete_job=True)
+    registries = (queue.started_job_registry, queue.finished_job_registry, queue.failed_job_registry,
+                  queue.deferred_job_registry, queue.scheduled_job_registry, queue.canceled_job_registry)
+    for registry in registries:
+        for job_id in registry.get_job_ids(cleanup=False):
+            redis_conn.delete(Job.key_for(job_id))
+        redis_conn.delete(registry.key)
     queue.delete(delete_jobs=True)
 
 

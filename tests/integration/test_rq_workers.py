@@ -145,8 +145,12 @@ def test_sms_sender_killed_mid_batch_loses_and_duplicates_nothing(db, db_url, re
         try:
             assert _wait(lambda: len(fake.requests) >= 3, timeout=60), "the sender never started"
         finally:
-            os.killpg(proc.pid, signal.SIGKILL)  # worker and work horse, mid-batch
+            horses = _children(proc.pid)  # the horse sends; RQ gives it a session of its own
+            os.killpg(proc.pid, signal.SIGKILL)
+            for pid in horses:
+                os.kill(pid, signal.SIGKILL)
             proc.wait(timeout=10)
+        assert horses, "no sender process to kill"
         sent_before_restart = len(fake.accepted())
         assert 0 < sent_before_restart < n
         time.sleep(2.5)  # the killed sender's leases expire
@@ -183,6 +187,7 @@ def test_work_horse_killed_mid_solve_marks_the_plan_failed(db, engine, db_url, r
                                                            redis_conn, rq_queue, monkeypatch):
     plan = _start_long_solve(db, db_url, redis_url, rq_queue, monkeypatch)
     proc = start_worker(rq_queue, redis_url)
+    horses = None
     try:
         assert _wait(lambda: _plan(engine, plan.id).job_status == "running", timeout=60)
         horses = _wait(lambda: _children(proc.pid), timeout=10)
@@ -207,10 +212,14 @@ def test_whole_worker_killed_mid_solve_is_found_abandoned(db, engine, db_url, re
     with the handler `fixroute worker` installs (benchmarks/faults/ waits for real)."""
     plan = _start_long_solve(db, db_url, redis_url, rq_queue, monkeypatch)
     proc = start_worker(rq_queue, redis_url)
+    horses = None
     try:
         assert _wait(lambda: _plan(engine, plan.id).job_status == "running", timeout=60)
+        horses = _wait(lambda: _children(proc.pid), timeout=10)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGKILL)  # the worker ...
+        for pid in horses or []:  # ... and its horse, which RQ puts in a session of its own
+            os.kill(pid, signal.SIGKILL)
         proc.wait(timeout=10)
     queue = Queue(rq_queue, connection=redis_conn)
     time.sleep(0.5)
