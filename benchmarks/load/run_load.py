@@ -8,14 +8,16 @@
 What it does, all on loopback, and stops by itself after --duration seconds:
 
 1. creates a fresh PostgreSQL database (dropped at the end unless --keep-db) with the
-   schema and a seeded world (benchmarks/load/seed.py): 4 regions x 50 technicians,
-   16 dispatched visits each on today's published plans, 10 dispatchers;
+   schema and a seeded world (benchmarks/load/seed.py): 8 regions x 25 technicians,
+   16 dispatched visits each on today's published plans (400 visits per board), 10
+   dispatchers;
 2. starts gunicorn with gunicorn.conf.py (--web-workers x --threads) on a free port;
 3. runs --clients load processes, each with one thread per virtual user (locust is not
    installed; this is the same closed-loop model with exponential think times):
    - technician: GET /api/v1/tech/day, then for each visit start-travel, arrive,
      complete (three POSTs: "tech_update"), re-reading the day after each visit
-     ("tech_read");
+     ("tech_read"), with a mean think time of 3 s (a real technician taps every few
+     minutes: this is many times the real rate);
    - dispatcher: GET /board?region_id=R (the HTML board, "board_page") and
      GET /api/v1/plans/<id> (the plan with all its visits, "plan_api");
    every request uses a fresh connection with a 10 s timeout (a hang counts as an error);
@@ -296,7 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=90.0, help="seconds of load")
     ap.add_argument("--warmup", type=float, default=10.0, help="seconds not counted in the figures")
     ap.add_argument("--think-tech", type=float, default=3.0, help="mean seconds between a technician's requests")
-    ap.add_argument("--think-dispatcher", type=float, default=3.0)
+    ap.add_argument("--think-dispatcher", type=float, default=10.0,
+                    help="mean seconds a dispatcher looks at a board or plan before the next")
+    ap.add_argument("--techs-per-region", type=int, default=25)
     ap.add_argument("--web-workers", type=int, default=5)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--clients", type=int, default=2, help="load-generating processes")
@@ -323,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         with Session(engine, expire_on_commit=False) as session:
             world = seed(session, n_techs=args.techs, n_dispatchers=args.dispatchers,
-                         visits_per_tech=args.visits)
+                         visits_per_tech=args.visits, techs_per_region=args.techs_per_region)
         engine.dispose()
         print(f"seeded {len(world.technicians)} technicians x {args.visits} visits, "
               f"{len(world.dispatchers)} dispatchers in {time.perf_counter() - t:.1f} s", flush=True)
