@@ -264,3 +264,34 @@ def test_allowed_next_follows_the_table():
     assert allowed_next(S.ON_SITE) == [S.COMPLETED, S.NEEDS_FOLLOW_UP]
     assert allowed_next(S.COMPLETED) == []
     assert refusal_reason(S.READY, S.PLANNED) is None
+
+
+def test_concurrent_reports_for_one_terminal_make_one_work_order(db, engine):
+    w = make_world(db)
+    merchant_id, terminal_id = w.merchant.id, w.terminal.id
+    got: list[int] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def worker() -> None:
+        try:
+            with Session(engine, expire_on_commit=False) as s:
+                barrier.wait()
+                wo = create_work_order(s, merchant=merchant_id, terminal=terminal_id,
+                                       kind="repair", priority="high", severity="down",
+                                       required_skills=[], predicted_parts=[],
+                                       service_minutes=30)
+                got.append(wo.id)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(set(got)) == 1 and len(got) == 4
+    assert len(db.exec(select(WorkOrder)).all()) == 1
+    merged = db.exec(select(WorkOrderEvent).where(WorkOrderEvent.action == "duplicate_merged")).all()
+    assert len(merged) == 3
