@@ -196,3 +196,41 @@ def test_depot_pickup_is_shown_and_its_part_offered_on_the_form(client, db):
     assert "picked up at LOC-DEP-PX" in html
     v = client.get(f"/api/v1/tech/visits/{day.visit.id}").get_json()
     assert v["bring"]["reserved"][0]["location"] == "LOC-DEP-PX"
+
+
+def test_no_input_makes_the_phone_api_fail_with_a_server_error(app, client, db):
+    """Schemathesis over the phone endpoints as the technician, aimed at a real visit."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    day = make_day(db)
+    headers = bearer(client, "tech01")
+    app.config["PROPAGATE_UNEXPECTED"] = False
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    failures: list[str] = []
+    calls = 0
+    try:
+        for result in schema.get_all_operations():
+            op = result.ok()
+            if not op.path.startswith("/api/v1/tech/"):
+                continue
+
+            @settings(max_examples=8, deadline=None, database=None, derandomize=True,
+                      suppress_health_check=list(HealthCheck))
+            @given(case=op.as_strategy())
+            def exercise(case) -> None:
+                nonlocal calls
+                for aim in (False, True):
+                    if aim and case.path_parameters:
+                        case.path_parameters = {"visit_id": day.visit.id}
+                    calls += 1
+                    response = case.call(headers=headers)
+                    if response.status_code >= 500:
+                        failures.append(f"{case.method} {case.path} -> "
+                                        f"{response.status_code}: {str(case.body)[:300]}")
+
+            exercise()
+    finally:
+        app.config["PROPAGATE_UNEXPECTED"] = True
+    assert calls >= 60
+    assert failures == [], "\n".join(failures)
