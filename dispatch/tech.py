@@ -74,10 +74,14 @@ def _hhmm(value: datetime | None, tz: str) -> str:
 
 
 def _checklist_label(item) -> str:
+    """Triage codes, or preventive items ({"code", "label", "terminal", "done"})."""
     if isinstance(item, dict):
         code = item.get("code") or ""
-        text = item.get("label") or item.get("text") or item.get("title") or ""
-        return str(text or TRIAGE_STEPS.get(code, code))
+        label = item.get("label") or item.get("text") or item.get("title") or ""
+        text = _(label) if label else str(TRIAGE_STEPS.get(code, code))
+        if item.get("terminal"):
+            text = f"{text} · {item['terminal']}"
+        return text
     return str(TRIAGE_STEPS.get(item, item))
 
 
@@ -180,7 +184,9 @@ def visit_view(session: Session, visit: Visit, tz: str) -> dict:
             "loaner_serial": loaner.serial if loaner else None,
             "loaner_needed": wo.kind == "backup_swap" or wo.backup_status in ("accepted", "offered"),
         },
-        "checklist": [_checklist_label(c) for c in (wo.checklist or [])],
+        "checklist": [{"label": _checklist_label(c),
+                       "done": bool(c.get("done")) if isinstance(c, dict) else False}
+                      for c in (wo.checklist or [])],
         "photo_count": len(photos),
     }
 
@@ -374,6 +380,8 @@ class CompleteIn(BaseModel):
     parts: list[PartUsedIn] = Field(default_factory=list, max_length=30)
     loaner_serial: str | None = Field(default=None, max_length=40)
     faulty_serial: str | None = Field(default=None, max_length=40)
+    checklist_done: list[int] = Field(default_factory=list, max_length=50,
+                                      description="indexes of the checklist items done")
 
 
 class NotDoneIn(BaseModel):
@@ -459,7 +467,7 @@ def api_complete(visit_id: int):
     result = svc.complete(get_session(), visit_id, current_user, body.client_action_id,
                           resolution_code=body.resolution_code, notes=body.notes, parts=parts,
                           loaner_serial=body.loaner_serial, faulty_serial=body.faulty_serial,
-                          at=body.at)
+                          checklist_done=body.checklist_done, at=body.at)
     return _answer(result)
 
 

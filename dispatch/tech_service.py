@@ -354,7 +354,7 @@ def arrive(session: Session, visit_id: int, actor: User, client_action_id: str, 
 def complete(session: Session, visit_id: int, actor: User, client_action_id: str, *,
              resolution_code: str, notes: str = "", parts: list[PartUsed] | tuple = (),
              loaner_serial: str | None = None, faulty_serial: str | None = None,
-             at: datetime | None = None) -> ActionResult:
+             checklist_done: list[int] | tuple = (), at: datetime | None = None) -> ActionResult:
     """Done: resolution, parts used from the van (serials for serialized parts), notes,
     and for a backup swap the loaner installed and the faulty unit taken."""
     at = client_time(at)
@@ -376,6 +376,7 @@ def complete(session: Session, visit_id: int, actor: User, client_action_id: str
         session.add(visit)
         wo.resolution_code = resolution_code
         wo.resolution_note = notes
+        ticked = _tick_checklist(wo, checklist_done)
         session.add(wo)
         # Written first, so the stock and state-machine services see a unit under way
         # and join it (they would otherwise start their own, ending ours and its locks).
@@ -384,6 +385,8 @@ def complete(session: Session, visit_id: int, actor: User, client_action_id: str
         used = _consume_parts(session, visit, wo, actor, list(parts), client_action_id)
         data = {"tech_action": "complete", "visit_id": visit.id, "at": at.isoformat(),
                 "resolution_code": resolution_code, "parts": used}
+        if ticked:
+            data["checklist_done"] = ticked
         data.update(swap)
         event = _transition(session, wo, WorkOrderStatus.COMPLETED, actor, notes, data,
                             client_action_id)
@@ -447,6 +450,24 @@ def add_photo(session: Session, visit_id: int, actor: User, client_action_id: st
 
 
 # ---------------------------------------------------------------- parts and terminals
+
+
+def _tick_checklist(wo: WorkOrder, done: list[int] | tuple) -> list[str]:
+    """Mark the checklist items done (by index); returns their codes for the timeline."""
+    items = list(wo.checklist or [])
+    ticked = []
+    for i in sorted(set(done)):
+        if not 0 <= i < len(items):
+            raise ValidationFailed(f"there is no checklist item {i}", field="checklist_done")
+        item = items[i]
+        if isinstance(item, dict):
+            items[i] = {**item, "done": True}
+            ticked.append(str(item.get("code") or item.get("label") or i))
+        else:
+            items[i] = item
+            ticked.append(str(item))
+    wo.checklist = items  # a new list, so the JSON column is written
+    return ticked
 
 
 def _check_parts_shape(parts) -> None:

@@ -384,6 +384,8 @@
           if (parts === null) { err.textContent = T.serial_required; return; }
           body.parts = parts;
           body.notes = fd.get("notes") || "";
+          body.checklist_done = Array.prototype.map.call(
+            el.querySelectorAll(".check-item:checked"), function (c) { return parseInt(c.value, 10); });
           var loaner = (fd.get("loaner_serial") || "").trim();
           var faulty = (fd.get("faulty_serial") || "").trim();
           if (loaner) body.loaner_serial = loaner;

@@ -103,6 +103,7 @@ def test_technician_works_the_day_on_a_phone(db, phone, app, tmp_path, artifacts
     c.get_by_test_id("add-part").click()
     c.locator(".part-select").select_option(str(day.world.part.id))
     c.get_by_test_id("notes").fill("Replaced the card reader, test payment OK")
+    c.get_by_test_id("check-item").check()
     c.get_by_test_id("submit-complete").click()
     expect(status_of(page, first.id)).to_have_text("Done")
     sent_all(page)
@@ -133,6 +134,7 @@ def test_technician_works_the_day_on_a_phone(db, phone, app, tmp_path, artifacts
     arrive = next(e for e in events_of(db, wo1.id) if e.to_status == "on_site")
     assert arrive.data["position"]["lat"] == pytest.approx(31.2304)
     assert van_level(db, day) == 1
+    assert events_of(db, wo1.id)[-1].data["checklist_done"] == ["clean_card_slot"]
     photo = db.exec(select(Attachment).where(Attachment.work_order_id == wo1.id)).one()
     stored = app.config["FIXROUTE"].upload_dir + "/" + photo.storage_path
     with Image.open(stored) as img:  # resized on the phone before upload

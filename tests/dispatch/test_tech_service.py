@@ -418,3 +418,26 @@ def test_a_part_reserved_at_the_depot_for_the_job_is_taken_from_there(db):
     assert db.exec(select(Reservation)).one().status == "consumed"
     done = next(e for e in events(db, day.wo.id) if e.to_status == "completed")
     assert done.data["parts"][0]["location"] == w.depot_location.code
+
+
+def test_preventive_checklist_items_are_ticked_on_completion(db):
+    day = make_day(db, kind="preventive")
+    wo = db.get(WorkOrder, day.wo.id)
+    wo.checklist = [{"code": "clean_card_slot", "label": "Clean the card slot",
+                     "terminal": "PAX0100001", "pm_plan_id": 1, "done": False},
+                    {"code": "update_firmware", "label": "Update the firmware",
+                     "terminal": "PAX0100001", "pm_plan_id": 1, "done": False}]
+    db.add(wo)
+    db.commit()
+    to_on_site(db, day)
+    tech = day.world.users["tech01"]
+    with pytest.raises(ValidationFailed) as exc:
+        svc.complete(db, day.visit.id, tech, aid(), resolution_code="preventive_done",
+                     checklist_done=[5])
+    assert exc.value.fields[0]["field"] == "checklist_done"
+    svc.complete(db, day.visit.id, tech, aid(), resolution_code="preventive_done",
+                 checklist_done=[1])
+    db.expire_all()
+    wo = db.get(WorkOrder, day.wo.id)
+    assert [c["done"] for c in wo.checklist] == [False, True]
+    assert events(db, wo.id)[-1].data["checklist_done"] == ["update_firmware"]
