@@ -89,6 +89,15 @@
     }).finally(function () { if (timer) clearTimeout(timer); });
   }
 
+  // After a refusal the card shows what the server has, not what the tap hoped for.
+  function refreshVisit(item) {
+    return fetch(API + "/visits/" + item.visitId, { headers: { "Accept": "application/json" },
+                                                    credentials: "same-origin" })
+      .then(function (resp) { return resp.ok ? resp.json() : null; })
+      .then(function (visit) { if (visit) return applyServer(item, { visit: visit }); })
+      .catch(function () { /* no coverage: the next load shows it */ });
+  }
+
   function scheduleRetry(ms) {
     if (retryTimer) return;
     retryTimer = setTimeout(function () { retryTimer = null; flush(); }, ms || 15000);
@@ -120,7 +129,8 @@
             return resp.json().catch(function () { return null; }).then(function (data) {
               item.state = "failed";
               item.error = (data && data.error && data.error.message) || resp.statusText;
-              return outbox.put(item).then(function () { return true; });
+              return outbox.put(item).then(function () { return refreshVisit(item); })
+                .then(function () { return true; });
             });
           }, function () {
             // No answer: no coverage, or the answer was lost. Keep it and try again;
@@ -426,6 +436,16 @@
     items.forEach(applyLocal);
     return render();
   }).then(flush);
+
+  // Signing out leaves no copy of this technician's day in the page cache.
+  document.querySelectorAll("form[action$='/logout']").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      if (window.caches) caches.keys().then(function (keys) {
+        keys.filter(function (k) { return k.indexOf("fixroute-tech") === 0; })
+          .forEach(function (k) { caches.delete(k); });
+      });
+    });
+  });
 
   if ("serviceWorker" in navigator && app.dataset.sw) {
     navigator.serviceWorker.register(app.dataset.sw, { scope: app.dataset.sw.replace(/sw\.js$/, "") })

@@ -226,3 +226,21 @@ def test_another_technicians_visit_page_is_forbidden(db, phone):
     expect(page.get_by_test_id("no-visits")).to_be_visible()
     resp = page.goto(f"/tech/visits/{day.visit.id}")
     assert resp.status == 403
+
+
+def test_a_refused_update_is_shown_and_the_card_shows_the_servers_state(db, phone):
+    day = make_day(db)
+    page = sign_in(phone, "tech01")
+    v = day.visit2
+    wo = db.get(WorkOrder, v.work_order_id)
+    wo.status = "cancelled"  # the dispatcher called it off meanwhile
+    db.add(wo)
+    db.commit()
+    card(page, v.id).get_by_test_id("start-travel").click()
+    refused = page.locator("#outbox-list li.failed")
+    expect(refused).to_have_count(1)
+    expect(refused).to_contain_text("refused")
+    expect(status_of(page, v.id)).to_have_text("Planned")
+    refused.get_by_role("button", name="Discard").click()
+    expect(page.get_by_test_id("outbox")).to_be_hidden()
+    assert events_of(db, wo.id) == []
