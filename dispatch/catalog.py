@@ -5,7 +5,7 @@ what an agent tries remotely first, how bad it is for the merchant, and what a v
 most likely needs, so escalation can fill in a work order without guesswork."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask_babel import lazy_gettext as _l
 
@@ -57,6 +57,30 @@ class FaultCategory:
     symptoms: tuple[str, ...] = field(default_factory=tuple)
 
 
+# What merchants say on the phone, per category: helps the agent pick the category.
+SYMPTOMS: dict[str, tuple[object, ...]] = {
+    "hw_screen": (_l("screen stays black"), _l("screen frozen or flickering"),
+                  _l("cracked display")),
+    "hw_keys": (_l("keys stuck or not responding"), _l("PIN entry fails")),
+    "hw_card_reader": (_l("card not read (chip, swipe or contactless)"),
+                       _l("\"read error\" or \"insert card again\"")),
+    "hw_printer": (_l("receipt blank or faint"), _l("paper jam"), _l("printer cover error")),
+    "hw_battery": (_l("switches off when unplugged"), _l("battery swollen or hot")),
+    "hw_power": (_l("no light, no sound when switched on"), _l("restarts by itself")),
+    "sw_crash": (_l("payment app closes or hangs"), _l("stuck on the start logo")),
+    "sw_outdated": (_l("asks for an update"), _l("new card types refused")),
+    "sw_config": (_l("wrong merchant name on receipts"), _l("wrong currency or tips setting")),
+    "net_host": (_l("\"communication error\" or \"host unreachable\""),
+                 _l("transactions time out")),
+    "net_module": (_l("no signal or no SIM"), _l("cannot join the Wi-Fi")),
+    "acct_frozen": (_l("\"merchant suspended\" or \"account frozen\""),
+                    _l("all cards declined with the same code")),
+    "acct_unbound": (_l("\"terminal not registered\" or \"TID invalid\""),
+                     _l("new terminal never activated")),
+    "env_damage": (_l("terminal very hot, in the sun or by the stove"),
+                   _l("liquid spilled or damp"), _l("dust or grease in the slots")),
+}
+
 CATEGORIES: dict[str, FaultCategory] = {
     c.code: c
     for c in [
@@ -95,3 +119,6 @@ CATEGORIES: dict[str, FaultCategory] = {
                       ("main_board",), 60),
     ]
 }
+
+# each category carries what merchants typically report
+CATEGORIES = {code: replace(c, symptoms=SYMPTOMS.get(code, ())) for code, c in CATEGORIES.items()}

@@ -200,6 +200,7 @@ class CategoryOut(BaseModel):
     skills: list[str]
     parts: list[str]
     service_minutes: int
+    symptoms: list[str]
 
 
 # --- serializers ----------------------------------------------------------------------
@@ -327,7 +328,8 @@ def api_fault_categories():
     return jsonify({"items": [
         {"code": c.code, "group": c.group, "name": str(c.name), "severity": c.severity,
          "checklist": list(c.checklist), "skills": list(c.skills), "parts": list(c.parts),
-         "service_minutes": c.service_minutes} for c in CATEGORIES.values()]})
+         "service_minutes": c.service_minutes, "symptoms": [str(x) for x in c.symptoms]}
+        for c in CATEGORIES.values()]})
 
 
 @api_v1.get("/merchants")

@@ -7,3 +7,16 @@ document.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (
     input.reportValidity();
   });
 });
+
+// Record-fault form: show what merchants typically say for the chosen category.
+(function () {
+  var select = document.getElementById("category");
+  var hint = document.querySelector("[data-category-hint] span");
+  if (!select || !hint) return;
+  function show() {
+    var opt = select.options[select.selectedIndex];
+    hint.textContent = opt ? opt.dataset.symptoms || "" : "";
+  }
+  select.addEventListener("change", show);
+  show();
+})();

@@ -319,3 +319,15 @@ def test_agent_page_refuses_a_non_image_upload_with_a_message(client, db):
                     content_type="multipart/form-data", follow_redirects=True)
     assert r.status_code == 200 and b"PNG, JPEG or WebP" in r.data
     assert db.exec(select(Attachment)).all() == []
+
+
+def test_categories_carry_checklist_severity_skills_parts_time_and_symptoms(client, db):
+    make_world(db)
+    h = bearer(client, "agent")
+    items = {c["code"]: c for c in client.get("/api/v1/fault-categories", headers=h).get_json()["items"]}
+    groups = {c["group"] for c in items.values()}
+    assert groups == {"hardware", "software", "network", "account", "environment"}
+    for c in items.values():
+        assert c["checklist"] and c["skills"] and c["symptoms"] and c["service_minutes"] > 0
+        assert c["severity"] in ("down", "degraded", "cosmetic")
+    assert items["hw_printer"]["parts"] == ["printer", "paper"]
