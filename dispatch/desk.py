@@ -4,7 +4,6 @@ call dispatch.faults / dispatch.workorders / dispatch.attachments, render."""
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _

@@ -20,8 +20,8 @@ from core.models import Role
 from dispatch import attachments as att_svc
 from dispatch import faults as fault_svc
 from dispatch import workorders as wo_svc
-from dispatch.catalog import CATEGORIES, SEVERITIES, SKILLS, TRIAGE_OUTCOMES, TRIAGE_STEPS
-from dispatch.models import Attachment, FaultReport, Merchant, Terminal, Visit, WorkOrder
+from dispatch.catalog import CATEGORIES, TRIAGE_OUTCOMES, TRIAGE_STEPS
+from dispatch.models import Attachment, FaultReport, Terminal, Visit, WorkOrder
 
 MAX_ID = 2**31 - 1
 TECH_STATUSES = ("en_route", "on_site", "completed", "needs_follow_up")

@@ -1,7 +1,7 @@
 """The SLA policy: tier x severity, business hours in the region's time zone."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -53,7 +53,7 @@ def test_standard_without_opening_hours_counts_the_desk_week_over_the_weekend():
     due = sla_due_at(sh(2026, 11, 27, 16, 0), tier="standard", severity="degraded",
                      tz_name="Asia/Shanghai", merchant=merchant({}))
     assert due == sh(2026, 12, 2, 13, 0)
-    assert due.astimezone(timezone.utc) == datetime(2026, 12, 2, 5, 0, tzinfo=timezone.utc)
+    assert due.astimezone(UTC) == datetime(2026, 12, 2, 5, 0, tzinfo=UTC)
 
 
 def test_gold_degraded_counts_the_merchants_split_hours_across_nights():
@@ -96,7 +96,7 @@ def test_business_hours_follow_the_regions_time_zone_across_a_dst_change():
     # Fri 2, Mon 9, Tue 9, Wed 4 -> Wednesday 1 April 13:00 CEST = 11:00 UTC
     due = sla_due_at(datetime(2026, 3, 27, 16, 0, tzinfo=berlin), tier="standard",
                      severity="degraded", tz_name="Europe/Berlin", merchant=None)
-    assert due == datetime(2026, 4, 1, 11, 0, tzinfo=timezone.utc)
+    assert due == datetime(2026, 4, 1, 11, 0, tzinfo=UTC)
 
 
 def test_exactly_at_closing_time_moves_to_the_next_opening():
