@@ -14,7 +14,7 @@ written on its timeline for the dispatcher instead."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -43,6 +43,19 @@ def _visit_for(session: Session, wo: WorkOrder, event) -> Visit | None:
     return session.exec(
         select(Visit).where(Visit.work_order_id == wo.id).order_by(Visit.id.desc())
     ).first()
+
+
+def _fresh_eta(value, now: datetime) -> datetime | None:
+    """An ISO estimate given with the transition (tech page), if it is sane."""
+    if not isinstance(value, str):
+        return None
+    try:
+        eta = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if eta.tzinfo is None or not now - timedelta(minutes=5) <= eta <= now + timedelta(hours=12):
+        return None
+    return eta
 
 
 def notice_for(session: Session, wo: WorkOrder, event) -> tuple[str, dict, bool] | None:
@@ -78,7 +91,10 @@ def notice_for(session: Session, wo: WorkOrder, event) -> tuple[str, dict, bool]
     if to_status == WorkOrderStatus.EN_ROUTE:
         visit = _visit_for(session, wo, event)
         now = utcnow()
-        if visit is not None and visit.travel_seconds:
+        fresh = _fresh_eta((event.data or {}).get("eta"), now)
+        if fresh is not None:  # the technician's phone estimated it on leaving
+            eta = fresh
+        elif visit is not None and visit.travel_seconds:
             eta = now + timedelta(seconds=visit.travel_seconds)
         elif visit is not None and visit.planned_arrival and visit.planned_arrival > now:
             eta = visit.planned_arrival

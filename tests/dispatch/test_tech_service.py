@@ -357,7 +357,9 @@ def test_merchant_gets_on_the_way_and_done_sms_once_each(db):
     day = make_day(db)
     tech = day.world.users["tech01"]
     travel = aid()
-    svc.start_travel(db, day.visit.id, tech, travel, position=svc.Position(31.23, 121.47))
+    # ~1.6 km away: the phone's fresh estimate, not the plan's 15 minutes, goes out
+    first = svc.start_travel(db, day.visit.id, tech, travel,
+                             position=svc.Position(31.23, 121.47))
     svc.start_travel(db, day.visit.id, tech, travel)  # the phone sent it twice
     svc.arrive(db, day.visit.id, tech, aid())
     svc.complete(db, day.visit.id, tech, aid(), resolution_code="fixed_on_site")
@@ -365,6 +367,12 @@ def test_merchant_gets_on_the_way_and_done_sms_once_each(db):
     rows = db.exec(select(OutboundMessage).where(
         OutboundMessage.to_number == day.world.merchant.phone)).all()
     assert sorted(r.template for r in rows) == ["technician_on_the_way", "visit_done"]
+    from notifications.sms_templates import format_time
+
+    on_the_way = next(r for r in rows if r.template == "technician_on_the_way")
+    eta = svc.datetime.fromisoformat(first.extra["eta"])
+    assert on_the_way.context["eta"] == format_time(eta, "Asia/Shanghai")
+    assert eta < svc.utcnow() + timedelta(minutes=14)
 
 
 def test_two_sends_of_the_same_completion_at_once_apply_once(db, engine):
