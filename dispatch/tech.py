@@ -438,7 +438,9 @@ def api_visit(visit_id: int):
 def api_van():
     session = get_session()
     tech = svc.technician_of(session, current_user)
-    return jsonify({"items": van_stock(session, tech.id)})
+    visits = svc.visits_for_day(session, tech, svc.region_today(session, tech.region_id))
+    return jsonify({"items": van_stock(session, tech.id)
+                    + picked_up_stock(session, visits, tech.id)})
 
 
 @api_v1.post("/tech/visits/<int:visit_id>/start-travel")
@@ -504,7 +506,8 @@ openapi.document("/api/v1/tech/visits/{visit_id}", "get", tag="technician",
                  summary="One visit as the phone shows it", parameters=_VISIT,
                  errors=(401, 403, 404))
 openapi.document("/api/v1/tech/van", "get", tag="technician",
-                 summary="Parts in the technician's van (serials for serial-tracked parts)",
+                 summary="Parts the technician carries: the van's, and those reserved for "
+                         "today's visits at a depot (serials for serial-tracked parts)",
                  errors=(401, 403))
 openapi.document("/api/v1/tech/visits/{visit_id}/start-travel", "post", tag="technician",
                  summary="Leave for the merchant (en route; merchant gets 'on the way')",

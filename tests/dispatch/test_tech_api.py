@@ -196,6 +196,9 @@ def test_depot_pickup_is_shown_and_its_part_offered_on_the_form(client, db):
     assert "picked up at LOC-DEP-PX" in html
     v = client.get(f"/api/v1/tech/visits/{day.visit.id}").get_json()
     assert v["bring"]["reserved"][0]["location"] == "LOC-DEP-PX"
+    carried = client.get("/api/v1/tech/van").get_json()["items"]
+    assert [(p["location"], p.get("picked_up", False)) for p in carried] == [
+        ("VAN-tech01", False), ("LOC-DEP-PX", True)]
 
 
 def test_no_input_makes_the_phone_api_fail_with_a_server_error(app, client, db):
