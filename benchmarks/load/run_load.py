@@ -16,8 +16,8 @@ What it does, all on loopback, and stops by itself after --duration seconds:
    installed; this is the same closed-loop model with exponential think times):
    - technician: GET /api/v1/tech/day, then for each visit start-travel, arrive,
      complete (three POSTs: "tech_update"), re-reading the day after each visit
-     ("tech_read"), with a mean think time of 3 s (a real technician taps every few
-     minutes: this is many times the real rate);
+     ("tech_read"), with a mean think time of 15 s (a real technician taps a few
+     times per visit, i.e. every several minutes: this is tens of times the real rate);
    - dispatcher: GET /board?region_id=R (the HTML board, "board_page") and
      GET /api/v1/plans/<id> (the plan with all its visits, "plan_api");
    every request uses a fresh connection with a 10 s timeout (a hang counts as an error);
@@ -296,8 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dispatchers", type=int, default=10)
     ap.add_argument("--visits", type=int, default=16, help="visits per technician")
     ap.add_argument("--duration", type=float, default=90.0, help="seconds of load")
-    ap.add_argument("--warmup", type=float, default=10.0, help="seconds not counted in the figures")
-    ap.add_argument("--think-tech", type=float, default=3.0, help="mean seconds between a technician's requests")
+    ap.add_argument("--warmup", type=float, default=15.0, help="seconds not counted (sign-ins, first loads)")
+    ap.add_argument("--think-tech", type=float, default=15.0,
+                    help="mean seconds between a technician's requests (real: minutes)")
     ap.add_argument("--think-dispatcher", type=float, default=10.0,
                     help="mean seconds a dispatcher looks at a board or plan before the next")
     ap.add_argument("--techs-per-region", type=int, default=25)
