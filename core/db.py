@@ -89,16 +89,36 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn):
         immediate = conn.get_execution_options().get("fixroute_immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        conn.info[_WRITE_LOCKED] = immediate
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note_writes(conn, _cursor, statement, _params, _context, _executemany):
+        # SQLite takes the write lock at a transaction's first write: remember it
+        if not conn.info.get(_WRITE_LOCKED) and statement.lstrip()[:6].upper() not in _READS:
+            conn.info[_WRITE_LOCKED] = True
+
+
+_WRITE_LOCKED = "fixroute_write_locked"
+_READS = {"SELECT", "PRAGMA", "BEGIN", "BEGIN ", "COMMIT", "ROLLBA", "SAVEPO", "RELEAS"}
 
 
 def begin_write(session: Session) -> None:
-    """Start a read-decide-write unit of work. Call it before the unit's first read:
-    whatever the session had open is committed first (normally a read-only
-    transaction, e.g. the signed-in user's lookup), then on SQLite the new transaction
-    takes the write lock at once so a concurrent writer waits instead of failing
-    half-way."""
+    """Start (or join) a read-decide-write unit of work.
+
+    A caller that already wrote in this transaction keeps it: the services it calls
+    join it, so their changes land together with the caller's. Otherwise, on
+    SQLite, a read-only transaction (e.g. the signed-in user's lookup) is ended and
+    a new one takes the write lock at once, so a concurrent writer waits instead of
+    failing half-way. On PostgreSQL an open transaction is always joined: there the
+    services lock the rows they change (SELECT ... FOR UPDATE)."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the caller's pending changes belong to this unit
     if session.in_transaction():
-        session.commit()
+        if not is_sqlite(session):
+            return
+        if session.connection().info.get(_WRITE_LOCKED):
+            return
+        session.commit()  # read-only so far: nothing is lost by ending it
     session.connection(execution_options={"fixroute_immediate": is_sqlite(session)})
 
 
