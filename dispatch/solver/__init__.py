@@ -121,8 +121,9 @@ def solve(
         return sol
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    # leave time to hand the answers back (pickling, queue, join): measured ~0.4 s
-    deadline = t0 + time_limit_s - min(0.5, 0.1 * time_limit_s)
+    # leave time to hand the answers back (pickling, queue, join): measured 0.4-1.3 s
+    deadline = t0 + time_limit_s - min(1.0, 0.1 * time_limit_s)
+    hard_stop = t0 + time_limit_s  # after this, keep what has arrived
     procs = [ctx.Process(target=_worker, args=(problem, c, deadline, solution_limit, out), daemon=True)
              for c in configs]
     for pr in procs:
@@ -133,8 +134,9 @@ def solve(
     found = 0
     pending = len(procs)
     while pending:
+        wait = hard_stop - time.monotonic() if results else time_limit_s + 60
         try:
-            kind, name, payload, err = out.get(timeout=time_limit_s + 60)
+            kind, name, payload, err = out.get(timeout=max(0.01, wait))
         except _queue.Empty:
             break
         if kind == "progress":
@@ -150,6 +152,8 @@ def solve(
             else:
                 results[name] = payload
     for pr in procs:
+        if pending and pr.is_alive():  # a late worker: its answer would come after the limit
+            pr.terminate()
         pr.join(timeout=5)
     order = {c.name: i for i, c in enumerate(configs)}
     if not results:  # every worker failed: fall back to one in-process search
