@@ -122,12 +122,9 @@ def scenario(name: str, db_url: str, redis_url: str) -> dict:
             if proc is not None and proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
-        queue = Queue(queue_name, connection=conn)
-        for reg in (queue.failed_job_registry, queue.started_job_registry, queue.finished_job_registry):
-            for jid in reg.get_job_ids(cleanup=False):
-                conn.delete(Job.key_for(jid))
-            conn.delete(reg.key)
-        queue.delete(delete_jobs=True)
+        from tests.integration.conftest import purge_queue
+
+        purge_queue(conn, queue_name)
         engine.dispose()
 
 

@@ -44,19 +44,30 @@ def redis_conn(redis_url):
 @pytest.fixture
 def rq_queue(redis_conn):
     """A queue name of this test only; the queue, its registries and jobs go afterwards."""
-    from rq import Queue
-    from rq.job import Job
-
     name = f"fixroute-itest-{uuid.uuid4().hex[:10]}"
     yield name
-    queue = Queue(name, connection=redis_conn)
-    registries = (queue.started_job_registry, queue.finished_job_registry, queue.failed_job_registry,
-                  queue.deferred_job_registry, queue.scheduled_job_registry, queue.canceled_job_registry)
-    for registry in registries:
-        for job_id in registry.get_job_ids(cleanup=False):
-            redis_conn.delete(Job.key_for(job_id))
-        redis_conn.delete(registry.key)
-    queue.delete(delete_jobs=True)
+    purge_queue(redis_conn, name)
+
+
+def purge_queue(conn, name: str) -> None:
+    """Delete an RQ queue and everything RQ keeps about it: its registries, its jobs and
+    their results, and the records of workers (also killed ones) that served it."""
+    from rq import Queue
+
+    queue = Queue(name, connection=conn)
+    for key in conn.scan_iter(match="rq:job:*", count=1000):
+        if conn.type(key) == b"hash" and conn.hget(key, "origin") == name.encode():
+            job_id = key.decode().split(":", 2)[2]
+            conn.delete(key, f"rq:results:{job_id}", f"rq:executions:{job_id}")
+    for registry in (queue.started_job_registry, queue.finished_job_registry, queue.failed_job_registry,
+                     queue.deferred_job_registry, queue.scheduled_job_registry, queue.canceled_job_registry):
+        conn.delete(registry.key)
+    for key in conn.scan_iter(match="rq:worker:*", count=1000):
+        if conn.type(key) == b"hash" and name.encode() in (conn.hget(key, "queues") or b"").split(b","):
+            conn.delete(key)
+            conn.srem("rq:workers", key)
+    conn.delete(f"rq:workers:{name}", queue.key)
+    conn.srem("rq:queues", queue.key)
 
 
 def worker_env(**extra: str) -> dict[str, str]:
