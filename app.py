@@ -77,6 +77,7 @@ def create_app(
     app.teardown_appcontext(close_session)
 
     core_auth.login_manager.init_app(app)
+    app.session_interface = core_auth.TokenAwareSessionInterface()
     csrf.init_app(app)
     init_i18n(app)
 

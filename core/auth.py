@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from pydantic import BaseModel, Field
@@ -52,6 +53,29 @@ def _load_user_from_bearer(req) -> User | None:
     if not header.lower().startswith("bearer "):
         return None
     return user_for_token(get_session(), header[7:].strip())
+
+
+def _has_bearer(req) -> bool:
+    return req.headers.get("Authorization", "").lower().startswith("bearer ")
+
+
+class TokenAwareSessionInterface(SecureCookieSessionInterface):
+    """Requests that carry a bearer token are stateless: they neither read nor write
+    the session cookie. A script or phone that also keeps cookies would otherwise
+    send a session without a login (e.g. only a language choice), which Flask-Login's
+    strong session protection treats as tampering and signs the token's user out."""
+
+    def open_session(self, app, request):
+        if _has_bearer(request):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        from flask import request
+
+        if _has_bearer(request):
+            return None
+        return super().save_session(app, session, response)
 
 
 @login_manager.unauthorized_handler

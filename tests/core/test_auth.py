@@ -98,3 +98,19 @@ def test_open_redirect_after_login_is_refused(client, db):
                        data={"username": "agent", "password": "correct-horse-9"})
     assert resp.status_code == 302
     assert "evil.example" not in resp.headers["Location"]
+
+
+def test_bearer_requests_get_no_session_cookie_and_keep_working(client, db):
+    make_world(db)
+    headers = bearer(client, "tech01")
+    first = client.get("/api/v1/me", headers=headers)
+    assert first.status_code == 200
+    # even a request that changes the session (language choice) mints no cookie
+    lang = client.post("/lang/zh", headers=headers, data={"next": "/"})
+    assert lang.status_code == 302
+    assert "session=" not in lang.headers.get("Set-Cookie", "")
+    # a client that keeps cookies (here: a language choice made before) and sends the
+    # token stays signed in
+    client.post("/lang/en", data={"next": "/"})
+    for _ in range(3):
+        assert client.get("/api/v1/me", headers=headers).status_code == 200

@@ -203,7 +203,7 @@ def test_publish_dispatches_reserves_and_corrects_only_moved_windows(db):
     assert res2["dispatched"] == 0 and res2["corrections"] == len(changed)
     db.expire_all()
     assert db.get(Plan, plan.id).status == "superseded"
-    sms = db.exec(select(OutboundMessage)).all()
+    sms = db.exec(select(OutboundMessage).order_by(OutboundMessage.id)).all()
     assert len(sms) - sms_before == len(changed)
     phones = {db.get(planning.Merchant, db.get(WorkOrder, v.work_order_id).merchant_id).phone for v in changed}
     assert {m.to_number for m in sms[sms_before:]} == phones

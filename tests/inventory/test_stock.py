@@ -48,7 +48,7 @@ def test_reserve_then_consume_moves_levels_and_ledger(db, world):
     db.refresh(r)
     assert (r.status, r.consumed_qty) == ("consumed", 2)
     assert stock.ledger_mismatches(db) == []
-    actions = db.exec(select(AuditEvent.action).where(AuditEvent.entity == "stock")).all()
+    actions = db.exec(select(AuditEvent.action).where(AuditEvent.entity == "stock").order_by(AuditEvent.id)).all()
     assert actions == ["reserve", "consume"]
 
 
