@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import BaseModel, Field
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core import openapi
@@ -113,18 +114,63 @@ def map_links(lat: float, lon: float, name: str) -> dict[str, str]:
     }
 
 
-def visit_view(session: Session, visit: Visit, tz: str) -> dict:
+class _Prefetched:
+    """What a list of visits needs, loaded in a handful of queries instead of several
+    per visit (the day view was 87 statements for 16 visits under load)."""
+
+    def __init__(self, session: Session, visits: list[Visit]) -> None:
+        wo_ids = {v.work_order_id for v in visits}
+        wos = session.exec(select(WorkOrder).where(WorkOrder.id.in_(wo_ids))).all() if wo_ids else []
+        # loading rows puts them in the session's identity map: session.get() is free after
+        merchant_ids = {w.merchant_id for w in wos}
+        if merchant_ids:
+            session.exec(select(Merchant).where(Merchant.id.in_(merchant_ids))).all()
+        term_ids = {w.terminal_id for w in wos if w.terminal_id} | {
+            w.loaner_terminal_id for w in wos if w.loaner_terminal_id}
+        terms = session.exec(select(Terminal).where(Terminal.id.in_(term_ids))).all() if term_ids else []
+        model_ids = {t.model_id for t in terms}
+        if model_ids:
+            session.exec(select(TerminalModel).where(TerminalModel.id.in_(model_ids))).all()
+        self.faults: dict[int, list] = {}
+        self.steps: dict[int, list] = {}
+        self.reservations: dict[int, list] = {}
+        self.photos: dict[int, int] = {}
+        if not wo_ids:
+            return
+        faults = session.exec(select(FaultReport).where(FaultReport.work_order_id.in_(wo_ids))
+                              .order_by(FaultReport.created_at, FaultReport.id)).all()
+        for f in faults:
+            self.faults.setdefault(f.work_order_id, []).append(f)
+        fault_ids = [f.id for f in faults]
+        if fault_ids:
+            for st in session.exec(select(TriageStep).where(TriageStep.fault_id.in_(fault_ids))
+                                   .order_by(TriageStep.recorded_at, TriageStep.id)).all():
+                self.steps.setdefault(st.fault_id, []).append(st)
+        for row in session.exec(
+            select(Reservation, Part, StockLocation)
+            .join(Part, Part.id == Reservation.part_id)
+            .join(StockLocation, StockLocation.id == Reservation.location_id)
+            .where(Reservation.work_order_id.in_(wo_ids), Reservation.status == "active")
+        ).all():
+            self.reservations.setdefault(row[0].work_order_id, []).append(row)
+        for wo_id, n in session.exec(
+            select(Attachment.work_order_id, func.count()).where(Attachment.work_order_id.in_(wo_ids))
+            .group_by(Attachment.work_order_id)
+        ).all():
+            self.photos[wo_id] = n
+
+
+def visit_view(session: Session, visit: Visit, tz: str, pre: _Prefetched | None = None) -> dict:
     """Everything the phone shows for one visit (and the API returns)."""
+    pre = pre or _Prefetched(session, [visit])
     wo = session.get(WorkOrder, visit.work_order_id)
     merchant = session.get(Merchant, wo.merchant_id)
     terminal = session.get(Terminal, wo.terminal_id) if wo.terminal_id else None
     model = session.get(TerminalModel, terminal.model_id) if terminal else None
     faults = []
-    for f in session.exec(select(FaultReport).where(FaultReport.work_order_id == wo.id)
-                          .order_by(FaultReport.created_at)).all():
+    for f in pre.faults.get(wo.id, []):
         cat = CATEGORIES.get(f.category)
-        steps = session.exec(select(TriageStep).where(TriageStep.fault_id == f.id)
-                             .order_by(TriageStep.recorded_at, TriageStep.id)).all()
+        steps = pre.steps.get(f.id, [])
         faults.append({
             "id": f.id, "category": f.category, "category_name": str(cat.name) if cat else f.category,
             "symptoms": f.symptoms, "error_code": f.error_code,
@@ -133,19 +179,12 @@ def visit_view(session: Session, visit: Visit, tz: str) -> dict:
                         "note": s.note} for s in steps],
         })
     reservations = []
-    for r, part, loc in session.exec(
-        select(Reservation, Part, StockLocation)
-        .join(Part, Part.id == Reservation.part_id)
-        .join(StockLocation, StockLocation.id == Reservation.location_id)
-        .where(Reservation.work_order_id == wo.id, Reservation.status == "active")
-    ).all():
+    for r, part, loc in pre.reservations.get(wo.id, []):
         reservations.append({"part_id": part.id, "sku": part.sku, "name": _part_name(part),
                              "qty": r.qty, "location": loc.code, "location_name": loc.name})
     loaner = session.get(Terminal, wo.loaner_terminal_id) if wo.loaner_terminal_id else None
     start = visit.notified_window_start or visit.window_start or wo.window_start_at
     end = visit.notified_window_end or visit.window_end or wo.window_end_at
-    photos = session.exec(select(Attachment).where(Attachment.work_order_id == wo.id)
-                          .order_by(Attachment.id)).all()
     return {
         "id": visit.id,
         "sequence": visit.sequence,
@@ -187,7 +226,7 @@ def visit_view(session: Session, visit: Visit, tz: str) -> dict:
         "checklist": [{"label": _checklist_label(c),
                        "done": bool(c.get("done")) if isinstance(c, dict) else False}
                       for c in (wo.checklist or [])],
-        "photo_count": len(photos),
+        "photo_count": pre.photos.get(wo.id, 0),
     }
 
 
@@ -283,11 +322,12 @@ def day_view(session: Session, tech: Technician, day: date | None) -> dict:
     tz = _tz(session, tech.region_id)
     day = day or svc.region_today(session, tech.region_id)
     visits = svc.visits_for_day(session, tech, day)
+    pre = _Prefetched(session, visits)
     return {
         "date": day.isoformat(),
         "timezone": tz,
         "technician": {"id": tech.id, "code": tech.code, "name": tech.name},
-        "visits": [visit_view(session, v, tz) for v in visits],
+        "visits": [visit_view(session, v, tz, pre) for v in visits],
     }
 
 
