@@ -273,20 +273,24 @@ def escalate_fault(fault_id: int):
 @roles_required(*STAFF)
 def attach_to_fault(fault_id: int):
     session = get_session()
-    fault = _fault_or_404(session, fault_id)
+    _attach_uploaded_image(session, fault=_fault_or_404(session, fault_id))
+    return redirect(url_for("desk.fault_page", fault_id=fault_id))
+
+
+def _attach_uploaded_image(session, **target) -> None:
+    """Store the form's image on a fault or work order and tell the agent how it went."""
     f = request.files.get("file")
     try:
         if f is None or not f.filename:
             raise APIError(_("Choose an image to upload."), status=422, field="file")
         att_svc.store_attachment(session, data=f.stream.read(att_svc.MAX_BYTES + 1),
-                                 filename=f.filename, upload_dir=upload_dir(), fault=fault,
-                                 actor=_actor())
+                                 filename=f.filename, upload_dir=upload_dir(), actor=_actor(),
+                                 **target)
     except APIError as exc:
         session.rollback()
         _flash_error(exc)
     else:
         flash(_("Image attached."), "success")
-    return redirect(url_for("desk.fault_page", fault_id=fault_id))
 
 
 # --- work orders ----------------------------------------------------------------------
@@ -408,19 +412,7 @@ def note_work_order(work_order_id: int):
 @roles_required(*STAFF)
 def attach_to_work_order(work_order_id: int):
     session = get_session()
-    wo = _wo_or_404(session, work_order_id)
-    f = request.files.get("file")
-    try:
-        if f is None or not f.filename:
-            raise APIError(_("Choose an image to upload."), status=422, field="file")
-        att_svc.store_attachment(session, data=f.stream.read(att_svc.MAX_BYTES + 1),
-                                 filename=f.filename, upload_dir=upload_dir(), work_order=wo,
-                                 actor=_actor())
-    except APIError as exc:
-        session.rollback()
-        _flash_error(exc)
-    else:
-        flash(_("Image attached."), "success")
+    _attach_uploaded_image(session, work_order=_wo_or_404(session, work_order_id))
     return redirect(url_for("desk.work_order_page", work_order_id=work_order_id))
 
 

@@ -331,3 +331,20 @@ def test_categories_carry_checklist_severity_skills_parts_time_and_symptoms(clie
         assert c["checklist"] and c["skills"] and c["symptoms"] and c["service_minutes"] > 0
         assert c["severity"] in ("down", "degraded", "cosmetic")
     assert items["hw_printer"]["parts"] == ["printer", "paper"]
+
+
+def test_image_attached_on_the_work_order_page_is_kept_once(client, db):
+    w = make_world(db)
+    wo = svc.escalate(db, fault_for(db, w), actor=w.users["agent"])
+    login(client, "dispatcher")
+    png = image_bytes("PNG")
+    for _ in range(2):
+        r = client.post(f"/work-orders/{wo.id}/attachments",
+                        data={"file": (io.BytesIO(png), "screen.png")},
+                        content_type="multipart/form-data", follow_redirects=True)
+        assert r.status_code == 200 and b"Image attached." in r.data
+    rows = db.exec(select(Attachment).where(Attachment.work_order_id == wo.id)).all()
+    assert len({a.sha256 for a in rows}) == 1
+    empty = client.post(f"/work-orders/{wo.id}/attachments", data={},
+                        content_type="multipart/form-data", follow_redirects=True)
+    assert b"Choose an image to upload." in empty.data
