@@ -17,6 +17,7 @@ from core.i18n import msgid
 from core.models import Depot, Region, Role, User
 from core.timeutil import utcnow
 from dispatch.catalog import CATEGORIES
+from dispatch.sla import priority_for, sla_due_at
 from dispatch.models import (
     FaultReport,
     Merchant,
@@ -439,15 +440,14 @@ def _open_faults(session, rng, today, regions, merchants, terminals) -> int:
             session.flush()
             if in_triage:
                 continue
-            hours = {"platinum": 4, "gold": 8, "standard": 24}[m.sla_tier]
-            if cat.severity != "down":
-                hours *= 2
+            # the agent desk's SLA policy (tier x severity, business hours where it says)
+            due = sla_due_at(reported, tier=m.sla_tier, severity=cat.severity,
+                             tz_name=region.timezone, merchant=m)
             wo = WorkOrder(number=_number(session), kind="repair", status=WorkOrderStatus.READY,
-                           priority="critical" if (cat.severity == "down" and m.sla_tier == "platinum")
-                           else ("high" if cat.severity == "down" else "normal"),
+                           priority=priority_for(m.sla_tier, cat.severity),
                            region_id=region.id, merchant_id=m.id, terminal_id=term.id,
                            title=msgid(cat.name), severity=cat.severity,
-                           sla_due_at=reported + timedelta(hours=hours + 12),
+                           sla_due_at=due,
                            required_skills=list(cat.skills),
                            predicted_parts=[{"kind": p, "qty": 1} for p in cat.parts[:1]],
                            service_minutes=cat.service_minutes, created_at=reported, updated_at=reported)
