@@ -193,33 +193,29 @@ def published_plan(session: Session, region_id: int, day: date) -> Plan | None:
                         .order_by(Plan.id.desc())).first()
 
 
-def _van_stock(session: Session, tech_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+def _available_by_kind(session: Session, location_kind: str, owner, owner_ids: Iterable[int]
+                       ) -> dict[int, dict[str, int]]:
+    """Unreserved units per part kind at each owner's locations (vans by technician,
+    depots by depot): what the solver may plan to use."""
     rows = session.exec(
-        select(StockLocation.technician_id, Part.kind,
-               func.sum(StockLevel.on_hand - StockLevel.reserved))
+        select(owner, Part.kind, func.sum(StockLevel.on_hand - StockLevel.reserved))
         .join(StockLevel, StockLevel.location_id == StockLocation.id)
         .join(Part, Part.id == StockLevel.part_id)
-        .where(StockLocation.kind == "van", StockLocation.technician_id.in_(list(tech_ids)))
-        .group_by(StockLocation.technician_id, Part.kind)
+        .where(StockLocation.kind == location_kind, owner.in_(list(owner_ids)))
+        .group_by(owner, Part.kind)
     ).all()
     out: dict[int, dict[str, int]] = {}
-    for tid, kind, qty in rows:
-        out.setdefault(tid, {})[kind] = max(0, int(qty or 0))
+    for oid, kind, qty in rows:
+        out.setdefault(oid, {})[kind] = max(0, int(qty or 0))
     return out
+
+
+def _van_stock(session: Session, tech_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    return _available_by_kind(session, "van", StockLocation.technician_id, tech_ids)
 
 
 def _depot_stock(session: Session, depot_ids: Iterable[int]) -> dict[int, dict[str, int]]:
-    rows = session.exec(
-        select(StockLocation.depot_id, Part.kind, func.sum(StockLevel.on_hand - StockLevel.reserved))
-        .join(StockLevel, StockLevel.location_id == StockLocation.id)
-        .join(Part, Part.id == StockLevel.part_id)
-        .where(StockLocation.kind == "depot", StockLocation.depot_id.in_(list(depot_ids)))
-        .group_by(StockLocation.depot_id, Part.kind)
-    ).all()
-    out: dict[int, dict[str, int]] = {}
-    for did, kind, qty in rows:
-        out.setdefault(did, {})[kind] = max(0, int(qty or 0))
-    return out
+    return _available_by_kind(session, "depot", StockLocation.depot_id, depot_ids)
 
 
 def candidate_work_orders(session: Session, region_id: int, day: date,
