@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from flask import current_app, g
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
@@ -49,9 +49,6 @@ class UTCDateTime(TypeDecorator):
         if isinstance(value, str):  # pragma: no cover - SQLite raw text
             value = datetime.fromisoformat(value)
         return value.replace(tzinfo=timezone.utc)
-
-
-JSONType = JSON().with_variant(JSON(), "postgresql")
 
 
 def is_sqlite(engine_or_session) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,6 @@ class Settings:
     osrm_url: str | None = None
     session_cookie_secure: bool = False
     token_ttl_hours: int = 24 * 30
-    extra: dict = field(default_factory=dict)
 
     @property
     def twilio_configured(self) -> bool:

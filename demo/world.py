@@ -7,6 +7,7 @@ three weeks of closed work orders and a set of open faults. The same seed and th
 logins exist only here, never in a production database."""
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -301,9 +302,10 @@ def build_demo_world(
                          role=role, is_demo=True))
     session.flush()
 
+    numbers = _work_order_numbers()
     history = _history(session, rng, today, history_days, regions, merchants, terminals,
-                       technicians)
-    open_count = _open_faults(session, rng, today, regions, merchants, terminals)
+                       technicians, numbers)
+    open_count = _open_faults(session, rng, today, regions, merchants, terminals, numbers)
     from maintenance.demo import add_demo_pm_plans  # preventive plans; the scheduler makes the work
 
     add_demo_pm_plans(session, today)
@@ -328,17 +330,14 @@ def _receive(session: Session, loc: StockLocation, part: Part, qty: int, reason:
     session.add(StockLevel(location_id=loc.id, part_id=part.id, on_hand=qty))
 
 
-_WO_SEQ = {"n": 0}
+def _work_order_numbers():
+    """WO-000001, WO-000002, ... for one build of the world."""
+    return (f"WO-{n:06d}" for n in itertools.count(1))
 
 
-def _number(session: Session) -> str:
-    _WO_SEQ["n"] += 1
-    return f"WO-{_WO_SEQ['n']:06d}"
-
-
-def _history(session, rng, today, days, regions, merchants, terminals, technicians) -> int:
+def _history(session, rng, today, days, regions, merchants, terminals, technicians,
+             numbers) -> int:
     """Closed repairs over past weeks, with plans, visits and their timelines."""
-    _WO_SEQ["n"] = 0
     by_merchant: dict[int, list[Terminal]] = {}
     for t in terminals:
         by_merchant.setdefault(t.merchant_id, []).append(t)
@@ -367,7 +366,7 @@ def _history(session, rng, today, days, regions, merchants, terminals, technicia
                 start = _local(day, f"{9 + (k // len(techs)) * 2 + rng.randint(0, 1):02d}:{rng.choice(['00', '15', '30'])}")
                 end = start + timedelta(minutes=cat.service_minutes + rng.randint(-10, 25))
                 first_time_fix = rng.random() < 0.85
-                wo = WorkOrder(number=_number(session), kind="repair",
+                wo = WorkOrder(number=next(numbers), kind="repair",
                                status=WorkOrderStatus.COMPLETED if first_time_fix else WorkOrderStatus.NEEDS_FOLLOW_UP,
                                priority="high" if cat.severity == "down" else "normal",
                                region_id=region.id, merchant_id=m.id, terminal_id=term.id,
@@ -416,7 +415,7 @@ def _history(session, rng, today, days, regions, merchants, terminals, technicia
     return count
 
 
-def _open_faults(session, rng, today, regions, merchants, terminals) -> int:
+def _open_faults(session, rng, today, regions, merchants, terminals, numbers) -> int:
     """Open repairs ready to plan for today and tomorrow, plus faults still in triage."""
     by_merchant: dict[int, list[Terminal]] = {}
     for t in terminals:
@@ -443,7 +442,7 @@ def _open_faults(session, rng, today, regions, merchants, terminals) -> int:
             # the agent desk's SLA policy (tier x severity, business hours where it says)
             due = sla_due_at(reported, tier=m.sla_tier, severity=cat.severity,
                              tz_name=region.timezone, merchant=m)
-            wo = WorkOrder(number=_number(session), kind="repair", status=WorkOrderStatus.READY,
+            wo = WorkOrder(number=next(numbers), kind="repair", status=WorkOrderStatus.READY,
                            priority=priority_for(m.sla_tier, cat.severity),
                            region_id=region.id, merchant_id=m.id, terminal_id=term.id,
                            title=msgid(cat.name), severity=cat.severity,

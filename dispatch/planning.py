@@ -465,13 +465,13 @@ def schedule_routes(inp: PlanInput, order: dict[int, list[int]],
         if not ids:
             continue
         route = _schedule_route(p, veh, ids, via_depot, None)
-        if veh.breaks and not _route_feasible(p, veh, route):
+        if veh.breaks and not _route_feasible(p, veh, route, jobs):
             # The greedy break placement can push a visit past a window (a lunch
             # closure, say) where another placement keeps every window: try each
             # position and keep the earliest feasible return.
             n_stops = len(ids) + sum(1 for j in ids if j in via_depot)
             options = [_schedule_route(p, veh, ids, via_depot, k) for k in range(n_stops + 1)]
-            feasible = [r for r in options if _route_feasible(p, veh, r)]
+            feasible = [r for r in options if _route_feasible(p, veh, r, jobs)]
             if feasible:
                 route = min(feasible, key=lambda r: r.steps[-1].arrival)
         routes.append(route)
@@ -481,10 +481,9 @@ def schedule_routes(inp: PlanInput, order: dict[int, list[int]],
     return _solution(p, routes, unassigned)
 
 
-def _route_feasible(p: Problem, veh: Vehicle, route: Route) -> bool:
+def _route_feasible(p: Problem, veh: Vehicle, route: Route, jobs: dict[int, Job]) -> bool:
     """Hard windows of one re-timed route: visits and pickups inside a window, the
     break inside its window, back before the shift ends."""
-    jobs = {j.id: j for j in p.jobs}
     depots = {d.id: d for d in p.depots}
     for st in route.steps:
         if st.type == "job":
