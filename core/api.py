@@ -2,15 +2,24 @@
 
 Every error under /api/ answers
 ``{"error": {"status", "code", "message", "fields": [{"field", "reason"}]}}`` so
-that scripts and the phones can show the field and the reason without guessing."""
+that scripts and the phones can show the field and the reason without guessing.
+
+Messages and reasons are written with ``lazy_gettext`` (``_l``) and turned into text
+only when they are read: a page or a JSON answer shows them in the language of the
+request that reads them (English outside a request). ``code`` and ``field`` never
+change with the language; clients that branch on an error use those."""
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, jsonify, request
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, select
+
+from core.i18n import in_english
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -20,29 +29,56 @@ api_v1 = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 class APIError(Exception):
     """An error a client can act on. Services raise it (or a subclass) and views
     let it through; the handler renders the one error format (JSON for /api/, a
-    flash message or error page for HTML)."""
+    flash message or error page for HTML).
+
+    `message` and each field's `reason` may be lazy strings (``_l("...")``, with
+    ``%(name)s`` parameters): `.message` and `.fields` give them as text in the
+    current request's language, `.message_en` in English (for logs and stored notes)."""
 
     status = 400
     code = "bad_request"
 
     def __init__(
         self,
-        message: str,
+        message: Any,
         *,
         status: int | None = None,
         code: str | None = None,
         field: str | None = None,
-        fields: list[dict[str, str]] | None = None,
+        fields: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
-        self.message = message
+        self._message = message
         if status is not None:
             self.status = status
         if code is not None:
             self.code = code
-        self.fields = list(fields or [])
+        self._fields = list(fields or [])
         if field is not None:
-            self.fields.insert(0, {"field": field, "reason": message})
+            self._fields.insert(0, {"field": field, "reason": message})
+
+    @property
+    def message(self) -> str:
+        """The reason, in the language of the current request."""
+        return str(self._message)
+
+    @property
+    def message_en(self) -> str:
+        """The reason in English, whatever the request's language."""
+        return in_english(self._message)
+
+    @property
+    def fields(self) -> list[dict[str, str]]:
+        """[{"field", "reason"}], each reason in the language of the current request."""
+        return [{**f, "reason": str(f["reason"])} for f in self._fields]
+
+    @property
+    def fields_en(self) -> list[dict[str, str]]:
+        """[{"field", "reason"}], each reason in English."""
+        return [{**f, "reason": in_english(f["reason"])} for f in self._fields]
+
+    def __str__(self) -> str:
+        return self.message
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,11 +136,9 @@ def parse_body(model: type[M], data: Any = None) -> M:
     if data is None:
         data = request.get_json(silent=True)
         if data is None:
-            raise ValidationFailed(
-                "request body must be a JSON object", field="body"
-            )
+            raise ValidationFailed(_l("request body must be a JSON object"), field="body")
     if not isinstance(data, dict):
-        raise ValidationFailed("request body must be a JSON object", field="body")
+        raise ValidationFailed(_l("request body must be a JSON object"), field="body")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -118,12 +152,62 @@ def parse_query(model: type[M]) -> M:
         raise validation_error_from_pydantic(exc) from None
 
 
+def _pydantic_reason(err: dict) -> Any:
+    """pydantic's reason for one field in the reader's language (its own English text
+    for the kinds of error not listed here)."""
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "value_error" and "error" in ctx:
+        error = ctx["error"]  # our validators raise ValueError(_l(...))
+        return LazyString(lambda: str(error))
+    reasons = {
+        "missing": lambda: _l("is required"),
+        "int_parsing": lambda: _l("must be an integer"),
+        "int_type": lambda: _l("must be an integer"),
+        "int_from_float": lambda: _l("must be an integer"),
+        "float_parsing": lambda: _l("must be a number"),
+        "float_type": lambda: _l("must be a number"),
+        "bool_parsing": lambda: _l("must be true or false"),
+        "bool_type": lambda: _l("must be true or false"),
+        "string_type": lambda: _l("must be text"),
+        "string_too_short": lambda: _l("must be at least %(n)s characters", n=ctx["min_length"]),
+        "string_too_long": lambda: _l("must be at most %(n)s characters", n=ctx["max_length"]),
+        "too_short": lambda: _l("must have at least %(n)s items", n=ctx["min_length"]),
+        "too_long": lambda: _l("must have at most %(n)s items", n=ctx["max_length"]),
+        "greater_than": lambda: _l("must be greater than %(limit)s", limit=ctx["gt"]),
+        "greater_than_equal": lambda: _l("must be at least %(limit)s", limit=ctx["ge"]),
+        "less_than": lambda: _l("must be less than %(limit)s", limit=ctx["lt"]),
+        "less_than_equal": lambda: _l("must be at most %(limit)s", limit=ctx["le"]),
+        "literal_error": lambda: _l("must be one of %(choices)s", choices=ctx["expected"]),
+        "enum": lambda: _l("must be one of %(choices)s", choices=ctx["expected"]),
+        "date_type": lambda: _l("must be a date YYYY-MM-DD"),
+        "date_parsing": lambda: _l("must be a date YYYY-MM-DD"),
+        "date_from_datetime_parsing": lambda: _l("must be a date YYYY-MM-DD"),
+        "date_from_datetime_inexact": lambda: _l("must be a date YYYY-MM-DD"),
+        "datetime_type": lambda: _l("must be an ISO 8601 date-time"),
+        "datetime_parsing": lambda: _l("must be an ISO 8601 date-time"),
+        "datetime_from_date_parsing": lambda: _l("must be an ISO 8601 date-time"),
+        "timezone_aware": lambda: _l("must include a time zone offset"),
+        "list_type": lambda: _l("must be a list"),
+        "dict_type": lambda: _l("must be an object"),
+        "model_type": lambda: _l("must be an object"),
+        "model_attributes_type": lambda: _l("must be an object"),
+        "extra_forbidden": lambda: _l("is not an accepted field"),
+    }
+    make = reasons.get(kind)
+    try:
+        return make() if make else err["msg"]
+    except KeyError:  # a context value this pydantic version does not give
+        return err["msg"]
+
+
 def validation_error_from_pydantic(exc: ValidationError) -> ValidationFailed:
     fields = [
-        {"field": _loc_to_field(err["loc"]), "reason": err["msg"]} for err in exc.errors()
+        {"field": _loc_to_field(err["loc"]), "reason": _pydantic_reason(err)}
+        for err in exc.errors()
     ]
-    first = fields[0] if fields else {"field": "body", "reason": "invalid"}
-    return ValidationFailed(f"{first['field']}: {first['reason']}", fields=fields)
+    first = fields[0] if fields else {"field": "body", "reason": _l("invalid")}
+    message = _l("%(field)s: %(reason)s", field=first["field"], reason=first["reason"])
+    return ValidationFailed(message, fields=fields)
 
 
 MAX_PAGE = 1_000_000  # keeps OFFSET inside the database's integer range
@@ -135,9 +219,9 @@ class Page(BaseModel):
 
     def model_post_init(self, _ctx: Any) -> None:
         if not 1 <= self.page <= MAX_PAGE:
-            raise ValidationFailed(f"must be between 1 and {MAX_PAGE}", field="page")
+            raise ValidationFailed(_l("must be between 1 and %(max)s", max=MAX_PAGE), field="page")
         if not 1 <= self.per_page <= 200:
-            raise ValidationFailed("must be between 1 and 200", field="per_page")
+            raise ValidationFailed(_l("must be between 1 and %(max)s", max=200), field="per_page")
 
 
 def read_page() -> Page:
@@ -145,11 +229,11 @@ def read_page() -> Page:
     try:
         page = int(args.get("page", 1))
     except ValueError:
-        raise ValidationFailed("must be an integer", field="page") from None
+        raise ValidationFailed(_l("must be an integer"), field="page") from None
     try:
         per_page = int(args.get("per_page", 50))
     except ValueError:
-        raise ValidationFailed("must be an integer", field="per_page") from None
+        raise ValidationFailed(_l("must be an integer"), field="per_page") from None
     return Page(page=page, per_page=per_page)
 
 

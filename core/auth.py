@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -116,7 +117,7 @@ STAFF = (Role.DISPATCHER, Role.AGENT)
 def ensure_own_technician(technician_id: int) -> None:
     """Technicians see and change only their own work; staff roles see all."""
     if current_user.role == Role.TECHNICIAN and current_user.technician_id != technician_id:
-        raise APIError("this belongs to another technician", status=403, code="forbidden")
+        raise APIError(_l("this belongs to another technician"), status=403, code="forbidden")
 
 
 class LoginForm(FlaskForm):
@@ -193,7 +194,7 @@ def create_token():
 def revoke_current_token():
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
-        raise APIError("send the token to revoke as a bearer token", field="Authorization")
+        raise APIError(_l("send the token to revoke as a bearer token"), field="Authorization")
     revoke_token(get_session(), header[7:].strip(), current_user.id)
     return jsonify({"revoked": True})
 

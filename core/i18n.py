@@ -3,8 +3,11 @@ catalog under <package>/translations so that packages can be translated apart;
 Flask-Babel merges the directories."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from flask import has_request_context, request, session
-from flask_babel import Babel
+from flask_babel import Babel, force_locale
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
 from core.settings import PROJECT_ROOT
@@ -42,3 +45,19 @@ def msgid(lazy) -> str:
     """The English source text of a lazy_gettext string (for data stored in the database)."""
     args = getattr(lazy, "_args", None)
     return str(args[0]) if args else str(lazy)
+
+
+def in_english(text) -> str:
+    """`text` (a lazy_gettext string, or anything else) as English text: for logs and for
+    notes kept in the database, which do not change with the reader's language."""
+    with force_locale("en"):
+        return str(text)
+
+
+def lazy_word(words: Callable[[], Mapping[str, str]], code: str) -> LazyString:
+    """A code (a status, a kind) as a sentence names it, in the reader's language.
+
+    `words()` maps codes to ``pgettext(context, english)`` calls whose English is the
+    code as the English sentences have always said it, so English text does not change
+    while Chinese says 已完成 instead of "completed"; an unknown code stays as it is."""
+    return LazyString(lambda: str(words().get(code, code)))

@@ -5,6 +5,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -23,7 +24,8 @@ class TooManyAttempts(APIError):
     code = "too_many_attempts"
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed sign-ins; try again in {retry_after} s", field="password")
+        super().__init__(_l("too many failed sign-ins; try again in %(s)s s", s=retry_after),
+                         field="password")
         self.retry_after = retry_after
 
 
@@ -41,20 +43,21 @@ def create_user(
 ) -> User:
     username = (username or "").strip()
     if not username or len(username) > 64:
-        raise ValidationFailed("must be 1 to 64 characters", field="username")
+        raise ValidationFailed(_l("must be 1 to 64 characters"), field="username")
     if role not in {r.value for r in Role}:
-        raise ValidationFailed(f"must be one of {', '.join(r.value for r in Role)}", field="role")
+        raise ValidationFailed(_l("must be one of %(choices)s",
+                                  choices=", ".join(r.value for r in Role)), field="role")
     if len(password or "") < 8:
-        raise ValidationFailed("must be at least 8 characters", field="password")
+        raise ValidationFailed(_l("must be at least 8 characters"), field="password")
     if role == Role.TECHNICIAN and technician_id is None:
-        raise ValidationFailed("a technician account needs a technician", field="technician_id")
+        raise ValidationFailed(_l("a technician account needs a technician"), field="technician_id")
     if technician_id is not None and session.exec(
         select(User).where(User.technician_id == technician_id)
     ).first():
-        raise APIError("this technician already has an account", status=409, code="conflict",
+        raise APIError(_l("this technician already has an account"), status=409, code="conflict",
                        field="technician_id")
     if session.exec(select(User).where(User.username == username)).first():
-        raise APIError("username already taken", status=409, code="conflict", field="username")
+        raise APIError(_l("username already taken"), status=409, code="conflict", field="username")
     user = User(
         username=username,
         display_name=display_name or username,
@@ -104,7 +107,7 @@ def authenticate(
                 wait = min(2 ** (row.failures - THROTTLE_FREE_FAILURES), THROTTLE_MAX_SECONDS)
                 row.locked_until = now + timedelta(seconds=wait)
         session.commit()
-        raise APIError("unknown username or wrong password", status=401, code="unauthorized",
+        raise APIError(_l("unknown username or wrong password"), status=401, code="unauthorized",
                        field="password")
     for key in keys:
         row = session.exec(select(LoginThrottle).where(LoginThrottle.key == key)).first()

@@ -4,6 +4,7 @@
     python scripts/i18n.py compile  # .po -> .mo (make install does this)
     python scripts/i18n.py check    # fail if a zh translation is missing or fuzzy
     python scripts/i18n.py set PKG FILE.json   # merge {"msgid": "译文"} into PKG's zh catalog
+                                               # (a pgettext msgid: "context\\u0004msgid")
 
 Each package owns its strings and the templates/<pkg>/ folder, so packages can be
 translated without touching each other's catalog."""
@@ -71,9 +72,9 @@ def missing() -> dict[str, list[str]]:
         have = {}
         if po.exists():
             with open(po, "rb") as fh:
-                have = {m.id: m for m in read_po(fh) if m.id}
+                have = {(m.id, m.context): m for m in read_po(fh) if m.id}
         for m in wanted:
-            t = have.get(m.id)
+            t = have.get((m.id, m.context))
             ok = t is not None and not t.fuzzy and (
                 all(t.string) if isinstance(t.string, tuple) else bool(t.string))
             if not ok:
@@ -88,10 +89,12 @@ def set_translations(pkg: str, mapping: dict[str, str]) -> int:
     with open(po, "rb") as fh:
         catalog = read_po(fh)
     changed = 0
-    for msg_id, text in mapping.items():
-        msg = catalog.get(msg_id)
+    for key, text in mapping.items():
+        context, _sep, msg_id = key.rpartition("\x04")  # gettext's own context separator
+        context = context or None
+        msg = catalog.get(msg_id, context=context)
         if msg is None:
-            catalog.add(msg_id, text)
+            catalog.add(msg_id, text, context=context)
         else:
             msg.string = text
             msg.flags.discard("fuzzy")
