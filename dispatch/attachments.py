@@ -12,6 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 from sqlmodel import Session
 
@@ -30,18 +31,19 @@ Image.MAX_IMAGE_PIXELS = 60_000_000
 def sniff_image(data: bytes) -> tuple[str, str]:
     """(content type, extension) of a PNG, JPEG or WebP image, read from its bytes."""
     if not data:
-        raise ValidationFailed("the file is empty", field="file")
+        raise ValidationFailed(_l("the file is empty"), field="file")
     if len(data) > MAX_BYTES:
-        raise ValidationFailed("the file is larger than 10 MB", field="file")
+        raise ValidationFailed(_l("the file is larger than 10 MB"), field="file")
     try:
         with Image.open(io.BytesIO(data)) as img:
             fmt = img.format
             img.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             Image.DecompressionBombError):
-        raise ValidationFailed("the file is not a PNG, JPEG or WebP image", field="file") from None
+        raise ValidationFailed(_l("the file is not a PNG, JPEG or WebP image"),
+                               field="file") from None
     if fmt not in ALLOWED_FORMATS:
-        raise ValidationFailed("only PNG, JPEG or WebP images are accepted", field="file")
+        raise ValidationFailed(_l("only PNG, JPEG or WebP images are accepted"), field="file")
     return ALLOWED_FORMATS[fmt]
 
 
@@ -64,7 +66,7 @@ def store_attachment(
 ) -> Attachment:
     """Check, store (content-addressed) and record one image for a fault and/or work order."""
     if fault is None and work_order is None:
-        raise ValidationFailed("an attachment belongs to a fault or a work order", field="file")
+        raise ValidationFailed(_l("an attachment belongs to a fault or a work order"), field="file")
     content_type, ext = sniff_image(data)
     digest = hashlib.sha256(data).hexdigest()
     rel = f"{digest[:2]}/{digest}.{ext}"
@@ -98,5 +100,5 @@ def store_attachment(
 def attachment_path(upload_dir: str, attachment: Attachment) -> Path:
     path = (Path(upload_dir) / attachment.storage_path).resolve()
     if Path(upload_dir).resolve() not in path.parents or not path.is_file():
-        raise NotFound("the stored file is missing", field="id")
+        raise NotFound(_l("the stored file is missing"), field="id")
     return path

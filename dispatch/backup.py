@@ -24,11 +24,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import record_audit
 from core.db import is_sqlite
+from core.i18n import lazy_word
 from core.timeutil import utcnow
 from dispatch import signals
 from dispatch.models import (
@@ -44,7 +47,7 @@ from dispatch.models import (
     WorkOrderKind,
     WorkOrderStatus,
 )
-from dispatch.workorders import _actor_fields, _begin_unit, _event, _lock_row
+from dispatch.workorders import _actor_fields, _begin_unit, _event, _lock_row, status_word
 
 DEFAULT_THRESHOLD_HOURS = 4
 DEFAULT_ALWAYS_TIERS = ("platinum",)
@@ -194,7 +197,7 @@ def _load(session: Session, wo_or_id) -> WorkOrder:
     ok = isinstance(wo_or_id, int) and 0 < wo_or_id <= 2**31 - 1
     wo = session.get(WorkOrder, wo_or_id) if ok else None
     if wo is None:
-        raise NotFound(f"no work order {wo_or_id}", field="id")
+        raise NotFound(_l("no work order %(id)s", id=wo_or_id), field="id")
     return wo
 
 
@@ -236,10 +239,49 @@ class _Unit:
         return False
 
 
+def _backup_status_words() -> dict[str, str]:
+    return {
+        "": pgettext("backup status", "none"),
+        "eligible": pgettext("backup status", "eligible"),
+        "offered": pgettext("backup status", "offered"),
+        "accepted": pgettext("backup status", "accepted"),
+        "declined": pgettext("backup status", "declined"),
+        "delivered": pgettext("backup status", "delivered"),
+        "returned": pgettext("backup status", "returned"),
+        "cancelled": pgettext("backup status", "cancelled"),
+    }
+
+
+def _terminal_status_words() -> dict[str, str]:
+    return {
+        TerminalStatus.INSTALLED: pgettext("terminal status", "installed"),
+        TerminalStatus.POOL: pgettext("terminal status", "pool"),
+        TerminalStatus.LOANED: pgettext("terminal status", "loaned"),
+        TerminalStatus.IN_REPAIR: pgettext("terminal status", "in_repair"),
+        TerminalStatus.RETIRED: pgettext("terminal status", "retired"),
+    }
+
+
+def _terminal_status(status: str):
+    return lazy_word(_terminal_status_words, status)
+
+
+# Why a backup step is refused, per step (the `doing` of _require).
+_REFUSED = {
+    "offer": lambda s: _l("cannot offer a backup: the backup status is %(status)s", status=s),
+    "accept": lambda s: _l("cannot accept a backup: the backup status is %(status)s", status=s),
+    "reserve": lambda s: _l("cannot reserve a loaner: the backup status is %(status)s", status=s),
+    "decline": lambda s: _l("cannot decline a backup: the backup status is %(status)s", status=s),
+    "cancel": lambda s: _l("cannot cancel the backup: the backup status is %(status)s", status=s),
+    "deliver": lambda s: _l("cannot deliver the loaner: the backup status is %(status)s", status=s),
+    "swap_back": lambda s: _l("cannot swap back: the backup status is %(status)s", status=s),
+}
+
+
 def _require(wo: WorkOrder, allowed: tuple[str, ...], doing: str) -> None:
     if wo.backup_status not in allowed:
-        now = wo.backup_status or "none"
-        raise Conflict(f"cannot {doing}: the backup status is {now}", field="backup_status")
+        status = lazy_word(_backup_status_words, wo.backup_status or "")
+        raise Conflict(_REFUSED[doing](status), field="backup_status")
 
 
 def send_backup_offer(session: Session, wo: WorkOrder, merchant: Merchant, *, attempt: int):
@@ -296,11 +338,12 @@ def offer(session: Session, wo_or_id, actor=None, *, commit: bool = True) -> Wor
     """The dispatcher offers a backup terminal: the merchant gets an SMS (YES / NO)."""
     wo = _load(session, wo_or_id)
     with _Unit(session, wo, commit):
-        _require(wo, ("", "eligible", "declined", "cancelled"), "offer a backup")
+        _require(wo, ("", "eligible", "declined", "cancelled"), "offer")
         if wo.status not in OPEN:
-            raise Conflict(f"the work order is {wo.status}", field="status")
+            raise Conflict(_l("the work order is %(status)s", status=status_word(wo.status)),
+                           field="status")
         if wo.terminal_id is None or wo.kind != WorkOrderKind.REPAIR:
-            raise Conflict("only a repair of a named terminal can get a backup",
+            raise Conflict(_l("only a repair of a named terminal can get a backup"),
                            field="terminal_id")
         _offer(session, wo, actor)
     return wo
@@ -308,24 +351,25 @@ def offer(session: Session, wo_or_id, actor=None, *, commit: bool = True) -> Wor
 
 def _check_loaner(session: Session, wo: WorkOrder, loaner_id: int) -> Terminal:
     if not 0 < loaner_id <= 2**31 - 1:
-        raise ValidationFailed("is not a loaner terminal", field="loaner_terminal_id")
+        raise ValidationFailed(_l("is not a loaner terminal"), field="loaner_terminal_id")
     stmt = select(Terminal).where(Terminal.id == loaner_id)
     if not is_sqlite(session):
         stmt = stmt.with_for_update()
     loaner = session.exec(stmt).first()
     if loaner is None or not loaner.is_loaner:
-        raise ValidationFailed("is not a loaner terminal", field="loaner_terminal_id")
+        raise ValidationFailed(_l("is not a loaner terminal"), field="loaner_terminal_id")
     if loaner.status != TerminalStatus.POOL:
-        raise Conflict(f"loaner {loaner.serial} is {loaner.status}, not in the pool",
-                       field="loaner_terminal_id")
+        raise Conflict(_l("loaner %(serial)s is %(status)s, not in the pool", serial=loaner.serial,
+                          status=_terminal_status(loaner.status)), field="loaner_terminal_id")
     if loaner.id in reserved_loaner_ids(session, exclude_work_order_id=wo.id):
-        raise Conflict(f"loaner {loaner.serial} is reserved for another work order",
-                       field="loaner_terminal_id")
+        raise Conflict(_l("loaner %(serial)s is reserved for another work order",
+                          serial=loaner.serial), field="loaner_terminal_id")
     terminal = session.get(Terminal, wo.terminal_id)
     model = session.get(TerminalModel, terminal.model_id)
     if loaner.model_id not in {m.id for m in compatible_models(session, model)}:
-        raise ValidationFailed(f"loaner {loaner.serial} is not a model that can stand in for "
-                               f"{model.code}", field="loaner_terminal_id", code="wrong_model")
+        raise ValidationFailed(_l("loaner %(serial)s is not a model that can stand in for "
+                                  "%(model)s", serial=loaner.serial, model=model.code),
+                               field="loaner_terminal_id", code="wrong_model")
     return loaner
 
 
@@ -335,7 +379,8 @@ def _reserve(session: Session, wo: WorkOrder, actor, loaner_id: int | None) -> T
     else:
         candidates = candidate_loaners(session, wo)
         if not candidates:
-            raise Conflict("no compatible loaner is free in the pool", field="loaner_terminal_id",
+            raise Conflict(_l("no compatible loaner is free in the pool"),
+                           field="loaner_terminal_id",
                            code="no_loaner")
         loaner = _check_loaner(session, wo, candidates[0].id)
     wo.loaner_terminal_id = loaner.id
@@ -353,9 +398,9 @@ def accept(session: Session, wo_or_id, actor=None, *, via: str = "dispatcher",
     wo = _load(session, wo_or_id)
     with _Unit(session, wo, commit):
         allowed = ("offered",) if via == "sms" else ("", "eligible", "offered", "declined")
-        _require(wo, allowed, "accept a backup")
+        _require(wo, allowed, "accept")
         if wo.status not in OPEN or wo.terminal_id is None:
-            raise Conflict("only an open repair of a named terminal can get a backup",
+            raise Conflict(_l("only an open repair of a named terminal can get a backup"),
                            field="status")
         wo.backup_status = "accepted"
         wo.loaner_terminal_id = None
@@ -366,7 +411,8 @@ def accept(session: Session, wo_or_id, actor=None, *, via: str = "dispatcher",
         except Conflict as exc:
             if loaner_terminal_id is not None:
                 raise
-            _step(session, wo, "note", actor, note=f"backup accepted, no loaner yet: {exc.message}")
+            _step(session, wo, "note", actor,
+                  note=f"backup accepted, no loaner yet: {exc.message_en}")
         send_backup_confirmation(session, wo, session.get(Merchant, wo.merchant_id))
     return wo
 
@@ -377,7 +423,7 @@ def reserve_loaner(session: Session, wo_or_id, actor=None, *,
     422 for a terminal that is not a loaner or a model that cannot stand in."""
     wo = _load(session, wo_or_id)
     with _Unit(session, wo, commit):
-        _require(wo, ("accepted",), "reserve a loaner")
+        _require(wo, ("accepted",), "reserve")
         previous = wo.loaner_terminal_id
         loaner = _reserve(session, wo, actor, loaner_terminal_id)
         if previous and previous != loaner.id:
@@ -391,7 +437,7 @@ def decline(session: Session, wo_or_id, actor=None, *, via: str = "dispatcher",
     """The merchant said NO."""
     wo = _load(session, wo_or_id)
     with _Unit(session, wo, commit):
-        _require(wo, ("offered",), "decline a backup")
+        _require(wo, ("offered",), "decline")
         wo.backup_status = "declined"
         _step(session, wo, "backup_declined", actor, data={"via": via})
     return wo
@@ -403,7 +449,7 @@ def cancel(session: Session, wo_or_id, actor=None, *, note: str = "",
     a reserved loaner is free again."""
     wo = _load(session, wo_or_id)
     with _Unit(session, wo, commit):
-        _require(wo, ("eligible", "offered", "accepted"), "cancel the backup")
+        _require(wo, ("eligible", "offered", "accepted"), "cancel")
         loaner_id = wo.loaner_terminal_id
         wo.backup_status = "cancelled"
         wo.loaner_terminal_id = None
@@ -419,13 +465,15 @@ def deliver(session: Session, wo_or_id, actor=None, *, commit: bool = True) -> T
     """The loaner is installed at the merchant and the faulty unit taken for repair."""
     wo = _load(session, wo_or_id)
     with _Unit(session, wo, commit):
-        _require(wo, ("accepted",), "deliver the loaner")
+        _require(wo, ("accepted",), "deliver")
         if wo.loaner_terminal_id is None:
-            raise Conflict("no loaner is reserved for this work order", field="loaner_terminal_id")
+            raise Conflict(_l("no loaner is reserved for this work order"),
+                           field="loaner_terminal_id")
         loaner = session.get(Terminal, wo.loaner_terminal_id)
         faulty = session.get(Terminal, wo.terminal_id)
         if loaner.status != TerminalStatus.POOL:
-            raise Conflict(f"loaner {loaner.serial} is {loaner.status}", field="loaner_terminal_id")
+            raise Conflict(_l("loaner %(serial)s is %(status)s", serial=loaner.serial,
+                              status=_terminal_status(loaner.status)), field="loaner_terminal_id")
         now = utcnow()
         loaner.status = TerminalStatus.LOANED
         loaner.merchant_id = wo.merchant_id
@@ -449,15 +497,16 @@ def swap_back(session: Session, wo_or_id, actor=None, *, commit: bool = True) ->
     """The repaired unit is reinstalled and the loaner goes back to its depot's pool."""
     wo = _load(session, wo_or_id)
     with _Unit(session, wo, commit):
-        _require(wo, ("delivered",), "swap back")
+        _require(wo, ("delivered",), "swap_back")
         loaner = session.get(Terminal, wo.loaner_terminal_id) if wo.loaner_terminal_id else None
         if loaner is None or loaner.status != TerminalStatus.LOANED:
-            raise Conflict("the loaner is not out at the merchant", field="loaner_terminal_id")
+            raise Conflict(_l("the loaner is not out at the merchant"), field="loaner_terminal_id")
         repaired = session.get(Terminal, loaner.replaces_terminal_id or wo.terminal_id)
         # installed: the technician left the merchant's unit on site (delivered without
         # taking it); the swap-back then only collects the loaner
         if repaired.status not in (TerminalStatus.IN_REPAIR, TerminalStatus.INSTALLED):
-            raise Conflict(f"terminal {repaired.serial} is {repaired.status}, not in repair",
+            raise Conflict(_l("terminal %(serial)s is %(status)s, not in repair",
+                              serial=repaired.serial, status=_terminal_status(repaired.status)),
                            field="terminal_id")
         loaner.status = TerminalStatus.POOL
         loaner.merchant_id = None

@@ -76,7 +76,7 @@ def _page() -> Page:
     """read_page, with a bound on page so OFFSET stays a database integer."""
     page = read_page()
     if page.page > MAX_PAGE:
-        raise ValidationFailed(f"must be at most {MAX_PAGE}", field="page")
+        raise ValidationFailed(_l("must be at most %(limit)s", limit=MAX_PAGE), field="page")
     return page
 
 
@@ -212,11 +212,12 @@ def api_loaners():
     depot_id = None
     if raw:
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
-            raise ValidationFailed("must be a positive integer", field="depot_id")
+            raise ValidationFailed(_l("must be a positive integer"), field="depot_id")
         depot_id = int(raw)
     where = request.args.get("where") or None
     if where is not None and where not in WHERE_LABELS:
-        raise ValidationFailed(f"must be one of {', '.join(WHERE_LABELS)}", field="where")
+        raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(WHERE_LABELS)),
+                               field="where")
     rows = [r for r in backup.pool(session, depot_id=depot_id) if where in (None, r.where)]
     page = _page()
     total = len(rows)
@@ -237,7 +238,7 @@ def api_backups():
     status = request.args.get("status") or None
     if status is not None:
         if status not in backup.BACKUP_STATUSES:
-            raise ValidationFailed("unknown backup status", field="status")
+            raise ValidationFailed(_l("unknown backup status"), field="status")
         stmt = stmt.where(WorkOrder.backup_status == status)
     return jsonify(paginate(get_session(), stmt, _page(), _backup_state))
 
@@ -320,7 +321,7 @@ def _form_id(raw) -> int | None:
     if not raw:
         return None
     if not str(raw).isdigit() or not 1 <= int(raw) <= MAX_ID:
-        raise ValidationFailed("must be a positive integer", field="loaner_terminal_id")
+        raise ValidationFailed(_l("must be a positive integer"), field="loaner_terminal_id")
     return int(raw)
 
 
@@ -328,7 +329,7 @@ def _form_id(raw) -> int | None:
 @roles_required(*ROLES)
 def backup_action(work_order_id: int, action: str):
     if action not in _ACTIONS:
-        raise APIError("unknown action", status=404, code="not_found", field="action")
+        raise APIError(_l("unknown action"), status=404, code="not_found", field="action")
     session = get_session()
     wo = backup._load(session, work_order_id)
     try:

@@ -42,7 +42,7 @@ def _parse_day(value: str | None, tz: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValidationFailed("must be a date YYYY-MM-DD", field="day") from None
+        raise ValidationFailed(_l("must be a date YYYY-MM-DD"), field="day") from None
 
 
 def _fmt(dt: datetime | None, tz: str) -> str:
@@ -56,7 +56,7 @@ def board_data(session: Session, region_id: int | None, day_text: str | None) ->
         return {"regions": [], "region": None}
     region = next((r for r in regions if r.id == region_id), None)
     if region_id is not None and region is None:
-        raise NotFound("no such region", field="region_id")
+        raise NotFound(_l("no such region"), field="region_id")
     region = region or regions[0]
     tz = region.timezone
     day = _parse_day(day_text, tz)
@@ -205,7 +205,7 @@ def visit_json(v: Visit) -> dict:
 def _plan_or_404(session: Session, plan_id: int) -> Plan:
     plan = session.get(Plan, plan_id)
     if plan is None:
-        raise NotFound("no such plan", field="plan_id")
+        raise NotFound(_l("no such plan"), field="plan_id")
     return plan
 
 

@@ -106,9 +106,24 @@ def _int_arg(value, field: str) -> int | None:
     return n
 
 
+# The desk forms' fields, as an error message names them.
+FIELD_LABELS = {
+    "merchant_id": _l("Merchant"), "terminal_id": _l("Terminal"), "category": _l("Fault category"),
+    "channel": _l("Reported by"), "symptoms": _l("Symptoms"), "error_code": _l("Error code"),
+    "steps": _l("Checklist"), "priority": _l("Priority"), "kind": _l("Kind"), "note": _l("Note"),
+    "text": _l("Note"), "status": _l("Status"), "to_status": _l("New status"), "file": _l("Image"),
+}
+
+
+def _field_label(field: str) -> str:
+    return str(FIELD_LABELS.get(field.split("[", 1)[0].split(".", 1)[0], field))
+
+
 def _flash_error(exc: APIError) -> None:
+    """The service's reason, in the agent's language, after the field it is about."""
     field = exc.fields[0]["field"] if exc.fields else ""
-    flash(f"{field}: {exc.message}" if field else exc.message, "error")
+    flash(_("%(field)s: %(reason)s", field=_field_label(field), reason=exc.message) if field
+          else exc.message, "error")
 
 
 # --- the agent's desk -----------------------------------------------------------------

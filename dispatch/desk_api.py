@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from flask import current_app, jsonify, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
@@ -29,7 +30,7 @@ TECH_STATUSES = ("en_route", "on_site", "completed", "needs_follow_up")
 
 def _no_nul(value: str) -> str:
     if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+        raise ValueError(_l("must not contain NUL characters"))
     return value
 
 
@@ -295,9 +296,9 @@ def ensure_may_transition(session: Session, user, wo: WorkOrder, to_status: str)
     if user.role == Role.TECHNICIAN and technician_works_on(session, user, wo.id):
         if to_status in TECH_STATUSES:
             return
-        raise Forbidden("technicians may only set en route, on site, completed or "
-                        "needs follow-up", field="to_status")
-    raise Forbidden("your role may not change this work order's status")
+        raise Forbidden(_l("technicians may only set en route, on site, completed or "
+                           "needs follow-up"), field="to_status")
+    raise Forbidden(_l("your role may not change this work order's status"))
 
 
 def ensure_may_see_work_order(session: Session, user, wo: WorkOrder) -> None:
@@ -305,7 +306,7 @@ def ensure_may_see_work_order(session: Session, user, wo: WorkOrder) -> None:
         return
     if technician_works_on(session, user, wo.id):
         return
-    raise Forbidden("this work order is not assigned to you")
+    raise Forbidden(_l("this work order is not assigned to you"))
 
 
 def upload_dir() -> str:
@@ -315,7 +316,7 @@ def upload_dir() -> str:
 def _read_upload() -> tuple[bytes, str]:
     f = request.files.get("file")
     if f is None:
-        raise ValidationFailed("send the image as multipart field 'file'", field="file")
+        raise ValidationFailed(_l("send the image as multipart field 'file'"), field="file")
     data = f.stream.read(att_svc.MAX_BYTES + 1)
     return data, f.filename or ""
 
@@ -417,24 +418,24 @@ def api_list_work_orders():
     args = request.args
     status = args.get("status") or None
     if status and status != "open" and status not in wo_svc.STATUSES:
-        raise ValidationFailed("unknown status", field="status")
+        raise ValidationFailed(_l("unknown status"), field="status")
     priority = args.get("priority") or None
     if priority and priority not in wo_svc.PRIORITIES:
-        raise ValidationFailed("unknown priority", field="priority")
+        raise ValidationFailed(_l("unknown priority"), field="priority")
     kind = args.get("kind") or None
     if kind and kind not in wo_svc.KINDS:
-        raise ValidationFailed("unknown kind", field="kind")
+        raise ValidationFailed(_l("unknown kind"), field="kind")
     region_id = None
     if args.get("region_id"):
         try:
             region_id = int(args["region_id"])
         except ValueError:
-            raise ValidationFailed("must be an integer", field="region_id") from None
+            raise ValidationFailed(_l("must be an integer"), field="region_id") from None
         if not 1 <= region_id <= MAX_ID:
-            raise ValidationFailed("out of range", field="region_id")
+            raise ValidationFailed(_l("out of range"), field="region_id")
     at_risk_raw = (args.get("at_risk") or "").lower()
     if at_risk_raw not in ("", "true", "false", "1", "0"):
-        raise ValidationFailed("must be true or false", field="at_risk")
+        raise ValidationFailed(_l("must be true or false"), field="at_risk")
     stmt = wo_svc.work_order_query(status=status, region_id=region_id, priority=priority,
                                    kind=kind, at_risk=at_risk_raw in ("true", "1"),
                                    q=(args.get("q") or "")[:200])

@@ -10,13 +10,15 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import record_audit
 from core.db import begin_write, is_sqlite
-from core.i18n import msgid
+from core.i18n import lazy_word, msgid
 from core.models import Region, User
 from core.timeutil import utcnow
 from dispatch.catalog import CATEGORIES, TRIAGE_OUTCOMES, TRIAGE_STEPS, FaultCategory
@@ -60,13 +62,13 @@ def category_of(fault: FaultReport) -> FaultCategory:
     try:
         return CATEGORIES[fault.category]
     except KeyError:
-        raise ValidationFailed("unknown fault category", field="category") from None
+        raise ValidationFailed(_l("unknown fault category"), field="category") from None
 
 
 def get_fault(session: Session, fault_id: int) -> FaultReport:
     fault = session.get(FaultReport, fault_id) if 0 < fault_id <= 2**31 - 1 else None
     if fault is None:
-        raise NotFound(f"no fault {fault_id}", field="id")
+        raise NotFound(_l("no fault %(id)s", id=fault_id), field="id")
     return fault
 
 
@@ -84,23 +86,24 @@ def create_fault(
 ) -> FaultReport:
     """Record a merchant's fault report (status open)."""
     if category not in CATEGORIES:
-        raise ValidationFailed("unknown fault category", field="category")
+        raise ValidationFailed(_l("unknown fault category"), field="category")
     if channel not in CHANNELS:
-        raise ValidationFailed(f"must be one of {', '.join(CHANNELS)}", field="channel")
+        raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(CHANNELS)),
+                               field="channel")
     if len(symptoms) > 4000:
-        raise ValidationFailed("must be at most 4000 characters", field="symptoms")
+        raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="symptoms")
     if len(error_code) > 64:
-        raise ValidationFailed("must be at most 64 characters", field="error_code")
+        raise ValidationFailed(_l("must be at most %(n)s characters", n=64), field="error_code")
     m = merchant if isinstance(merchant, Merchant) else session.get(Merchant, merchant)
     if m is None:
-        raise NotFound(f"no merchant {merchant}", field="merchant_id")
+        raise NotFound(_l("no merchant %(id)s", id=merchant), field="merchant_id")
     t = None
     if terminal is not None:
         t = terminal if isinstance(terminal, Terminal) else session.get(Terminal, terminal)
         if t is None:
-            raise NotFound(f"no terminal {terminal}", field="terminal_id")
+            raise NotFound(_l("no terminal %(id)s", id=terminal), field="terminal_id")
         if t.merchant_id != m.id:
-            raise ValidationFailed("this terminal is not at this merchant", field="terminal_id")
+            raise ValidationFailed(_l("this terminal is not at this merchant"), field="terminal_id")
     user_id, label = _actor(actor)
     fault = FaultReport(merchant_id=m.id, terminal_id=t.id if t else None, category=category,
                         symptoms=symptoms.strip(), error_code=error_code.strip(), channel=channel,
@@ -114,12 +117,19 @@ def create_fault(
     return fault
 
 
+def _fault_status_words() -> dict[str, str]:
+    return {"open": pgettext("fault status", "open"),
+            "resolved_remotely": pgettext("fault status", "resolved remotely"),
+            "escalated": pgettext("fault status", "escalated")}
+
+
 def _lock_open_fault(session: Session, fault: FaultReport) -> None:
     begin_write(session)
     session.refresh(fault, with_for_update=not is_sqlite(session))
     if fault.status != "open":
         session.rollback()
-        raise Conflict(f"the fault is already {fault.status.replace('_', ' ')}", field="status")
+        raise Conflict(_l("the fault is already %(status)s",
+                          status=lazy_word(_fault_status_words, fault.status)), field="status")
 
 
 def record_triage(
@@ -132,15 +142,17 @@ def record_triage(
     """Record the outcome of checklist steps: [(step_code, outcome, note), ...].
     A step recorded again keeps both rows; the latest is its current outcome."""
     if not steps:
-        raise ValidationFailed("record at least one step", field="steps")
+        raise ValidationFailed(_l("record at least one step"), field="steps")
     for i, (code, outcome, note) in enumerate(steps):
         if code not in TRIAGE_STEPS:
-            raise ValidationFailed("unknown checklist step", field=f"steps[{i}].step")
+            raise ValidationFailed(_l("unknown checklist step"), field=f"steps[{i}].step")
         if outcome not in TRIAGE_OUTCOMES:
-            raise ValidationFailed(f"must be one of {', '.join(TRIAGE_OUTCOMES)}",
+            raise ValidationFailed(_l("must be one of %(choices)s",
+                                      choices=", ".join(TRIAGE_OUTCOMES)),
                                    field=f"steps[{i}].outcome")
         if len(note or "") > 2000:
-            raise ValidationFailed("must be at most 2000 characters", field=f"steps[{i}].note")
+            raise ValidationFailed(_l("must be at most %(n)s characters", n=2000),
+                                   field=f"steps[{i}].note")
     _lock_open_fault(session, fault)
     user_id, label = _actor(actor)
     now = utcnow()
@@ -173,7 +185,7 @@ def resolve_remotely(session: Session, fault: FaultReport, note: str = "", *,
                      actor: User | None = None) -> FaultReport:
     """Close the fault as fixed over the phone; it stays in the history."""
     if len(note) > 4000:
-        raise ValidationFailed("must be at most 4000 characters", field="note")
+        raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="note")
     _lock_open_fault(session, fault)
     fault.status = "resolved_remotely"
     fault.resolution_note = note.strip()
@@ -224,11 +236,12 @@ def escalate(session: Session, fault: FaultReport, *, actor: User | None = None,
              ) -> WorkOrder:
     """Turn an open fault into a work order (or join the terminal's open repair)."""
     if priority is not None and priority not in PRIORITIES:
-        raise ValidationFailed(f"must be one of {', '.join(PRIORITIES)}", field="priority")
+        raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(PRIORITIES)),
+                               field="priority")
     if kind not in (WorkOrderKind.REPAIR, WorkOrderKind.BACKUP_SWAP):
-        raise ValidationFailed("a fault escalates to a repair or a backup swap", field="kind")
+        raise ValidationFailed(_l("a fault escalates to a repair or a backup swap"), field="kind")
     if len(note) > 4000:
-        raise ValidationFailed("must be at most 4000 characters", field="note")
+        raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="note")
     _lock_open_fault(session, fault)
     try:
         plan = escalation_plan(session, fault, priority=priority)

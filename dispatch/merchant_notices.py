@@ -136,9 +136,9 @@ def notify_merchant(wo: WorkOrder, *, session: Session, event=None, actor=None, 
             row.status = "suppressed"
             row.error_message = "merchant opted out of SMS"
             session.add(row)
-    except ValidationFailed as exc:
-        log.warning("work order %s: SMS %s not queued: %s", wo.number, template, exc.message)
+    except ValidationFailed as exc:  # the log and the timeline keep English
+        log.warning("work order %s: SMS %s not queued: %s", wo.number, template, exc.message_en)
         from dispatch.workorders import add_note
 
-        add_note(session, wo, f"SMS '{template}' to the merchant was not queued: {exc.message}",
-                 actor="sms", data={"sms_error": exc.fields}, commit=False)
+        add_note(session, wo, f"SMS '{template}' to the merchant was not queued: {exc.message_en}",
+                 actor="sms", data={"sms_error": exc.fields_en}, commit=False)

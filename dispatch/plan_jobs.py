@@ -19,11 +19,14 @@ import time
 import uuid
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import record_audit
 from core.db import begin_write, is_sqlite, make_engine
+from core.i18n import lazy_word
 from core.timeutil import utcnow
 from dispatch.models import Plan
 
@@ -35,6 +38,17 @@ MAX_TIME_LIMIT_S = 300.0
 
 # job id -> process, for jobs started by this web process (to terminate on cancel)
 _PROCESSES: dict[str, mp.process.BaseProcess] = {}
+
+
+def _plan_status_words() -> dict[str, str]:
+    return {"draft": pgettext("plan status", "draft"),
+            "published": pgettext("plan status", "published"),
+            "superseded": pgettext("plan status", "superseded")}
+
+
+def plan_status_word(status: str):
+    """A plan's status inside a reason: the code in English, its name in Chinese."""
+    return lazy_word(_plan_status_words, status)
 
 
 def _locked(session: Session, plan_id: int) -> Plan | None:
@@ -51,20 +65,22 @@ def start_plan_job(session: Session, plan_id: int, *, version: int | None, datab
                    actor=None, now: datetime | None = None) -> Plan:
     """Queue a solve of a draft plan and start it (a process here, or an RQ job)."""
     if not 0.1 <= float(time_limit_s) <= MAX_TIME_LIMIT_S:
-        raise ValidationFailed(f"must be between 0.1 and {MAX_TIME_LIMIT_S:g} seconds", field="time_limit_s")
+        raise ValidationFailed(_l("must be between 0.1 and %(max)s seconds",
+                                  max=f"{MAX_TIME_LIMIT_S:g}"), field="time_limit_s")
     if solution_limit is not None and int(solution_limit) < 1:
-        raise ValidationFailed("must be at least 1", field="solution_limit")
+        raise ValidationFailed(_l("must be at least 1"), field="solution_limit")
     plan = _locked(session, plan_id)
     try:
         if plan is None:
-            raise NotFound("no such plan", field="plan_id")
+            raise NotFound(_l("no such plan"), field="plan_id")
         if plan.status != "draft":
-            raise Conflict(f"the plan is {plan.status}; only a draft is optimised", field="plan")
+            raise Conflict(_l("the plan is %(status)s; only a draft is optimised",
+                              status=plan_status_word(plan.status)), field="plan")
         if plan.job_status in ("queued", "running"):
-            raise Conflict("the optimizer is already working on this plan", field="plan")
+            raise Conflict(_l("the optimizer is already working on this plan"), field="plan")
         if version is not None and int(version) != plan.version:
-            raise Conflict(f"the plan changed meanwhile (version {plan.version}, you had {version})",
-                           code="stale_version", field="version")
+            raise Conflict(_l("the plan changed meanwhile (version %(now)s, you had %(had)s)",
+                              now=plan.version, had=version), code="stale_version", field="version")
         job_id = uuid.uuid4().hex
         plan.job_id = job_id
         plan.job_status = "queued"
@@ -98,9 +114,9 @@ def cancel_plan_job(session: Session, plan_id: int, *, redis_url: str | None = N
     plan = _locked(session, plan_id)
     try:
         if plan is None:
-            raise NotFound("no such plan", field="plan_id")
+            raise NotFound(_l("no such plan"), field="plan_id")
         if plan.job_status not in ("queued", "running"):
-            raise Conflict("no solve is running for this plan", field="plan")
+            raise Conflict(_l("no solve is running for this plan"), field="plan")
         job_id = plan.job_id
         plan.job_status = "cancelled"
         plan.progress = dict(plan.progress or {}, phase="cancelled")

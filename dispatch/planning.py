@@ -258,7 +258,7 @@ def build_input(
     """
     region = session.get(Region, region_id)
     if region is None:
-        raise NotFound("no such region", field="region_id")
+        raise NotFound(_l("no such region"), field="region_id")
     tz = region.timezone
     t0 = local_midnight(day, tz)
     now = now or utcnow()
@@ -667,6 +667,13 @@ def describe_violations(inp: PlanInput, violations) -> list[dict]:
     return out
 
 
+def _violation_reason(v: dict):
+    """One broken constraint as a field's reason: what it means in the reader's language,
+    then the validator's own (English) detail."""
+    label = VIOLATION_LABELS.get(v["kind"], v["kind"])
+    return _l("%(label)s: %(detail)s", label=label, detail=v["detail"])
+
+
 def check_routes(inp: PlanInput, order: dict[int, list[int]], via: dict[int, int]) -> tuple[Solution, list[dict]]:
     """Re-time the routes and check them with the solver's independent validator."""
     sol = schedule_routes(inp, order, via)
@@ -841,7 +848,7 @@ def day_bounds(inp: PlanInput) -> tuple[datetime, datetime]:
 def ensure_region_day(session: Session, region_id: int, day: date) -> Region:
     region = session.get(Region, region_id)
     if region is None:
-        raise ValidationFailed("no such region", field="region_id")
+        raise ValidationFailed(_l("no such region"), field="region_id")
     return region
 
 
@@ -852,6 +859,7 @@ def ensure_region_day(session: Session, region_id: int, day: date) -> Region:
 from core.api import Conflict
 from core.audit import record_audit
 from core.db import begin_write, is_sqlite
+from dispatch.plan_jobs import plan_status_word
 
 RUNNING_JOB_STATUSES = ("queued", "running")
 
@@ -866,7 +874,7 @@ def _lock_region(session: Session, region_id: int) -> Region:
     region = session.exec(stmt).first()
     if region is None:
         session.rollback()
-        raise ValidationFailed("no such region", field="region_id")
+        raise ValidationFailed(_l("no such region"), field="region_id")
     return region
 
 
@@ -915,12 +923,14 @@ def get_or_create_draft(session: Session, region_id: int, day: date, actor=None)
 
 def _check_editable(plan: Plan, version: int | None, statuses=("draft",)) -> None:
     if plan.status not in statuses:
-        raise Conflict(f"the plan is {plan.status}; open the day's draft to change it", field="plan")
+        raise Conflict(_l("the plan is %(status)s; open the day's draft to change it",
+                          status=plan_status_word(plan.status)), field="plan")
     if plan.job_status in RUNNING_JOB_STATUSES:
-        raise Conflict("the optimizer is working on this plan; wait or cancel it", field="plan")
+        raise Conflict(_l("the optimizer is working on this plan; wait or cancel it"), field="plan")
     if version is not None and int(version) != plan.version:
-        raise Conflict(f"the plan changed meanwhile (version {plan.version}, you had {version}); "
-                       "reload the board", code="stale_version", field="version")
+        raise Conflict(_l("the plan changed meanwhile (version %(now)s, you had %(had)s); "
+                          "reload the board", now=plan.version, had=version),
+                       code="stale_version", field="version")
 
 
 def _locked_plan(session: Session, plan_id: int) -> Plan:
@@ -931,7 +941,7 @@ def _locked_plan(session: Session, plan_id: int) -> Plan:
     plan = session.exec(stmt).first()
     if plan is None:
         session.rollback()
-        raise NotFound("no such plan", field="plan_id")
+        raise NotFound(_l("no such plan"), field="plan_id")
     return plan
 
 
@@ -949,19 +959,20 @@ def edit_plan(session: Session, plan_id: int, op: str, *, version: int, visit_id
     saved and the violations say why; otherwise the routes are re-timed and saved
     and the plan's version goes up by one."""
     if op not in EDIT_OPS:
-        raise ValidationFailed(f"must be one of {', '.join(EDIT_OPS)}", field="op")
+        raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(EDIT_OPS)),
+                               field="op")
     plan = _locked_plan(session, plan_id)
     try:
         _check_editable(plan, version)
         visit = None
         if op in ("move", "unassign", "pin", "unpin"):
             if visit_id is None:
-                raise ValidationFailed("which visit?", field="visit_id")
+                raise ValidationFailed(_l("which visit?"), field="visit_id")
             visit = session.get(Visit, visit_id)
             if visit is None or visit.plan_id != plan.id:
-                raise NotFound("no such visit in this plan", field="visit_id")
+                raise NotFound(_l("no such visit in this plan"), field="visit_id")
             if visit.status != "planned" and op != "pin":
-                raise Conflict("the technician has started or finished this visit; it stays as it is",
+                raise Conflict(_l("the technician has started or finished this visit; it stays as it is"),
                                field="visit_id")
         if op in ("pin", "unpin"):
             visit.pinned = op == "pin"
@@ -980,23 +991,23 @@ def edit_plan(session: Session, plan_id: int, op: str, *, version: int, visit_id
         target_wo = visit.work_order_id if visit is not None else work_order_id
         if op == "assign":
             if work_order_id is None:
-                raise ValidationFailed("which work order?", field="work_order_id")
+                raise ValidationFailed(_l("which work order?"), field="work_order_id")
             if work_order_id not in {j.id for j in inp.problem.jobs}:
-                raise ValidationFailed("this work order cannot be planned on this day", field="work_order_id")
+                raise ValidationFailed(_l("this work order cannot be planned on this day"), field="work_order_id")
             if any(work_order_id in ids for ids in new.values()):
-                raise Conflict("the work order is already in a route", field="work_order_id")
+                raise Conflict(_l("the work order is already in a route"), field="work_order_id")
         for ids in new.values():
             if target_wo in ids:
                 ids.remove(target_wo)
         if op in ("move", "assign"):
             if technician_id not in inp.technicians:
-                raise ValidationFailed("not a technician on shift that day", field="technician_id")
+                raise ValidationFailed(_l("not a technician on shift that day"), field="technician_id")
             ids = new.setdefault(technician_id, [])
             started = sum(1 for v in plan_visits(session, plan.id)
                           if v.technician_id == technician_id and v.status in STARTED_VISIT_STATUSES)
             pos = len(ids) + 1 if position is None else int(position)
             if pos < 1:
-                raise ValidationFailed("positions start at 1", field="position")
+                raise ValidationFailed(_l("positions start at 1"), field="position")
             pos -= inp.fixed_prefix.get(technician_id, 0)  # positions count finished visits too
             ids.insert(max(started, min(pos - 1, len(ids))), target_wo)
         sol, after = check_routes(inp, new, via)
@@ -1060,8 +1071,8 @@ def _reserve_for_visit(session: Session, visit: Visit, wo: WorkOrder, actor, war
         try:
             stock.reserve_parts(session, wo.id, loc.id, parts[0].id, qty, actor=actor)
             n += qty
-        except Conflict as exc:
-            warnings.append({"work_order": wo.number, "reason": exc.message})
+        except Conflict as exc:  # warnings are kept in the audit trail: English
+            warnings.append({"work_order": wo.number, "reason": exc.message_en})
     return n
 
 
@@ -1080,7 +1091,7 @@ def _reserve_loaner(session: Session, wo: WorkOrder, visit: Visit, actor, warnin
         fn(session, wo, actor=actor)
         return True
     except Conflict as exc:
-        warnings.append({"work_order": wo.number, "reason": exc.message})
+        warnings.append({"work_order": wo.number, "reason": exc.message_en})
         return False
 
 
@@ -1138,16 +1149,16 @@ def publish_plan(session: Session, plan_id: int, *, version: int, actor=None,
     corrections sent only where a window changed since the merchant was told."""
     plan = session.get(Plan, plan_id)
     if plan is None:
-        raise NotFound("no such plan", field="plan_id")
+        raise NotFound(_l("no such plan"), field="plan_id")
     _check_editable(plan, version)
     inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url,
                       keep_pins=False)
     order, via = plan_order(session, plan, inp)
     _, violations = check_routes(inp, order, via)
     if violations:
-        raise Conflict("the plan breaks hard constraints; fix them before publishing",
+        raise Conflict(_l("the plan breaks hard constraints; fix them before publishing"),
                        code="plan_invalid", fields=[{"field": v["work_order"] or "plan",
-                                                      "reason": f"{v['kind']}: {v['detail']}"}
+                                                      "reason": _violation_reason(v)}
                                                      for v in violations])
     warnings: list[dict] = []
     reserved = loaners = 0
@@ -1212,14 +1223,14 @@ def best_insertions(session: Session, plan_id: int, work_order_id: int, *, now: 
     by added travel, the order's own lateness and how far others' windows move."""
     plan = session.get(Plan, plan_id)
     if plan is None:
-        raise NotFound("no such plan", field="plan_id")
+        raise NotFound(_l("no such plan"), field="plan_id")
     inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url,
                       keep_pins=False)
     if work_order_id not in {j.id for j in inp.problem.jobs}:
-        raise ValidationFailed("this work order cannot be planned on this day", field="work_order_id")
+        raise ValidationFailed(_l("this work order cannot be planned on this day"), field="work_order_id")
     order, via = plan_order(session, plan, inp)
     if any(work_order_id in ids for ids in order.values()):
-        raise Conflict("the work order is already in a route", field="work_order_id")
+        raise Conflict(_l("the work order is already in a route"), field="work_order_id")
     visits = {v.work_order_id: v for v in plan_visits(session, plan.id)}
     tz = inp.region.timezone
     out = []
@@ -1271,17 +1282,17 @@ def accept_insertion(session: Session, plan_id: int, work_order_id: int, technic
     merchants whose window moved get a correction."""
     plan = session.get(Plan, plan_id)
     if plan is None:
-        raise NotFound("no such plan", field="plan_id")
+        raise NotFound(_l("no such plan"), field="plan_id")
     _check_editable(plan, version, statuses=("published", "draft"))
     inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url,
                       keep_pins=False)
     if work_order_id not in {j.id for j in inp.problem.jobs}:
-        raise ValidationFailed("this work order cannot be planned on this day", field="work_order_id")
+        raise ValidationFailed(_l("this work order cannot be planned on this day"), field="work_order_id")
     if technician_id not in inp.technicians:
-        raise ValidationFailed("not a technician on shift that day", field="technician_id")
+        raise ValidationFailed(_l("not a technician on shift that day"), field="technician_id")
     order, via = plan_order(session, plan, inp)
     if any(work_order_id in ids for ids in order.values()):
-        raise Conflict("the work order is already in a route", field="work_order_id")
+        raise Conflict(_l("the work order is already in a route"), field="work_order_id")
     visits = {v.work_order_id: v for v in plan_visits(session, plan.id)}
     ids = order.get(technician_id, [])
     started = sum(1 for j in ids if visits.get(j) is not None and visits[j].status in STARTED_VISIT_STATUSES)
@@ -1290,8 +1301,8 @@ def accept_insertion(session: Session, plan_id: int, work_order_id: int, technic
     sol, viol = check_routes(inp, {technician_id: cand}, via)
     viol = [v for v in viol if v["technician_id"] in (technician_id, None)]
     if viol:
-        raise Conflict("this insertion breaks hard constraints", code="insertion_invalid",
-                       fields=[{"field": v["work_order"] or "route", "reason": f"{v['kind']}: {v['detail']}"}
+        raise Conflict(_l("this insertion breaks hard constraints"), code="insertion_invalid",
+                       fields=[{"field": v["work_order"] or "route", "reason": _violation_reason(v)}
                                for v in viol])
     plan = _locked_plan(session, plan_id)
     try:

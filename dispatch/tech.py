@@ -299,7 +299,7 @@ def _day_param() -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ValidationFailed("must be a date like 2026-11-24", field="date") from None
+        raise ValidationFailed(_l("must be a date like 2026-11-24"), field="date") from None
 
 
 def _technician_for_request(session: Session) -> Technician:
@@ -308,13 +308,13 @@ def _technician_for_request(session: Session) -> Technician:
         return svc.technician_of(session, current_user)
     raw = request.args.get("technician_id")
     if not raw:
-        raise ValidationFailed("staff must say which technician", field="technician_id")
+        raise ValidationFailed(_l("staff must say which technician"), field="technician_id")
     try:
         tech = session.get(Technician, int(raw))
     except ValueError:
-        raise ValidationFailed("must be an integer", field="technician_id") from None
+        raise ValidationFailed(_l("must be an integer"), field="technician_id") from None
     if tech is None:
-        raise ValidationFailed("no such technician", field="technician_id")
+        raise ValidationFailed(_l("no such technician"), field="technician_id")
     return tech
 
 
@@ -527,7 +527,7 @@ def api_could_not_complete(visit_id: int):
 def api_photo(visit_id: int):
     upload = request.files.get("file")
     if upload is None:
-        raise ValidationFailed("send the photo as multipart field 'file'", field="file")
+        raise ValidationFailed(_l("send the photo as multipart field 'file'"), field="file")
     action_id = request.form.get("client_action_id", "")
     result = svc.add_photo(get_session(), visit_id, current_user, action_id,
                            data=upload.read(), filename=upload.filename,

@@ -145,10 +145,10 @@ def van_of(session: Session, technician_id: int) -> StockLocation | None:
 
 def technician_of(session: Session, user: User) -> Technician:
     if user.technician_id is None:
-        raise Forbidden("only a technician can do this", field="technician")
+        raise Forbidden(_l("only a technician can do this"), field="technician")
     tech = session.get(Technician, user.technician_id)
     if tech is None:
-        raise Forbidden("this account's technician no longer exists", field="technician")
+        raise Forbidden(_l("this account's technician no longer exists"), field="technician")
     return tech
 
 
@@ -159,9 +159,9 @@ def visit_for_user(session: Session, visit_id: int, user: User, *, for_update: b
         stmt = stmt.with_for_update()
     visit = session.exec(stmt).first()
     if visit is None:
-        raise NotFound("no such visit", field="visit_id")
+        raise NotFound(_l("no such visit"), field="visit_id")
     if user.role == "technician" and user.technician_id != visit.technician_id:
-        raise Forbidden("this visit belongs to another technician", field="visit_id")
+        raise Forbidden(_l("this visit belongs to another technician"), field="visit_id")
     return visit
 
 
@@ -174,12 +174,12 @@ def client_time(at: datetime | None, now: datetime | None = None) -> datetime:
     if at is None:
         return now
     if at.tzinfo is None:
-        raise ValidationFailed("must include a time zone offset", field="at")
+        raise ValidationFailed(_l("must include a time zone offset"), field="at")
     at = as_utc(at)
     if at > now + MAX_CLIENT_CLOCK_AHEAD:
         return now
     if at < now - MAX_CLIENT_AGE:
-        raise ValidationFailed("is more than two days old", field="at")
+        raise ValidationFailed(_l("is more than two days old"), field="at")
     return min(at, now)
 
 
@@ -208,7 +208,7 @@ def estimate_arrival(visit: Visit, merchant_lat: float, merchant_lon: float, at:
 def _check_action_id(client_action_id: str) -> str:
     value = (client_action_id or "").strip()
     if not 8 <= len(value) <= 64:
-        raise ValidationFailed("must be 8 to 64 characters", field="client_action_id")
+        raise ValidationFailed(_l("must be 8 to 64 characters"), field="client_action_id")
     return value
 
 
@@ -219,7 +219,7 @@ def _find_replay(session: Session, client_action_id: str, visit: Visit, action: 
     if event is None:
         return None
     if event.work_order_id != visit.work_order_id or (event.data or {}).get("tech_action") != action:
-        raise Conflict("this action id was already used for another action",
+        raise Conflict(_l("this action id was already used for another action"),
                        field="client_action_id")
     return event
 
@@ -237,15 +237,15 @@ def _current_visit(session: Session, visit: Visit) -> Visit:
         .order_by(Plan.day.desc(), Plan.version.desc(), Visit.id.desc())
     ).first()
     if current is None:
-        raise Conflict("this visit is no longer on a published plan", field="visit_id")
+        raise Conflict(_l("this visit is no longer on a published plan"), field="visit_id")
     if current.technician_id != visit.technician_id:
-        raise Conflict("this work order was given to another technician", field="visit_id")
+        raise Conflict(_l("this work order was given to another technician"), field="visit_id")
     return current
 
 
 def _ensure_assigned(visit: Visit, actor: User) -> None:
     if actor.technician_id is None or actor.technician_id != visit.technician_id:
-        raise Forbidden("only the technician this visit is assigned to can update it",
+        raise Forbidden(_l("only the technician this visit is assigned to can update it"),
                         field="visit_id")
 
 
@@ -359,11 +359,11 @@ def complete(session: Session, visit_id: int, actor: User, client_action_id: str
     and for a backup swap the loaner installed and the faulty unit taken."""
     at = client_time(at)
     if resolution_code not in RESOLUTION_CODES:
-        raise ValidationFailed(f"must be one of {', '.join(RESOLUTION_CODES)}",
-                               field="resolution_code")
+        raise ValidationFailed(_l("must be one of %(choices)s",
+                                  choices=", ".join(RESOLUTION_CODES)), field="resolution_code")
     notes = (notes or "").strip()
     if len(notes) > 4000:
-        raise ValidationFailed("must be at most 4000 characters", field="notes")
+        raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="notes")
     loaner_serial = (loaner_serial or "").strip() or None
     faulty_serial = (faulty_serial or "").strip() or None
     _check_parts_shape(parts)
@@ -400,12 +400,13 @@ def could_not_complete(session: Session, visit_id: int, actor: User, client_acti
     """Back to the dispatcher: the work order needs a follow-up, with the reason."""
     at = client_time(at)
     if reason not in NOT_DONE_REASONS:
-        raise ValidationFailed(f"must be one of {', '.join(NOT_DONE_REASONS)}", field="reason")
+        raise ValidationFailed(_l("must be one of %(choices)s",
+                                  choices=", ".join(NOT_DONE_REASONS)), field="reason")
     note = (note or "").strip()
     if reason == "other" and not note:
-        raise ValidationFailed("say what stopped the visit", field="note")
+        raise ValidationFailed(_l("say what stopped the visit"), field="note")
     if len(note) > 4000:
-        raise ValidationFailed("must be at most 4000 characters", field="note")
+        raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="note")
 
     def apply(visit: Visit, wo: WorkOrder) -> ActionResult:
         visit.status = "not_done"
@@ -426,13 +427,13 @@ def add_photo(session: Session, visit_id: int, actor: User, client_action_id: st
     """A photo of the repaired terminal or the receipt printout, kept with the work
     order; the timeline records it under the phone's id so a resend stores it once."""
     if not data:
-        raise ValidationFailed("the file is empty", field="file")
+        raise ValidationFailed(_l("the file is empty"), field="file")
 
     def apply(visit: Visit, wo: WorkOrder) -> ActionResult:
         from dispatch.attachments import store_attachment
 
         if visit.status == "planned":
-            raise Conflict("photos are taken on site: arrive first", field="visit_id")
+            raise Conflict(_l("photos are taken on site: arrive first"), field="visit_id")
         att = store_attachment(session, data=data, filename=filename, upload_dir=upload_dir,
                                work_order=wo, actor=actor, commit=False)
         event = WorkOrderEvent(
@@ -458,7 +459,8 @@ def _tick_checklist(wo: WorkOrder, done: list[int] | tuple) -> list[str]:
     ticked = []
     for i in sorted(set(done)):
         if not 0 <= i < len(items):
-            raise ValidationFailed(f"there is no checklist item {i}", field="checklist_done")
+            raise ValidationFailed(_l("there is no checklist item %(n)s", n=i),
+                                   field="checklist_done")
         item = items[i]
         if isinstance(item, dict):
             items[i] = {**item, "done": True}
@@ -474,10 +476,12 @@ def _check_parts_shape(parts) -> None:
     seen: set[str] = set()
     for i, p in enumerate(parts):
         if p.qty < 1 or p.qty > 20:
-            raise ValidationFailed("must be between 1 and 20", field=f"parts[{i}].qty")
+            raise ValidationFailed(_l("must be between 1 and %(max)s", max=20),
+                                   field=f"parts[{i}].qty")
         for s in p.serials:
             if s in seen:
-                raise ValidationFailed(f"serial {s} is listed twice", field=f"parts[{i}].serials")
+                raise ValidationFailed(_l("serial %(serial)s is listed twice", serial=s),
+                                       field=f"parts[{i}].serials")
             seen.add(s)
 
 
@@ -487,7 +491,7 @@ def _consume_parts(session: Session, visit: Visit, wo: WorkOrder, actor: User,
         return []
     van = van_of(session, visit.technician_id)
     if van is None:
-        raise ValidationFailed("this technician has no van stock to take parts from",
+        raise ValidationFailed(_l("this technician has no van stock to take parts from"),
                                field="parts")
     from inventory import stock
 
@@ -495,13 +499,14 @@ def _consume_parts(session: Session, visit: Visit, wo: WorkOrder, actor: User,
     for i, p in enumerate(parts):
         part = session.get(Part, p.part_id)
         if part is None:
-            raise ValidationFailed("no such part", field=f"parts[{i}].part_id")
+            raise ValidationFailed(_l("no such part"), field=f"parts[{i}].part_id")
         serials = [s.strip() for s in p.serials if s and s.strip()]
         if part.serialized and len(serials) != p.qty:
-            raise ValidationFailed(f"{part.sku} is serial-tracked: give {p.qty} serial(s)",
-                                   field=f"parts[{i}].serials")
+            raise ValidationFailed(_l("%(sku)s is serial-tracked: give %(n)s serial(s)",
+                                      sku=part.sku, n=p.qty), field=f"parts[{i}].serials")
         if not part.serialized and serials:
-            raise ValidationFailed(f"{part.sku} is not serial-tracked", field=f"parts[{i}].serials")
+            raise ValidationFailed(_l("%(sku)s is not serial-tracked", sku=part.sku),
+                                   field=f"parts[{i}].serials")
         source = _source_location(session, wo, part, p.qty, serials, van, i)
         stock.consume(session, wo.id, source.id, part.id, p.qty, actor, serials=serials or None,
                       commit=False)
@@ -527,11 +532,12 @@ def _source_location(session: Session, wo: WorkOrder, part: Part, qty: int, seri
             if unit is None or unit.part_id != part.id or unit.status != "in_stock" \
                     or unit.location_id not in allowed:
                 raise ValidationFailed(
-                    f"serial {s} is not a {part.sku} in your van or picked up for this job",
+                    _l("serial %(serial)s is not a %(sku)s in your van or picked up for this job",
+                       serial=s, sku=part.sku),
                     field=f"parts[{index}].serials")
             where.add(unit.location_id)
         if len(where) > 1:
-            raise ValidationFailed("give the serials of one place per line (van or depot)",
+            raise ValidationFailed(_l("give the serials of one place per line (van or depot)"),
                                    field=f"parts[{index}].serials")
         return session.get(StockLocation, where.pop())
     for r in reserved:
@@ -545,7 +551,7 @@ def _swap_terminals(session: Session, wo: WorkOrder, loaner_serial: str | None,
     """The loaner goes in at the merchant, the faulty unit comes back for repair."""
     if loaner_serial is None and faulty_serial is None:
         if wo.kind == WorkOrderKind.BACKUP_SWAP:
-            raise ValidationFailed("a backup swap needs the loaner serial installed",
+            raise ValidationFailed(_l("a backup swap needs the loaner serial installed"),
                                    field="loaner_serial")
         return {}
     out: dict = {}
@@ -553,16 +559,17 @@ def _swap_terminals(session: Session, wo: WorkOrder, loaner_serial: str | None,
     if faulty_serial is not None:
         faulty = session.exec(select(Terminal).where(Terminal.serial == faulty_serial)).first()
         if faulty is None or faulty.merchant_id != wo.merchant_id or faulty.is_loaner:
-            raise ValidationFailed("is not one of this merchant's terminals", field="faulty_serial")
+            raise ValidationFailed(_l("is not one of this merchant's terminals"),
+                                   field="faulty_serial")
         faulty.status = TerminalStatus.IN_REPAIR
         session.add(faulty)
         out["faulty_serial"] = faulty.serial
     if loaner_serial is not None:
         loaner = session.exec(select(Terminal).where(Terminal.serial == loaner_serial)).first()
         if loaner is None or not loaner.is_loaner:
-            raise ValidationFailed("is not a loaner terminal", field="loaner_serial")
+            raise ValidationFailed(_l("is not a loaner terminal"), field="loaner_serial")
         if loaner.status != TerminalStatus.POOL and loaner.id != wo.loaner_terminal_id:
-            raise ValidationFailed("this loaner is not available (already out)",
+            raise ValidationFailed(_l("this loaner is not available (already out)"),
                                    field="loaner_serial")
         loaner.status = TerminalStatus.LOANED
         loaner.merchant_id = wo.merchant_id

@@ -18,6 +18,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +27,7 @@ from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
 from core.db import begin_write, is_sqlite
+from core.i18n import lazy_word
 from core.models import User
 from core.timeutil import utcnow
 from dispatch import signals
@@ -59,18 +62,37 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 # Why a move is refused, per target, when the table does not allow it.
-_REFUSAL_HINTS: dict[str, str] = {
-    S.COMPLETED: "only a work order on site (or needing follow-up) can be completed",
-    S.NEEDS_FOLLOW_UP: "only a work order on site can need a follow-up",
-    S.ON_SITE: "the work order must be dispatched or en route before the technician is on site",
-    S.EN_ROUTE: "the work order must be dispatched before the technician is en route",
-    S.DISPATCHED: "the work order must be in a plan (planned) before it is dispatched",
-    S.PLANNED: "only a ready work order (or one needing follow-up, or a dispatched one being "
-               "re-planned) can be planned",
-    S.READY: "this work order cannot be put back to ready from its current status",
-    S.CANCELLED: "a work order cannot be cancelled once the technician is on site or en route",
-    S.NEW: "a work order never goes back to new",
+_REFUSAL_HINTS = {
+    S.COMPLETED: _l("only a work order on site (or needing follow-up) can be completed"),
+    S.NEEDS_FOLLOW_UP: _l("only a work order on site can need a follow-up"),
+    S.ON_SITE: _l("the work order must be dispatched or en route before the technician is on site"),
+    S.EN_ROUTE: _l("the work order must be dispatched before the technician is en route"),
+    S.DISPATCHED: _l("the work order must be in a plan (planned) before it is dispatched"),
+    S.PLANNED: _l("only a ready work order (or one needing follow-up, or a dispatched one being "
+                  "re-planned) can be planned"),
+    S.READY: _l("this work order cannot be put back to ready from its current status"),
+    S.CANCELLED: _l("a work order cannot be cancelled once the technician is on site or en route"),
+    S.NEW: _l("a work order never goes back to new"),
 }
+
+
+def _status_words() -> dict[str, str]:
+    return {
+        S.NEW: pgettext("work order status", "new"),
+        S.READY: pgettext("work order status", "ready"),
+        S.PLANNED: pgettext("work order status", "planned"),
+        S.DISPATCHED: pgettext("work order status", "dispatched"),
+        S.EN_ROUTE: pgettext("work order status", "en_route"),
+        S.ON_SITE: pgettext("work order status", "on_site"),
+        S.COMPLETED: pgettext("work order status", "completed"),
+        S.NEEDS_FOLLOW_UP: pgettext("work order status", "needs_follow_up"),
+        S.CANCELLED: pgettext("work order status", "cancelled"),
+    }
+
+
+def status_word(status: str):
+    """A work-order status inside a reason: the code in English, its name in Chinese."""
+    return lazy_word(_status_words, status)
 
 TERMINAL_STATUSES = frozenset({S.COMPLETED, S.CANCELLED})
 PRIORITY_RANK = {Priority.CRITICAL: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
@@ -82,21 +104,26 @@ NUMBER_PREFIX = "WO-"
 _PG_NUMBER_LOCK = 0x46_52_57_4F  # "FRWO": advisory lock key for drawing numbers
 
 
-def refusal_reason(from_status: str, to_status: str) -> str | None:
-    """None if the move is allowed, else a sentence saying why not."""
+def refusal_reason(from_status: str, to_status: str):
+    """None if the move is allowed, else a sentence saying why not (a lazy string:
+    it reads in the language of whoever is shown it)."""
     if to_status not in STATUSES:
-        return f"unknown status {to_status!r}"
+        return _l("unknown status '%(status)s'", status=to_status)
     if from_status == to_status:
-        return f"the work order is already {from_status}"
+        return _l("the work order is already %(status)s", status=status_word(from_status))
     allowed = ALLOWED_TRANSITIONS.get(from_status)
     if allowed is None:
-        return f"unknown current status {from_status!r}"
+        return _l("unknown current status '%(status)s'", status=from_status)
     if to_status in allowed:
         return None
     if from_status in TERMINAL_STATUSES:
-        return f"the work order is {from_status}; closed work orders do not change status"
-    hint = _REFUSAL_HINTS.get(to_status, "")
-    return f"cannot go from {from_status} to {to_status}" + (f": {hint}" if hint else "")
+        return _l("the work order is %(status)s; closed work orders do not change status",
+                  status=status_word(from_status))
+    old, new = status_word(from_status), status_word(to_status)
+    hint = _REFUSAL_HINTS.get(to_status)
+    if hint is None:
+        return _l("cannot go from %(old)s to %(new)s", old=old, new=new)
+    return _l("cannot go from %(old)s to %(new)s: %(hint)s", old=old, new=new, hint=hint)
 
 
 def allowed_next(status: str) -> list[str]:
@@ -188,14 +215,16 @@ def _next_number(session: Session) -> str:
 
 # --- creation -------------------------------------------------------------------------
 
-def _resolve(session: Session, model, value, field: str):
+def _resolve(session: Session, model: type[Merchant | Terminal], value, field: str):
     if value is None:
         return None
     if isinstance(value, model):
         return value
     obj = session.get(model, value)
     if obj is None:
-        raise NotFound(f"no {model.__tablename__.replace('_', ' ')} {value}", field=field)
+        if model is Merchant:
+            raise NotFound(_l("no merchant %(id)s", id=value), field=field)
+        raise NotFound(_l("no terminal %(id)s", id=value), field=field)
     return obj
 
 
@@ -240,24 +269,28 @@ def create_work_order(
     new report is more urgent). The signal `work_order_changed` is sent for a new work
     order (event action "created", from "" to `status`) before the commit."""
     if kind not in KINDS:
-        raise ValidationFailed(f"must be one of {', '.join(KINDS)}", field="kind")
+        raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(KINDS)),
+                               field="kind")
     if priority not in PRIORITIES:
-        raise ValidationFailed(f"must be one of {', '.join(PRIORITIES)}", field="priority")
+        raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(PRIORITIES)),
+                               field="priority")
     if severity not in SEVERITIES:
-        raise ValidationFailed(f"must be one of {', '.join(SEVERITIES)}", field="severity")
+        raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(SEVERITIES)),
+                               field="severity")
     if status not in (S.NEW, S.READY):
-        raise ValidationFailed("a work order starts as new or ready", field="status")
+        raise ValidationFailed(_l("a work order starts as new or ready"), field="status")
     if not isinstance(service_minutes, int) or not 1 <= service_minutes <= 24 * 60:
-        raise ValidationFailed("must be between 1 and 1440 minutes", field="service_minutes")
+        raise ValidationFailed(_l("must be between 1 and 1440 minutes"), field="service_minutes")
     if window_start_at and window_end_at and window_end_at <= window_start_at:
-        raise ValidationFailed("must be after window_start_at", field="window_end_at")
+        raise ValidationFailed(_l("must be after window_start_at"), field="window_end_at")
 
     _begin_unit(session)
     try:
         merchant_obj: Merchant = _resolve(session, Merchant, merchant, "merchant")
         terminal_obj: Terminal | None = _resolve(session, Terminal, terminal, "terminal")
         if terminal_obj is not None and terminal_obj.merchant_id not in (None, merchant_obj.id):
-            raise ValidationFailed("this terminal belongs to another merchant", field="terminal")
+            raise ValidationFailed(_l("this terminal belongs to another merchant"),
+                                   field="terminal")
 
         if kind == WorkOrderKind.REPAIR and terminal_obj is not None:
             if not is_sqlite(session):
@@ -341,11 +374,11 @@ def _event_for_client_action(session: Session, client_action_id: str) -> WorkOrd
 
 def _replay(work_order: WorkOrder, earlier: WorkOrderEvent, to_status: str) -> WorkOrderEvent:
     if earlier.work_order_id != work_order.id:
-        raise Conflict("this client_action_id was already used for another work order",
+        raise Conflict(_l("this client_action_id was already used for another work order"),
                        field="client_action_id")
     if earlier.to_status != to_status:
-        raise Conflict(f"this client_action_id was already used to move to {earlier.to_status}",
-                       field="client_action_id")
+        raise Conflict(_l("this client_action_id was already used to move to %(status)s",
+                          status=status_word(earlier.to_status)), field="client_action_id")
     return earlier
 
 
@@ -371,7 +404,7 @@ def transition(
     if client_action_id is not None:
         client_action_id = str(client_action_id)
         if not 1 <= len(client_action_id) <= 64:
-            raise ValidationFailed("must be 1 to 64 characters", field="client_action_id")
+            raise ValidationFailed(_l("must be 1 to 64 characters"), field="client_action_id")
         earlier = _event_for_client_action(session, client_action_id)
         if earlier is not None:
             return _replay(work_order, earlier, to_status)
@@ -437,9 +470,9 @@ def add_note(
     """A note on the timeline (no status change, no signal)."""
     text = (text or "").strip()
     if not text and not data:
-        raise ValidationFailed("a note needs text", field="text")
+        raise ValidationFailed(_l("a note needs text"), field="text")
     if len(text) > 4000:
-        raise ValidationFailed("must be at most 4000 characters", field="text")
+        raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="text")
     ev = _event(work_order, "note", actor=actor, from_status=work_order.status,
                 to_status=work_order.status, note=text, data=data)
     session.add(ev)
@@ -463,7 +496,7 @@ MAX_ID = 2**31 - 1
 def get_work_order(session: Session, work_order_id: int) -> WorkOrder:
     wo = session.get(WorkOrder, work_order_id) if 0 < work_order_id <= MAX_ID else None
     if wo is None:
-        raise NotFound(f"no work order {work_order_id}", field="id")
+        raise NotFound(_l("no work order %(id)s", id=work_order_id), field="id")
     return wo
 
 

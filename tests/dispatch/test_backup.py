@@ -15,7 +15,7 @@ from dispatch import backup, workorders
 from dispatch.models import Terminal, TerminalModel, WorkOrder, WorkOrderEvent
 from notifications.inbound import receive_inbound
 from notifications.models import OutboundMessage
-from tests.factories import make_world
+from tests.factories import login, make_world
 
 
 @pytest.fixture
@@ -191,3 +191,17 @@ def test_cancelling_the_work_order_frees_the_loaner(db, world, loaners):
     db.refresh(wo)
     assert (wo.backup_status, wo.loaner_terminal_id) == ("cancelled", None)
     assert {r.terminal.serial: r.where for r in backup.pool(db)}["LN-PAX-1"] == "pool"
+
+
+def test_refusals_read_in_chinese_while_the_timeline_keeps_english(client, db, world):
+    wo = _down_repair(db, world)
+    login(client, "dispatcher")
+    client.post("/lang/zh")
+    page = client.post(f"/backup/{wo.id}/deliver", follow_redirects=True).get_data(as_text=True)
+    assert "无法送达备用机：备用机状态为“无”" in page and "cannot deliver" not in page
+    # accepted with an empty pool: the reason it waits is a note, stored in English
+    assert client.post(f"/backup/{wo.id}/accept").status_code == 302
+    db.expire_all()
+    notes = [e.note for e in db.exec(select(WorkOrderEvent).where(
+        WorkOrderEvent.work_order_id == wo.id, WorkOrderEvent.action == "note")).all()]
+    assert notes == ["backup accepted, no loaner yet: no compatible loaner is free in the pool"]

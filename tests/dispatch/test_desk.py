@@ -348,3 +348,71 @@ def test_image_attached_on_the_work_order_page_is_kept_once(client, db):
     empty = client.post(f"/work-orders/{wo.id}/attachments", data={},
                         content_type="multipart/form-data", follow_redirects=True)
     assert b"Choose an image to upload." in empty.data
+
+
+# --- service reasons in the reader's language ------------------------------------------
+
+@pytest.mark.parametrize("lang,expected", [
+    ("en", ("Status: cannot go from ready to completed: only a work order on site (or needing "
+            "follow-up) can be completed")),
+    ("zh", "状态：工单不能从“待排程”变为“已完成”：只有已到场（或需跟进）的工单才能完成"),
+])
+def test_a_refused_transition_is_explained_in_the_dispatchers_language(client, db, lang, expected):
+    w = make_world(db)
+    wo = svc.escalate(db, fault_for(db, w))
+    login(client, "dispatcher")
+    client.post(f"/lang/{lang}")
+    page = client.post(f"/work-orders/{wo.id}/transition", data={"to_status": "completed"},
+                       follow_redirects=True)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert expected in html
+    if lang == "zh":
+        assert "cannot go from" not in html
+    db.refresh(wo)
+    assert wo.status == "ready"
+
+
+@pytest.mark.parametrize("lang,expected", [
+    ("en", "Symptoms: must be at most 4000 characters"),
+    ("zh", "症状：最多 4000 个字符"),
+])
+def test_a_refused_field_on_the_desk_names_field_and_reason_in_the_agents_language(
+        client, db, lang, expected):
+    w = make_world(db)
+    login(client, "agent")
+    client.post(f"/lang/{lang}")
+    page = client.post(f"/desk/merchants/{w.merchant.id}/faults",
+                       data={"terminal_id": w.terminal.id, "category": "hw_printer",
+                             "symptoms": "x" * 4001, "channel": "phone"},
+                       follow_redirects=True)
+    assert page.status_code == 200 and expected in page.get_data(as_text=True)
+    assert db.exec(select(FaultReport)).all() == []
+    # a reason with a value in it: the checklist of a closed fault
+    fault = fault_for(db, w)
+    svc.resolve_remotely(db, fault, "fixed by phone")
+    page = client.post(f"/desk/faults/{fault.id}/checklist", data={"outcome_restart": "fixed"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert ("the fault is already resolved remotely" if lang == "en"
+            else "该故障已处于“远程已解决”状态") in page
+
+
+def test_api_errors_follow_the_request_language_but_code_and_field_do_not(client, db):
+    w = make_world(db)
+    wo = svc.escalate(db, fault_for(db, w))
+    disp = bearer(client, "dispatcher")
+    url = f"/api/v1/work-orders/{wo.id}/transition"
+    zh = client.post(url, headers={**disp, "Accept-Language": "zh-CN,zh;q=0.9"},
+                     json={"to_status": "completed"})
+    en = client.post(url, headers=disp, json={"to_status": "completed"})
+    assert zh.status_code == en.status_code == 409
+    zh_err, en_err = zh.get_json()["error"], en.get_json()["error"]
+    assert (zh_err["code"], zh_err["fields"][0]["field"]) == (en_err["code"], "status")
+    assert zh_err["message"].startswith("工单不能从“待排程”变为“已完成”")
+    assert zh_err["fields"][0]["reason"] == zh_err["message"]
+    assert en_err["message"].startswith("cannot go from ready to completed")
+    # pydantic's own reasons too
+    bad = client.post("/api/v1/faults", headers={**disp, "Accept-Language": "zh"},
+                      json={"merchant_id": "abc", "category": "hw_keys"})
+    assert bad.status_code == 422
+    assert bad.get_json()["error"]["fields"][0] == {"field": "merchant_id", "reason": "必须是整数"}
