@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from flask import jsonify, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlmodel import select
@@ -27,7 +28,7 @@ WRITERS = (Role.DISPATCHER,)
 
 def _no_nul(value: str) -> str:
     if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+        raise ValueError(_l("must not contain NUL characters"))
     return value
 
 
@@ -160,14 +161,14 @@ def _int_arg(name: str, required: bool = False) -> int | None:
     raw = request.args.get(name)
     if raw in (None, ""):
         if required:
-            raise ValidationFailed("is required", field=name)
+            raise ValidationFailed(_l("is required"), field=name)
         return None
     try:
         value = int(raw)
     except ValueError:
-        raise ValidationFailed("must be an integer", field=name) from None
+        raise ValidationFailed(_l("must be an integer"), field=name) from None
     if not 1 <= value <= MAX_ID:
-        raise ValidationFailed(f"must be between 1 and {MAX_ID}", field=name)
+        raise ValidationFailed(_l("must be between 1 and %(max)s", max=MAX_ID), field=name)
     return value
 
 
@@ -178,13 +179,14 @@ def _dt_arg(name: str) -> datetime | None:
     try:
         return as_utc(datetime.fromisoformat(raw))
     except ValueError:
-        raise ValidationFailed("must be an ISO 8601 date-time", field=name) from None
+        raise ValidationFailed(_l("must be an ISO 8601 date-time"), field=name) from None
 
 
 def _choice_arg(name: str, choices: tuple[str, ...]) -> str | None:
     raw = request.args.get(name) or None
     if raw is not None and raw not in choices:
-        raise ValidationFailed(f"must be one of {', '.join(choices)}", field=name)
+        raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(choices)),
+                               field=name)
     return raw
 
 
@@ -194,7 +196,7 @@ def _technician_may_use(location_id: int) -> None:
         return
     loc = get_session().get(StockLocation, location_id)
     if loc is not None and loc.technician_id != current_user.technician_id:
-        raise Forbidden("technicians use the stock of their own van", field="location_id")
+        raise Forbidden(_l("technicians use the stock of their own van"), field="location_id")
 
 
 MAX_PAGE = 100_000
@@ -204,7 +206,7 @@ def bounded_page() -> Page:
     """read_page, with a bound on page so OFFSET stays a database integer."""
     page = read_page()
     if page.page > MAX_PAGE:
-        raise ValidationFailed(f"must be at most {MAX_PAGE}", field="page")
+        raise ValidationFailed(_l("must be at most %(limit)s", limit=MAX_PAGE), field="page")
     return page
 
 
@@ -293,9 +295,9 @@ def _horizon() -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValidationFailed("must be an integer", field="horizon_days") from None
+        raise ValidationFailed(_l("must be an integer"), field="horizon_days") from None
     if not 1 <= value <= 90:
-        raise ValidationFailed("must be between 1 and 90", field="horizon_days")
+        raise ValidationFailed(_l("must be between 1 and %(max)s", max=90), field="horizon_days")
     return value
 
 
@@ -325,7 +327,7 @@ def _day_arg() -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ValidationFailed("must be a date YYYY-MM-DD", field="day") from None
+        raise ValidationFailed(_l("must be a date YYYY-MM-DD"), field="day") from None
 
 
 @api_v1.get("/inventory/restock")
@@ -406,7 +408,7 @@ def api_return_faulty():
     body = parse_body(ReturnFaultyIn)
     if current_user.role == Role.TECHNICIAN:
         if body.from_location_id is None:
-            raise Forbidden("technicians return faulty parts from their van",
+            raise Forbidden(_l("technicians return faulty parts from their van"),
                             field="from_location_id")
         _technician_may_use(body.from_location_id)
     moves = stock.return_faulty(get_session(), body.location_id, body.part_id, body.qty,

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from sqlalchemy import and_, func, update
 from sqlalchemy import event as sa_event
 from sqlalchemy import select as sa_select
@@ -32,6 +34,7 @@ from sqlmodel import Session, select
 from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import record_audit
 from core.db import begin_write, is_sqlite
+from core.i18n import lazy_word
 from inventory import refs
 from inventory.models import (
     Part,
@@ -64,7 +67,7 @@ def _actor_fields(actor) -> tuple[int | None, str]:
 
 def check_qty(qty: Any, field: str = "qty") -> int:
     if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
-        raise ValidationFailed("must be a whole number greater than zero", field=field)
+        raise ValidationFailed(_l("must be a whole number greater than zero"), field=field)
     return qty
 
 
@@ -78,18 +81,25 @@ def _is_id(value: Any) -> bool:
 def get_part(session: Session, part_id: Any, field: str = "part_id") -> Part:
     part = session.get(Part, part_id) if _is_id(part_id) else None
     if part is None:
-        raise ValidationFailed(f"unknown part {part_id!r}", field=field)
+        raise ValidationFailed(_l("unknown part %(id)s", id=repr(part_id)), field=field)
     return part
+
+
+def _location_kind_words() -> dict[str, str]:
+    return {"depot": pgettext("stock location kind", "depot"),
+            "van": pgettext("stock location kind", "van")}
 
 
 def get_location(session: Session, location_id: Any, field: str = "location_id",
                  kind: str | None = None) -> StockLocation:
     loc = session.get(StockLocation, location_id) if _is_id(location_id) else None
     if loc is None:
-        raise ValidationFailed(f"unknown stock location {location_id!r}", field=field)
-    if kind is not None and loc.kind != kind:
-        raise ValidationFailed(f"must be a {kind} location, {loc.code} is a {loc.kind}",
+        raise ValidationFailed(_l("unknown stock location %(id)s", id=repr(location_id)),
                                field=field)
+    if kind is not None and loc.kind != kind:
+        raise ValidationFailed(_l("must be a %(kind)s location, %(code)s is a %(actual)s",
+                                  kind=lazy_word(_location_kind_words, kind), code=loc.code,
+                                  actual=lazy_word(_location_kind_words, loc.kind)), field=field)
     return loc
 
 
@@ -101,7 +111,7 @@ def _work_order_row(session: Session, work_order_id: Any, field: str = "work_ord
             sa_select(wo.c.id, wo.c.number, wo.c.terminal_id, wo.c.status)
             .where(wo.c.id == work_order_id)).first()
     if row is None:
-        raise ValidationFailed(f"unknown work order {work_order_id!r}", field=field)
+        raise ValidationFailed(_l("unknown work order %(id)s", id=repr(work_order_id)), field=field)
     return row
 
 
@@ -118,24 +128,27 @@ def _check_fits_work_order(session: Session, part: Part, wo_row) -> None:
     model_id = session.execute(sa_select(t.c.model_id).where(t.c.id == wo_row.terminal_id)).scalar()
     if model_id is not None and not part_fits_model(session, part.id, model_id):
         raise ValidationFailed(
-            f"part {part.sku} does not fit the terminal model of work order {wo_row.number}",
+            _l("part %(sku)s does not fit the terminal model of work order %(number)s",
+               sku=part.sku, number=wo_row.number),
             field="part_id", code="wrong_model")
 
 
 def _check_serials(serials: Sequence[str] | None, part: Part, qty: int) -> list[str]:
     if not part.serialized:
         if serials:
-            raise ValidationFailed(f"part {part.sku} is not serial-tracked", field="serials")
+            raise ValidationFailed(_l("part %(sku)s is not serial-tracked", sku=part.sku),
+                                   field="serials")
         return []
     serials = [str(s).strip() for s in (serials or [])]
     if len(serials) != qty or any(not s for s in serials):
         raise ValidationFailed(
-            f"part {part.sku} is serial-tracked: give exactly {qty} serial numbers",
+            _l("part %(sku)s is serial-tracked: give exactly %(n)s serial numbers",
+               sku=part.sku, n=qty),
             field="serials")
     if len(set(serials)) != len(serials):
-        raise ValidationFailed("serial numbers repeat", field="serials")
+        raise ValidationFailed(_l("serial numbers repeat"), field="serials")
     if any(len(s) > 40 for s in serials):
-        raise ValidationFailed("a serial number is longer than 40 characters", field="serials")
+        raise ValidationFailed(_l("a serial number is longer than 40 characters"), field="serials")
     return serials
 
 
@@ -148,7 +161,8 @@ def _units_at(session: Session, part: Part, location: StockLocation,
         unit = session.exec(select(SerialUnit).where(SerialUnit.serial == s)).first()
         if (unit is None or unit.part_id != part.id or unit.location_id != location.id
                 or unit.status != "in_stock"):
-            raise ValidationFailed(f"serial {s} is not in stock at {location.code}",
+            raise ValidationFailed(_l("serial %(serial)s is not in stock at %(location)s",
+                                      serial=s, location=location.code),
                                    field="serials", code="serial_not_here")
         units.append(unit)
     return units
@@ -195,7 +209,8 @@ def _apply(session: Session, *, kind: str, location: StockLocation, part: Part,
         have = available(session, location.id, part.id)
         need = max(-on_hand, reserved, 1)
         raise InsufficientStock(
-            f"not enough {part.sku} at {location.code}: {have} available, {need} needed",
+            _l("not enough %(sku)s at %(location)s: %(have)s available, %(need)s needed",
+               sku=part.sku, location=location.code, have=have, need=need),
             field="qty")
     actor_id, _label = _actor_fields(actor)
     move = StockMove(kind=kind, part_id=part.id, location_id=location.id,
@@ -267,7 +282,8 @@ def receive(session: Session, location_id: int, part_id: int, qty: int, actor=No
         if serials:
             for s in serials:
                 if session.exec(select(SerialUnit).where(SerialUnit.serial == s)).first():
-                    raise ValidationFailed(f"serial {s} is already known", field="serials")
+                    raise ValidationFailed(_l("serial %(serial)s is already known", serial=s),
+                                           field="serials")
                 session.add(SerialUnit(serial=s, part_id=part.id, location_id=loc.id))
                 moves.append(_apply(session, kind="receive", location=loc, part=part, on_hand=1,
                                     serial=s, reason=reason[:255], actor=actor))
@@ -285,7 +301,7 @@ def _transfer(session: Session, actor, from_location_id, to_location_id, part_id
     src = get_location(session, from_location_id, "from_location_id")
     dst = get_location(session, to_location_id, "to_location_id")
     if src.id == dst.id:
-        raise ValidationFailed("must differ from from_location_id", field="to_location_id")
+        raise ValidationFailed(_l("must differ from from_location_id"), field="to_location_id")
     serials = _check_serials(serials, part, qty)
     moves = []
     chunks: list[tuple[int, str | None]] = [(1, s) for s in serials] or [(qty, None)]
@@ -357,8 +373,15 @@ def _get_reservation(session: Session, reservation_id: Any, lock: bool = True) -
         stmt = stmt.with_for_update()
     r = session.exec(stmt).first() if _is_id(reservation_id) else None
     if r is None:
-        raise NotFound(f"unknown reservation {reservation_id!r}", field="reservation_id")
+        raise NotFound(_l("unknown reservation %(id)s", id=repr(reservation_id)),
+                       field="reservation_id")
     return r
+
+
+def _reservation_status_words() -> dict[str, str]:
+    return {"active": pgettext("reservation status", "active"),
+            "consumed": pgettext("reservation status", "consumed"),
+            "released": pgettext("reservation status", "released")}
 
 
 def remaining(r: Reservation) -> int:
@@ -376,10 +399,12 @@ def release(session: Session, reservation_id: int, actor=None, *, qty: int | Non
     with _unit_of_work(session, commit):
         r = _get_reservation(session, reservation_id)
         if r.status != "active":
-            raise Conflict(f"reservation {r.id} is {r.status}", field="reservation_id")
+            raise Conflict(_l("reservation %(id)s is %(status)s", id=r.id,
+                              status=lazy_word(_reservation_status_words, r.status)),
+                           field="reservation_id")
         qty = remaining(r) if qty is None else check_qty(qty)
         if qty > remaining(r):
-            raise ValidationFailed(f"only {remaining(r)} still reserved", field="qty")
+            raise ValidationFailed(_l("only %(n)s still reserved", n=remaining(r)), field="qty")
         part = session.get(Part, r.part_id)
         loc = session.get(StockLocation, r.location_id)
         _apply(session, kind="release", location=loc, part=part, reserved=-qty,
@@ -501,7 +526,8 @@ def return_faulty(session: Session, location_id: int, part_id: int, qty: int, ac
                 unit = session.exec(select(SerialUnit).where(SerialUnit.serial == s)).first()
                 if unit is not None and (unit.part_id != part.id or unit.status == "in_stock"):
                     raise ValidationFailed(
-                        f"serial {s} is in stock, not in the field: give from_location_id",
+                        _l("serial %(serial)s is in stock, not in the field: give from_location_id",
+                           serial=s),
                         field="serials", code="serial_not_here")
                 units[s] = unit or SerialUnit(serial=s, part_id=part.id)
         moves = []
@@ -533,10 +559,10 @@ def adjust(session: Session, location_id: int, part_id: int, delta: int, reason:
     on-hand never drops below what is reserved."""
     with _unit_of_work(session, commit):
         if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
-            raise ValidationFailed("must be a non-zero whole number", field="delta")
+            raise ValidationFailed(_l("must be a non-zero whole number"), field="delta")
         reason = (reason or "").strip()
         if not reason:
-            raise ValidationFailed("say why the stock is adjusted", field="reason")
+            raise ValidationFailed(_l("say why the stock is adjusted"), field="reason")
         part = get_part(session, part_id)
         loc = get_location(session, location_id)
         serials = _check_serials(serials, part, abs(delta))
@@ -555,7 +581,8 @@ def adjust(session: Session, location_id: int, part_id: int, delta: int, reason:
             for s in serials:
                 unit = session.exec(select(SerialUnit).where(SerialUnit.serial == s)).first()
                 if unit is not None and (unit.part_id != part.id or unit.status == "in_stock"):
-                    raise ValidationFailed(f"serial {s} is already in stock", field="serials")
+                    raise ValidationFailed(_l("serial %(serial)s is already in stock", serial=s),
+                                           field="serials")
                 unit = unit or SerialUnit(serial=s, part_id=part.id)
                 unit.status = "in_stock"
                 unit.location_id = loc.id
