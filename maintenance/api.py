@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app, jsonify, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import BaseModel
 from sqlmodel import select
@@ -66,7 +67,7 @@ def create_pm_plan():
 def get_pm_plan(plan_id: int):
     plan = get_session().get(PMPlan, plan_id)
     if plan is None:
-        raise NotFound("no such plan", field="plan_id")
+        raise NotFound(_l("no such plan"), field="plan_id")
     return jsonify(plan_as_dict(plan))
 
 
@@ -90,13 +91,13 @@ def preview_pm_plan():
 @roles_required(Role.DISPATCHER)
 def analytics_table(name: str):
     if name not in analytics.TABLES:
-        raise NotFound(f"no analytics table {name!r}", field="name")
+        raise NotFound(_l("no analytics table %(name)s", name=repr(name)), field="name")
     try:
         days = int(request.args.get("days", "90"))
     except ValueError:
-        raise ValidationFailed("must be a whole number of days", field="days") from None
+        raise ValidationFailed(_l("must be a whole number of days"), field="days") from None
     if not 1 <= days <= 730:
-        raise ValidationFailed("must be between 1 and 730", field="days")
+        raise ValidationFailed(_l("must be between 1 and %(max)s", max=730), field="days")
     until = utcnow()
     rows = analytics.compute_table(get_session(), name, until - timedelta(days=days), until,
                                    current_app.config["FIXROUTE"].default_timezone, until)

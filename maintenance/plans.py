@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field, field_validator
 from sqlmodel import Session, select
 
@@ -55,21 +56,22 @@ def validate_plan(session: Session, data: PlanInput) -> PlanInput:
     rule_text = (data.rrule or "").strip() or None
     data.rrule = rule_text
     if rule_text and data.interval_days:
-        raise ValidationFailed("give either a rule or an interval in days, not both",
+        raise ValidationFailed(_l("give either a rule or an interval in days, not both"),
                                field="interval_days")
     if not rule_text and not data.interval_days:
-        raise ValidationFailed("give a recurrence rule or an interval in days", field="rrule")
+        raise ValidationFailed(_l("give a recurrence rule or an interval in days"), field="rrule")
     if rule_text:
         rule = validate_rule(rule_text, data.active_from)
         if not next_rule_dates(rule, data.active_from, 1):
-            raise ValidationFailed("the rule never produces a date", field="rrule")
+            raise ValidationFailed(_l("the rule never produces a date"), field="rrule")
     if data.active_to is not None and data.active_to < data.active_from:
-        raise ValidationFailed("must be on or after the active-from date", field="active_to")
+        raise ValidationFailed(_l("must be on or after the active-from date"), field="active_to")
     if data.skill not in SKILLS:
-        raise ValidationFailed(f"unknown skill {data.skill!r}", field="skill")
+        raise ValidationFailed(_l("unknown skill %(skill)s", skill=repr(data.skill)), field="skill")
     for item in data.checklist:
         if item not in PM_CHECKLIST:
-            raise ValidationFailed(f"unknown checklist item {item!r}", field="checklist")
+            raise ValidationFailed(_l("unknown checklist item %(item)s", item=repr(item)),
+                                   field="checklist")
     data.checklist = list(dict.fromkeys(data.checklist))
     _check_scope(session, data.scope)
     return data
@@ -88,10 +90,12 @@ def _check_scope(session: Session, scope: PlanScope) -> None:
         found = set(session.exec(select(column).where(column.in_(wanted))).all())
         unknown = [w for w in wanted if w not in found]
         if unknown:
-            raise ValidationFailed(f"unknown: {', '.join(unknown[:5])}", field=f"scope.{key}")
+            raise ValidationFailed(_l("unknown: %(codes)s", codes=", ".join(unknown[:5])),
+                                   field=f"scope.{key}")
     bad = [t for t in scope.tiers if t not in TIERS]
     if bad:
-        raise ValidationFailed(f"unknown tier: {', '.join(bad)}", field="scope.tiers")
+        raise ValidationFailed(_l("unknown tier: %(tiers)s", tiers=", ".join(bad)),
+                               field="scope.tiers")
 
 
 def scope_dict(scope: PlanScope) -> dict[str, list[str]]:
@@ -116,7 +120,7 @@ def create_plan(session: Session, data: PlanInput, actor: User | None = None) ->
 def update_plan(session: Session, plan_id: int, data: PlanInput, actor: User | None = None) -> PMPlan:
     plan = session.get(PMPlan, plan_id)
     if plan is None:
-        raise NotFound("no such plan", field="plan_id")
+        raise NotFound(_l("no such plan"), field="plan_id")
     data = validate_plan(session, data)
     before = plan_as_dict(plan)
     plan.name = data.name.strip()

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import DAILY, rrule, rrulestr
+from flask_babel import lazy_gettext as _l
 
 from core.api import ValidationFailed
 
@@ -26,18 +27,22 @@ def parse_rule(text: str, active_from: date) -> rrule:
     frequencies finer than a day (a plan is due on dates)."""
     text = (text or "").strip()
     if not text:
-        raise RuleError("the rule is empty")
+        raise RuleError(_l("the rule is empty"))
     if "\n" in text or "DTSTART" in text.upper():
-        raise RuleError("give a single RRULE line without DTSTART; the plan's active-from date is the start")
+        raise RuleError(_l("give a single RRULE line without DTSTART; the plan's active-from date "
+                           "is the start"))
     body = text[6:] if text.upper().startswith("RRULE:") else text
     try:
         rule = rrulestr(body, dtstart=datetime.combine(active_from, time()), forceset=False)
     except (ValueError, TypeError, KeyError, IndexError) as exc:
-        raise RuleError(str(exc) or "not a valid RRULE") from None
+        if not str(exc):
+            raise RuleError(_l("not a valid RRULE")) from None
+        # dateutil says what is wrong in English; the sentence around it is translated
+        raise RuleError(_l("not a valid RRULE: %(error)s", error=str(exc))) from None
     if not isinstance(rule, rrule):  # pragma: no cover - guarded by the newline check
-        raise RuleError("give a single RRULE")
+        raise RuleError(_l("give a single RRULE"))
     if rule._freq > DAILY:  # HOURLY, MINUTELY, SECONDLY
-        raise RuleError("the rule repeats more often than daily; a plan is due on dates")
+        raise RuleError(_l("the rule repeats more often than daily; a plan is due on dates"))
     _check_month_days(rule)
     return rule
 
@@ -54,14 +59,14 @@ def _check_month_days(rule: rrule) -> None:
     months = rule._bymonth or range(1, 13)
     longest = max(_MONTH_DAYS[m - 1] for m in months)
     if all(abs(d) > longest for d in days):
-        raise RuleError("no month of this rule has that day of the month")
+        raise RuleError(_l("no month of this rule has that day of the month"))
 
 
 def validate_rule(text: str, active_from: date, field: str = "rrule") -> rrule:
     try:
         return parse_rule(text, active_from)
     except RuleError as exc:
-        raise ValidationFailed(str(exc), field=field) from None
+        raise ValidationFailed(exc.args[0], field=field) from None
 
 
 def rule_dates(rule: rrule, start: date, end: date) -> list[date]:

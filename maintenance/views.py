@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import ValidationError
 from sqlmodel import select
@@ -228,9 +229,9 @@ def _period() -> tuple[int, object, object]:
     try:
         days = int(raw)
     except ValueError:
-        raise ValidationFailed(_("must be a whole number of days"), field="days") from None
+        raise ValidationFailed(_l("must be a whole number of days"), field="days") from None
     if not 1 <= days <= 730:
-        raise ValidationFailed(_("must be between 1 and 730"), field="days")
+        raise ValidationFailed(_l("must be between 1 and %(max)s", max=730), field="days")
     until = utcnow()
     return days, until - timedelta(days=days), until
 

@@ -5,6 +5,7 @@ import csv
 import io
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from core.timeutil import utcnow
@@ -48,6 +49,26 @@ def test_a_bad_rule_is_shown_next_to_its_field_and_nothing_is_saved(client, db):
     page = client.post("/maintenance/plans/new", data={**FORM, "scope_models": ["NOPE"], "action": "save"})
     assert page.status_code == 422 and 'data-field="scope.models"' in page.get_data(as_text=True)
     assert db.exec(select(PMPlan)).all() == []
+
+
+@pytest.mark.parametrize("lang,rule_reason,minutes_reason", [
+    ("en", "no month of this rule has that day of the month", "must be at least 5"),
+    ("zh", "该规则中没有任何月份包含这一天", "不能小于 5"),
+])
+def test_field_reasons_on_the_plan_form_are_in_the_admins_language(client, db, lang, rule_reason,
+                                                                    minutes_reason):
+    make_world(db)
+    login(client, "admin")
+    client.post(f"/lang/{lang}")
+    page = client.post("/maintenance/plans/new",
+                       data={**FORM, "rrule": "FREQ=MONTHLY;BYMONTHDAY=32", "action": "save"})
+    assert page.status_code == 422
+    assert f'data-field="rrule">{rule_reason}</div>' in page.get_data(as_text=True)
+    # a reason pydantic found (service minutes below the minimum)
+    page = client.post("/maintenance/plans/new",
+                       data={**FORM, "service_minutes": "2", "action": "save"})
+    assert page.status_code == 422
+    assert f'data-field="service_minutes">{minutes_reason}</div>' in page.get_data(as_text=True)
 
 
 def test_admin_edits_a_plan(client, db):
