@@ -13,7 +13,10 @@ Protocol (one key is sent at most once, even with two senders or a restart):
    overwrites the new holder).
 3. Failures: 429, 5xx and network errors go back to ``pending`` with exponential
    backoff (30 s, 60 s, ... capped at 1 h; ``failed`` with the last code after
-   ``max_attempts``); other 4xx are permanent: ``failed`` with Twilio's error code.
+   ``max_attempts``), or later if Twilio's answer carried ``Retry-After`` (seconds or
+   an HTTP-date; honoured up to 1 h); other 4xx are permanent: ``failed`` with
+   Twilio's error code. Retries and give-ups are audited (``outbound_message``), since
+   the row itself forgets them once the message goes out.
 
 **What remains possible**: a crash (or lost connection) after Twilio accepted the
 message but before our record committed leaves the row in ``sending`` without a SID.
@@ -29,15 +32,18 @@ the row is retried later, not resent blind).
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 from sqlalchemy import Engine, and_, func, or_
 from sqlmodel import Session, select
 
+from core.audit import record_audit
 from core.db import begin_write, is_sqlite
 from core.timeutil import as_utc, utcnow
 from notifications.models import OutboundMessage
@@ -56,6 +62,7 @@ LEASE_SECONDS = 300
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
+RETRY_AFTER_CAP_SECONDS = 3600  # a longer Retry-After is shortened to this
 NON_URGENT_PER_NUMBER_PER_HOUR = 3
 
 # how far each status is along the way; a callback never moves a message backwards
@@ -64,6 +71,9 @@ STATUS_RANK = {
     "undelivered": 4, "failed": 4, "delivered": 5,
 }
 FINAL = {"delivered", STATUS_DEV_DELIVERED, STATUS_SUPPRESSED}
+
+AUDIT_ENTITY = "outbound_message"
+AUDIT_ACTOR = "sms sender"
 
 
 def map_provider_status(raw: str | None) -> str:
@@ -85,13 +95,44 @@ class Accepted:
 
 
 class SendFailed(Exception):
+    """`retry_after`: how long the provider asked us to wait (its Retry-After), if it did."""
+
     def __init__(self, message: str, *, retryable: bool, code: str | None = None,
-                 http_status: int | None = None) -> None:
+                 http_status: int | None = None, retry_after: timedelta | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
         self.code = code
         self.http_status = http_status
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: str | None, *, date: str | None = None,
+                      now: datetime | None = None) -> timedelta | None:
+    """An HTTP Retry-After value as a wait: delta-seconds (``120``) or an HTTP-date
+    (``Wed, 21 Oct 2030 07:28:00 GMT``). A date is measured from the same answer's
+    ``Date`` header when there is one (so our clock's skew does not matter), else from
+    `now`; a date in the past gives zero. None when absent or malformed."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.isascii() and value.isdigit():
+        return timedelta(seconds=min(int(value), 366 * 86400))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    reference = None
+    if date:
+        try:
+            reference = parsedate_to_datetime(date)
+        except (TypeError, ValueError, IndexError):
+            reference = None
+    reference = reference or now or utcnow()
+    # HTTP-dates are GMT; parsedate_to_datetime leaves "-0000" naive
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    reference = reference if reference.tzinfo else reference.replace(tzinfo=UTC)
+    return max(when - reference, timedelta(0))
 
 
 class SmsSender(Protocol):
@@ -100,6 +141,37 @@ class SmsSender(Protocol):
     def send(self, message: OutboundMessage) -> Accepted: ...
 
     def find_sent(self, message: OutboundMessage) -> Accepted | None: ...
+
+
+def _recording_http_client(timeout: float):
+    """A TwilioHttpClient that remembers, per thread, the last answer it received.
+
+    Why: twilio-python turns an error answer into ``TwilioRestException(status, uri,
+    msg, code, method, details)`` and drops the answer's headers (twilio 9.x,
+    ``twilio.base.version.Version.exception``), so a ``Retry-After`` on a 429 or 503
+    never reaches the caller. The stock client does keep its last answer, but in
+    ``_test_only_last_response``: private, meant for twilio's own tests, and one slot
+    shared by every thread using the client (one TwilioSender may serve several
+    threads). This subclass keeps the answer in a thread-local instead; the sender
+    reads it right after the failing call, in the same thread."""
+    from twilio.http.http_client import TwilioHttpClient
+
+    class RecordingHttpClient(TwilioHttpClient):
+        def __init__(self, **kwargs) -> None:
+            super().__init__(**kwargs)
+            self._seen = threading.local()
+
+        def request(self, *args, **kwargs):
+            self._seen.response = None
+            response = super().request(*args, **kwargs)
+            self._seen.response = response
+            return response
+
+        def last_response(self):
+            """This thread's last answer (twilio.http.response.Response), or None."""
+            return getattr(self._seen, "response", None)
+
+    return RecordingHttpClient(timeout=timeout)
 
 
 class TwilioSender:
@@ -111,13 +183,12 @@ class TwilioSender:
     def __init__(self, account_sid: str, auth_token: str, *, from_number: str | None = None,
                  messaging_service_sid: str | None = None, public_base_url: str | None = None,
                  api_base_url: str | None = None, timeout: float = 15.0) -> None:
-        from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
         if not (from_number or messaging_service_sid):
             raise ValueError("a from number or a messaging service SID is required")
-        self.client = Client(account_sid, auth_token,
-                             http_client=TwilioHttpClient(timeout=timeout))
+        self.http = _recording_http_client(timeout)
+        self.client = Client(account_sid, auth_token, http_client=self.http)
         if api_base_url:
             self.client.api.base_url = api_base_url.rstrip("/")
         self.from_number = from_number
@@ -151,8 +222,7 @@ class TwilioSender:
                 return Accepted(item.sid, map_provider_status(item.status), item.status or "")
         return None
 
-    @staticmethod
-    def _call(fn: Callable):
+    def _call(self, fn: Callable):
         import requests
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
@@ -162,10 +232,20 @@ class TwilioSender:
             retryable = exc.status == 429 or exc.status >= 500
             code = str(exc.code) if exc.code is not None else f"http_{exc.status}"
             raise SendFailed(exc.msg or str(exc), retryable=retryable, code=code,
-                             http_status=exc.status) from exc
+                             http_status=exc.status,
+                             retry_after=self._retry_after(exc.status) if retryable else None
+                             ) from exc
         except (requests.RequestException, TwilioException, OSError) as exc:
             raise SendFailed(f"network error: {exc.__class__.__name__}", retryable=True,
                              code="network") from exc
+
+    def _retry_after(self, status: int) -> timedelta | None:
+        """The Retry-After of the answer that just failed in this thread, if it has one."""
+        response = self.http.last_response()
+        if response is None or response.status_code != status:
+            return None
+        headers = response.headers or {}  # requests' case-insensitive dict
+        return parse_retry_after(headers.get("Retry-After"), date=headers.get("Date"))
 
 
 class DevSender:
@@ -333,14 +413,27 @@ def _record(session: Session, claim: _Claim, now: datetime, *, accepted: Accepte
         assert failure is not None
         row.error_code = (failure.code or "")[:16] or None
         row.error_message = failure.message[:255]
+        details = {"code": row.error_code, "http_status": failure.http_status,
+                   "attempts": row.attempts}
         if failure.retryable and row.attempts < max_attempts:
+            wait = backoff(row.attempts)
+            if failure.retry_after is not None:
+                # never earlier than Twilio asked, but never parked for longer than the cap
+                asked = min(failure.retry_after, timedelta(seconds=RETRY_AFTER_CAP_SECONDS))
+                wait = max(wait, asked)
+                details["retry_after_seconds"] = int(failure.retry_after.total_seconds())
+                row.error_message = (f"{failure.message} (Twilio asked to retry after "
+                                     f"{int(failure.retry_after.total_seconds())} s)")[:255]
             row.status = STATUS_PENDING
-            row.next_attempt_at = now + backoff(row.attempts)
+            row.next_attempt_at = now + wait
+            record_audit(session, AUDIT_ENTITY, row.id, "retry_scheduled", actor_label=AUDIT_ACTOR,
+                         next_attempt_at=row.next_attempt_at.isoformat(), **details)
             report.retry += 1
         else:
             row.status = "failed"
             if failure.retryable:
                 row.error_message = f"gave up after {row.attempts} attempts: {failure.message}"[:255]
+            record_audit(session, AUDIT_ENTITY, row.id, "failed", actor_label=AUDIT_ACTOR, **details)
             report.failed += 1
     session.add(row)
     session.commit()

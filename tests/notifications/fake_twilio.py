@@ -8,7 +8,10 @@ client in tests. Implements, per ../shared/vendor-specs/twilio_api_v2010.json:
 It checks HTTP basic auth against the account SID and token, records every request,
 and answers from a script: `fake.script(201, 429, 500, 400)` makes the next POSTs
 answer in that order (then 201 again). Error bodies follow Twilio's shape
-{"code", "message", "more_info", "status"}."""
+{"code", "message", "more_info", "status"}. A scripted answer can carry headers,
+e.g. `fake.script((429, None, {"Retry-After": "120"}))`: the spec documents only the
+201, but Twilio's 429 (error 20429) and 503 answers may say when to come back. Every
+answer has a `Date` header (http.server adds it), as Twilio's do."""
 from __future__ import annotations
 
 import base64
@@ -48,15 +51,17 @@ class FakeTwilio:
     auth_token: str = "test-auth-token"
     requests: list[Recorded] = field(default_factory=list)
     messages: list[dict] = field(default_factory=list)
-    _script: list[tuple[int, int | None]] = field(default_factory=list)
+    _script: list[tuple[int, int | None, dict[str, str]]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- test controls ---------------------------------------------------------------
-    def script(self, *statuses: int | tuple[int, int]) -> None:
-        """Answer the next POSTs with these statuses (a tuple gives a Twilio error code)."""
+    def script(self, *statuses: int | tuple) -> None:
+        """Answer the next POSTs with these statuses: `429`, `(400, 21211)` (a Twilio
+        error code) or `(429, None, {"Retry-After": "120"})` (extra response headers)."""
         with self._lock:
             for s in statuses:
-                self._script.append(s if isinstance(s, tuple) else (s, None))
+                status, code, headers = (*s, None, None)[:3] if isinstance(s, tuple) else (s, None, None)
+                self._script.append((status, code, dict(headers or {})))
 
     def posts(self) -> list[Recorded]:
         return [r for r in self.requests if r.method == "POST"]
@@ -72,9 +77,11 @@ class FakeTwilio:
             def log_message(self, *args):  # keep test output clean
                 pass
 
-            def _send(self, status: int, payload: dict) -> None:
+            def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
                 body = json.dumps(payload).encode()
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -97,9 +104,9 @@ class FakeTwilio:
                 length = int(self.headers.get("Content-Length", 0) or 0)
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 sid = self._route()
-                status, payload = fake._create(sid, form, self._authorised(sid or ""))
+                status, payload, headers = fake._create(sid, form, self._authorised(sid or ""))
                 fake.requests.append(Recorded("POST", self.path, form, {}, status))
-                self._send(status, payload)
+                self._send(status, payload, headers)
 
             def do_GET(self):
                 query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
@@ -123,22 +130,23 @@ class FakeTwilio:
         self.server.server_close()
 
     # -- behaviour -------------------------------------------------------------------
-    def _create(self, sid: str | None, form: dict, authorised: bool) -> tuple[int, dict]:
+    def _create(self, sid: str | None, form: dict, authorised: bool) -> tuple[int, dict, dict]:
+        """(HTTP status, JSON body, extra response headers) for one POST."""
         if sid is None:
-            return 404, _error(404, 20404, "The requested resource was not found")
+            return 404, _error(404, 20404, "The requested resource was not found"), {}
         if not authorised:
-            return 401, _error(401, 20003, "Authenticate")
+            return 401, _error(401, 20003, "Authenticate"), {}
         with self._lock:
-            status, code = self._script.pop(0) if self._script else (201, None)
+            status, code, headers = self._script.pop(0) if self._script else (201, None, {})
         if status != 201:
             default_code, message = ERRORS.get(status, (20000 + status, "Error"))
-            return status, _error(status, code or default_code, message)
+            return status, _error(status, code or default_code, message), headers
         missing = [p for p in ("To", "Body") if not form.get(p)]
         if not (form.get("From") or form.get("MessagingServiceSid")):
             missing.append("From")
         if missing:
             return 400, _error(400, 21604 if "To" in missing else 21602,
-                               f"A '{missing[0]}' parameter is required.")
+                               f"A '{missing[0]}' parameter is required."), {}
         now = format_datetime(datetime.now(UTC))
         message = {
             "account_sid": sid, "api_version": "2010-04-01", "body": form["Body"],
@@ -153,7 +161,7 @@ class FakeTwilio:
         message["uri"] = f"/2010-04-01/Accounts/{sid}/Messages/{message['sid']}.json"
         with self._lock:
             self.messages.append(message)
-        return 201, {k: v for k, v in message.items() if not k.startswith("_")}
+        return 201, {k: v for k, v in message.items() if not k.startswith("_")}, headers
 
     def _list(self, sid: str, query: dict) -> dict:
         with self._lock:

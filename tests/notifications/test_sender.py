@@ -49,7 +49,7 @@ def test_fake_implements_the_spec_path_and_message_fields():
 
     assert "post" in spec["paths"][MESSAGES_PATH]
     fields = set(spec["components"]["schemas"]["api.v2010.account.message"]["properties"])
-    status, payload = FakeTwilio()._create("AC" + "0" * 32, {"To": NUMBER, "From": FROM, "Body": "x"}, True)
+    status, payload, _headers = FakeTwilio()._create("AC" + "0" * 32, {"To": NUMBER, "From": FROM, "Body": "x"}, True)
     assert status == 201
     assert fields <= set(payload)
 
@@ -271,3 +271,86 @@ def test_status_callbacks_never_move_backwards(db, engine, fake_twilio, twilio_s
     row = _row(engine)
     assert row.status == expected
     assert row.error_code == ("30003" if expected == "undelivered" else None)
+
+
+# --- Retry-After --------------------------------------------------------------------
+
+def _audits(engine, action: str) -> list:
+    from core.models import AuditEvent
+
+    with Session(engine) as s:
+        return s.exec(select(AuditEvent).where(AuditEvent.entity == "outbound_message",
+                                               AuditEvent.action == action)
+                      .order_by(AuditEvent.id)).all()
+
+
+def test_retry_after_seconds_on_429_is_honoured(db, engine, fake_twilio, twilio_sender):
+    row = _enqueue(db)
+    fake_twilio.script((429, None, {"Retry-After": "600"}))
+    report = drain_outbox(engine, twilio_sender, now=T0)
+    assert report.retry == 1
+    waiting = _row(engine)
+    assert (waiting.status, waiting.error_code) == ("pending", "20429")
+    assert waiting.next_attempt_at == T0 + timedelta(seconds=600)  # not the 30 s backoff
+    assert "retry after 600 s" in waiting.error_message
+    [audit] = _audits(engine, "retry_scheduled")
+    assert audit.entity_id == str(row.id)
+    assert audit.data["retry_after_seconds"] == 600 and audit.data["http_status"] == 429
+    assert drain_outbox(engine, twilio_sender, now=T0 + timedelta(seconds=599)).claimed == 0
+    drain_outbox(engine, twilio_sender, now=T0 + timedelta(seconds=600))
+    assert _row(engine).status == "queued"
+    assert [p.status for p in fake_twilio.posts()] == [429, 201]
+
+
+def test_retry_after_http_date_on_503_is_measured_from_twilios_date_header(
+        db, engine, fake_twilio, twilio_sender):
+    """The date is read against the answer's own Date header: our clock (here T0, years
+    away from the fake's real clock) does not matter."""
+    from email.utils import format_datetime
+
+    _enqueue(db)
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=300), usegmt=True)
+    fake_twilio.script((503, None, {"Retry-After": later}))
+    drain_outbox(engine, twilio_sender, now=T0)
+    row = _row(engine)
+    assert (row.status, row.error_code) == ("pending", "20503")
+    # both HTTP-dates have whole seconds: the fake's Date may be a second later
+    assert T0 + timedelta(seconds=299) <= row.next_attempt_at <= T0 + timedelta(seconds=300)
+
+
+@pytest.mark.parametrize("header,expected", [
+    ("5", timedelta(seconds=30)),       # shorter than our backoff: the backoff stands
+    ("86400", timedelta(hours=1)),      # a day: capped at an hour
+    ("soon", timedelta(seconds=30)),    # malformed: ignored
+])
+def test_retry_after_is_bounded_by_backoff_and_cap(db, engine, fake_twilio, twilio_sender,
+                                                   header, expected):
+    _enqueue(db)
+    fake_twilio.script((429, None, {"Retry-After": header}))
+    drain_outbox(engine, twilio_sender, now=T0)
+    assert _row(engine).next_attempt_at == T0 + expected
+
+
+def test_retry_after_does_not_buy_attempts_beyond_the_maximum(db, engine, fake_twilio, twilio_sender):
+    _enqueue(db)
+    fake_twilio.script((429, None, {"Retry-After": "60"}))
+    report = drain_outbox(engine, twilio_sender, now=T0, max_attempts=1)
+    assert (report.failed, report.retry) == (1, 0)
+    row = _row(engine)
+    assert row.status == "failed" and row.error_message.startswith("gave up after 1 attempts")
+    [audit] = _audits(engine, "failed")
+    assert audit.data["code"] == "20429"
+
+
+def test_parse_retry_after_reads_seconds_and_http_dates():
+    from notifications.sender import parse_retry_after
+
+    date = "Mon, 07 Jan 2030 03:00:00 GMT"
+    assert parse_retry_after("120") == timedelta(seconds=120)
+    assert parse_retry_after(" 0 ") == timedelta(0)
+    assert parse_retry_after("Mon, 07 Jan 2030 03:02:30 GMT", date=date) == timedelta(seconds=150)
+    assert parse_retry_after("Mon, 07 Jan 2030 03:02:30 GMT", now=T0) == timedelta(seconds=150)
+    assert parse_retry_after("Mon, 07 Jan 2030 02:00:00 GMT", date=date) == timedelta(0)  # past
+    for junk in (None, "", "-5", "1.5", "tomorrow", "١٢"):
+        assert parse_retry_after(junk) is None
+
