@@ -68,7 +68,7 @@ def receive_inbound(session: Session, *, sid: str, from_number: str, to_number: 
             enqueue_sms(session, key=f"help:{sid}", to=phone, template="help",
                         locale=_reply_locale(session, phone, body), context={}, urgent=True)
         except ValidationFailed as exc:  # an unusable number: keep the message, no answer possible
-            log.warning("HELP from %s not answered: %s", phone, exc)
+            log.warning("HELP from %s not answered: %s", phone, exc.message_en)
     else:
         try:
             with session.begin_nested():

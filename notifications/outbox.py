@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -29,14 +30,14 @@ def normalize_e164(number: str | None, field: str = "to") -> str:
     """The number in E.164, or ValidationFailed naming `field`."""
     raw = (number or "").strip()
     if not raw:
-        raise ValidationFailed("a phone number is required", field=field)
+        raise ValidationFailed(_l("a phone number is required"), field=field)
     try:
         parsed = phonenumbers.parse(raw, None)
     except phonenumbers.NumberParseException:
-        raise ValidationFailed("not a phone number in E.164 form (+<country><number>)",
+        raise ValidationFailed(_l("not a phone number in E.164 form (+<country><number>)"),
                                field=field) from None
     if not phonenumbers.is_valid_number(parsed):
-        raise ValidationFailed("not a valid phone number", field=field)
+        raise ValidationFailed(_l("not a valid phone number"), field=field)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -55,7 +56,8 @@ def quiet_until(now: datetime, region_tz: str | None, quiet_hours: tuple[int, in
     try:
         tz = ZoneInfo(region_tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed(f"unknown time zone {region_tz!r}", field="region_tz") from None
+        raise ValidationFailed(_l("unknown time zone %(tz)s", tz=repr(region_tz)),
+                               field="region_tz") from None
     local = now.astimezone(tz)
     hour = local.hour
     inside = (start <= hour < end) if start < end else (hour >= start or hour < end)
@@ -91,7 +93,8 @@ def enqueue_sms(
     against the first draft)."""
     key = (key or "").strip()
     if not key or len(key) > 160:
-        raise ValidationFailed("an idempotency key of 1-160 characters is required", field="key")
+        raise ValidationFailed(_l("an idempotency key of 1-160 characters is required"),
+                               field="key")
     existing = session.exec(select(OutboundMessage).where(OutboundMessage.idempotency_key == key)).first()
     if existing is not None:
         return existing

@@ -115,13 +115,15 @@ def placeholders(body: str) -> list[str]:
 def render(name: str, locale: str, context: dict) -> str:
     template = TEMPLATES.get(name)
     if template is None:
-        raise ValidationFailed(f"unknown SMS template {name!r}", field="template")
+        raise ValidationFailed(_l("unknown SMS template %(name)s", name=repr(name)),
+                               field="template")
     body = template.bodies[normalize_locale(locale)]
     values = {}
     for key in placeholders(body):
         value = context.get(key)
         if value is None or str(value).strip() == "":
-            raise ValidationFailed(f"template {name} needs a value for {key}", field=f"context.{key}")
+            raise ValidationFailed(_l("template %(name)s needs a value for %(key)s",
+                                      name=name, key=key), field=f"context.{key}")
         values[key] = str(value).strip()
     return body.format(**values)
 

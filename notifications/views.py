@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -222,7 +223,8 @@ def api_outbox():
         if status not in STATUSES:
             from core.api import ValidationFailed
 
-            raise ValidationFailed(f"must be one of {', '.join(STATUSES)}", field="status")
+            raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(STATUSES)),
+                                   field="status")
         stmt = stmt.where(OutboundMessage.status == status)
     to = request.args.get("to")
     if to:
@@ -231,7 +233,7 @@ def api_outbox():
     if page.page > MAX_PAGE:  # an OFFSET beyond 64 bits would overflow the database driver
         from core.api import ValidationFailed
 
-        raise ValidationFailed(f"must be at most {MAX_PAGE}", field="page")
+        raise ValidationFailed(_l("must be at most %(limit)s", limit=MAX_PAGE), field="page")
     return paginate(get_session(), stmt, page, _serialize)
 
 
