@@ -9,3 +9,40 @@ def test_every_user_facing_string_has_a_chinese_translation():
     result = subprocess.run([sys.executable, "scripts/i18n.py", "check"], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_a_service_reason_is_worded_when_read_in_the_readers_language(app):
+    from core.api import Conflict
+    from dispatch.workorders import refusal_reason
+
+    exc = Conflict(refusal_reason("completed", "ready"), field="status")
+    english = "the work order is completed; closed work orders do not change status"
+    assert exc.message == english and str(exc) == english  # no request: English
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert exc.message == "工单已是“已完成”状态；已关闭的工单不能再变更状态"
+        assert exc.fields == [{"field": "status", "reason": exc.message}]
+        assert exc.message_en == english  # for logs and notes kept in the database
+        assert exc.fields_en == [{"field": "status", "reason": english}]
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert exc.to_dict()["error"]["message"] == english
+
+
+def test_service_errors_are_written_for_translation():
+    """An error's message is shown to people (flash, error page, API): it is written with
+    _l("... %(name)s ...") so that it reads in their language, never as a bare or f-string."""
+    import ast
+
+    errors = {"APIError", "ValidationFailed", "NotFound", "Conflict", "Forbidden",
+              "InsufficientStock", "RuleError"}
+    bare = []
+    for package in ("core", "dispatch", "inventory", "maintenance", "notifications"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "solver" in path.parts:  # pure, no Flask: raises its own errors
+                continue
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                if not (isinstance(node, ast.Call) and node.args):
+                    continue
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name in errors and isinstance(node.args[0], ast.Constant | ast.JoinedStr):
+                    bare.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert bare == [], "wrap these messages in _l(...): " + ", ".join(bare)
