@@ -379,7 +379,10 @@ def _history(session, rng, today, days, regions, merchants, terminals, technicia
                                resolution_code="replaced_part" if cat.parts and first_time_fix else ("fixed_on_site" if first_time_fix else "part_missing"))
                 if not first_time_fix:
                     wo.status = WorkOrderStatus.COMPLETED  # the follow-up was done later
-                    wo.completed_at = end + timedelta(days=1)
+                    # a second visit: the next day, or later the same day for yesterday's work
+                    again = end + (timedelta(days=1) if offset > 1 else timedelta(hours=2))
+                    wo.completed_at = again + timedelta(minutes=cat.service_minutes)
+                    wo.updated_at = wo.completed_at
                 session.add(wo)
                 session.flush()
                 fault.work_order_id = wo.id
@@ -389,12 +392,27 @@ def _history(session, rng, today, days, regions, merchants, terminals, technicia
                                   actual_arrival=start + timedelta(minutes=rng.randint(-5, 20)),
                                   actual_end=end, window_start=start - timedelta(minutes=30),
                                   window_end=start + timedelta(minutes=30)))
-                for frm, to, at in [("", "new", reported), ("new", "ready", reported),
-                                    ("ready", "planned", _local(day - timedelta(days=1), "16:00")),
-                                    ("planned", "dispatched", _local(day - timedelta(days=1), "17:00")),
-                                    ("dispatched", "en_route", start - timedelta(minutes=25)),
-                                    ("en_route", "on_site", start),
-                                    ("on_site", "completed", end)]:
+                # a fault reported in the evening is planned and dispatched after it came in
+                planned_at = max(_local(day - timedelta(days=1), "16:00"), reported + timedelta(minutes=5))
+                dispatched_at = max(_local(day - timedelta(days=1), "17:00"), planned_at + timedelta(minutes=5))
+                history = [("", "new", reported), ("new", "ready", reported),
+                           ("ready", "planned", planned_at),
+                           ("planned", "dispatched", dispatched_at),
+                           ("dispatched", "en_route", start - timedelta(minutes=25)),
+                           ("en_route", "on_site", start)]
+                if first_time_fix:
+                    history.append(("on_site", "completed", end))
+                else:
+                    # Why: without the follow-up in the history, the analytics page showed a
+                    # 100 % first-time-fix rate on the demo.  The second visit closed it.
+                    back = wo.completed_at - timedelta(minutes=cat.service_minutes)
+                    history += [("on_site", "needs_follow_up", end),
+                                ("needs_follow_up", "planned", end + timedelta(minutes=20)),
+                                ("planned", "dispatched", end + timedelta(minutes=30)),
+                                ("dispatched", "en_route", back - timedelta(minutes=25)),
+                                ("en_route", "on_site", back),
+                                ("on_site", "completed", wo.completed_at)]
+                for frm, to, at in history:
                     session.add(WorkOrderEvent(work_order_id=wo.id, at=at, action="transition",
                                                from_status=frm, to_status=to, actor_label="demo"))
                 count += 1

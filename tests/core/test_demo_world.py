@@ -101,3 +101,34 @@ def test_technicians_have_shifts_on_the_demo_day(demo):
     on_shift = s.exec(select(Shift).where(Shift.day == date(2026, 11, 24))).all()
     assert len(on_shift) >= 20
     assert all(sh.end_at > sh.start_at for sh in on_shift)
+
+
+def test_demo_history_has_follow_ups_through_legal_transitions(demo):
+    """The analytics page must not show a 100 % first-time-fix rate on the demo."""
+    from datetime import datetime, timezone
+
+    from dispatch.models import WorkOrderEvent
+    from dispatch.workorders import ALLOWED_TRANSITIONS
+    from maintenance.analytics import first_time_fix
+
+    _, s = demo
+    rows = {r["model"]: r for r in first_time_fix(s, datetime(2026, 10, 1, tzinfo=timezone.utc),
+                                                          datetime(2026, 11, 25, tzinfo=timezone.utc))}
+    overall = rows["all"]
+    assert overall["completed"] > 100
+    assert 0 < overall["first_time_fixed"] < overall["completed"]
+    events: dict[int, list] = {}
+    for ev in s.exec(select(WorkOrderEvent).order_by(WorkOrderEvent.work_order_id, WorkOrderEvent.at,
+                                                      WorkOrderEvent.id)):
+        events.setdefault(ev.work_order_id, []).append(ev)
+    followed = 0
+    for wo in s.exec(select(WorkOrder).where(WorkOrder.status == "completed")):
+        chain = events.get(wo.id, [])
+        if not chain:
+            continue
+        for a, b in zip(chain, chain[1:]):
+            assert b.from_status == a.to_status, (wo.number, [(e.from_status, e.to_status, str(e.at), e.action) for e in chain])
+            assert b.to_status in ALLOWED_TRANSITIONS[b.from_status], (wo.number, b.from_status, b.to_status)
+        assert chain[-1].to_status == "completed" and chain[-1].at == wo.completed_at
+        followed += any(e.to_status == "needs_follow_up" for e in chain)
+    assert followed == overall["completed"] - overall["first_time_fixed"]
