@@ -179,7 +179,7 @@ def run_plan_job(database_url: str, plan_id: int, job_id: str, time_limit_s: flo
     process or an RQ worker). Returns the final job status."""
     from core.db import import_all_models
     from dispatch import planning
-    from dispatch.solver import ProblemError, solve
+    from dispatch.solver import solve
 
     import_all_models()
     engine = make_engine(database_url)
@@ -237,7 +237,7 @@ def run_plan_job(database_url: str, plan_id: int, job_id: str, time_limit_s: flo
 
         ok = _write_if_current(engine, plan_id, job_id, finish)
         return "done" if ok else "stale"
-    except (ProblemError, Exception):  # recorded on the plan, never lost
+    except Exception as exc:  # recorded on the plan, never lost (ProblemError included)
         log.exception("plan job %s failed", job_id)
         error = str(exc)[:300]
 

@@ -112,3 +112,24 @@ def test_run_plan_job_ignores_a_cancelled_job(app, db, db_url):
     db.commit()
     assert plan_jobs.run_plan_job(db_url, plan.id, "abc", 1.0, 5) == "stale"
     assert db.exec(select(Visit).where(Visit.plan_id == plan.id)).all() == []
+
+
+def test_run_plan_job_records_a_failed_solve_on_the_plan(app, db, db_url, monkeypatch):
+    """A solve that raises must leave the plan 'failed' with the reason, not a crashed job."""
+    from dispatch import planning
+
+    w, _ = make_planning_world(db, 2)
+    plan = Plan(region_id=w.region.id, day=DAY, job_id="job-1", job_status="queued")
+    db.add(plan)
+    db.commit()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("matrix service unreachable")
+
+    monkeypatch.setattr(planning, "build_input", broken)
+    assert plan_jobs.run_plan_job(db_url, plan.id, "job-1", 1.0, 5) == "failed"
+    db.expire_all()
+    stored = db.get(Plan, plan.id)
+    assert stored.job_status == "failed"
+    assert stored.progress["phase"] == "failed"
+    assert "matrix service unreachable" in stored.progress["error"]
