@@ -34,6 +34,8 @@ class Settings:
     osrm_url: str | None = None
     session_cookie_secure: bool = False
     token_ttl_hours: int = 24 * 30
+    # at most this many SMS to one number in any rolling hour, urgent ones included
+    sms_max_per_number_per_hour: int = 10
 
     @property
     def twilio_configured(self) -> bool:
@@ -73,9 +75,12 @@ def load_settings(overrides: dict | None = None) -> Settings:
         osrm_url=env.get("OSRM_URL") or None,
         session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE")),
         token_ttl_hours=int(env.get("TOKEN_TTL_HOURS", str(24 * 30))),
+        sms_max_per_number_per_hour=int(env.get("SMS_MAX_PER_NUMBER_PER_HOUR", "10") or 10),
     )
     if overrides:
         values.update(overrides)
+    if values["sms_max_per_number_per_hour"] < 1:
+        raise ValueError("SMS_MAX_PER_NUMBER_PER_HOUR must be at least 1")
     return Settings(**values)
 
 

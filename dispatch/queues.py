@@ -68,8 +68,10 @@ def drain_outbox_job(database_url: str, limit: int = 200, lease_seconds: int | N
     import_all_models()
     engine = make_engine(database_url)
     try:
-        report = drain_outbox(engine, sender_from_settings(load_settings()), limit=limit,
-                              lease_seconds=lease_seconds or LEASE_SECONDS)
+        settings = load_settings()
+        report = drain_outbox(engine, sender_from_settings(settings), limit=limit,
+                              lease_seconds=lease_seconds or LEASE_SECONDS,
+                              per_number_per_hour=settings.sms_max_per_number_per_hour)
         result = report.as_dict()
         log.info("outbox drain: %s", result)
         return result

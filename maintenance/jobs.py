@@ -68,7 +68,8 @@ def outbox_sweep(session: Session, now: datetime, settings=None) -> dict:
 
         return {"enqueued": request_outbox_drain(settings.redis_url, settings.database_url)}
     engine = session.get_bind()
-    report = drain_outbox(engine, sender_from_settings(settings), limit=200, now=now)
+    report = drain_outbox(engine, sender_from_settings(settings), limit=200, now=now,
+                          per_number_per_hour=settings.sms_max_per_number_per_hour)
     return report.as_dict()
 
 

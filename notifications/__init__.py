@@ -26,6 +26,8 @@ def init_app(app) -> None:
         """Send the outbox's due messages (Twilio if configured, else the dev phone page)."""
         from notifications.sender import drain_outbox, sender_from_settings
 
-        sender = sender_from_settings(current_app.config["FIXROUTE"])
-        report = drain_outbox(get_engine(), sender, limit)
+        settings = current_app.config["FIXROUTE"]
+        sender = sender_from_settings(settings)
+        report = drain_outbox(get_engine(), sender, limit,
+                              per_number_per_hour=settings.sms_max_per_number_per_hour)
         click.echo(f"{sender.name}: " + ", ".join(f"{k} {v}" for k, v in report.as_dict().items()))

@@ -6,8 +6,11 @@ Protocol (one key is sent at most once, even with two senders or a restart):
    ``SELECT ... FOR UPDATE SKIP LOCKED``): due ``pending`` rows, and ``sending`` rows
    whose lease has expired, become ``sending`` with a fresh ``claim_token`` and
    ``lease_until = now + lease`` (longer than the HTTP timeout); ``attempts`` counts up.
-   Opted-out numbers are suppressed here, non-urgent rows over the per-number hourly
-   limit or inside quiet hours are pushed later. The claim commits before any HTTP call.
+   Opted-out numbers are suppressed here; rows over a number's hourly limits (every
+   message: ``SMS_MAX_PER_NUMBER_PER_HOUR``, 10 by default; non-urgent ones: 3) and
+   non-urgent rows inside quiet hours stay ``pending``, pushed later, and audited
+   (``deferred``). On PostgreSQL a per-number advisory lock makes concurrent claims
+   count each other's sends. The claim commits before any HTTP call.
 2. **Send** outside any transaction, then **record** in a new transaction, only if the
    row still carries our claim token (so a sender whose lease was taken over never
    overwrites the new holder).
@@ -31,16 +34,18 @@ the row is retried later, not resent blind).
 """
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
-from sqlalchemy import Engine, and_, func, or_
+from sqlalchemy import Engine, and_, or_, text
 from sqlmodel import Session, select
 
 from core.audit import record_audit
@@ -64,6 +69,9 @@ BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
 RETRY_AFTER_CAP_SECONDS = 3600  # a longer Retry-After is shortened to this
 NON_URGENT_PER_NUMBER_PER_HOUR = 3
+# every message to one number, urgent or not, in a rolling hour (SMS_MAX_PER_NUMBER_PER_HOUR)
+PER_NUMBER_PER_HOUR = 10
+SEND_WINDOW = timedelta(hours=1)
 
 # how far each status is along the way; a callback never moves a message backwards
 STATUS_RANK = {
@@ -310,23 +318,79 @@ class _Claim:
     was_stuck: bool
 
 
-def _hourly_count(session: Session, phone: str, now: datetime) -> tuple[int, datetime | None]:
-    """Non-urgent messages to `phone` sent in the last hour or in flight (counted as
-    sent now), and the oldest of their send times (when the window frees a slot)."""
-    hour_ago = now - timedelta(hours=1)
-    row = session.exec(
-        select(func.count(OutboundMessage.id),
-               func.min(func.coalesce(OutboundMessage.sent_at, now))).where(
+class _SendWindow:
+    """Send times to one number in the rolling hour (a message in flight counts as sent
+    now), plus the times this claim has already promised to rows it deferred: at most
+    `cap` in any hour. Deferred rows queue in order instead of all waking up at once."""
+
+    def __init__(self, cap: int, times: list[datetime]) -> None:
+        self.cap = max(cap, 1)
+        self.times = sorted(times)
+
+    def free_at(self, now: datetime) -> datetime | None:
+        """None if a message may go now, else the first time one may."""
+        if len(self.times) < self.cap:
+            return None
+        at = self.times[-self.cap] + SEND_WINDOW
+        return at if at > now else None
+
+    def take(self, at: datetime) -> None:
+        bisect.insort(self.times, at)
+
+
+def _recent_sends(session: Session, phone: str, now: datetime) -> list[tuple[datetime, bool]]:
+    """(send time, urgent) of every message to `phone` sent in the last hour or in flight."""
+    hour_ago = now - SEND_WINDOW
+    rows = session.exec(
+        select(OutboundMessage.sent_at, OutboundMessage.urgent).where(
             OutboundMessage.to_number == phone,
-            OutboundMessage.urgent == False,
             or_(OutboundMessage.sent_at > hour_ago, OutboundMessage.status == STATUS_SENDING),
         )
-    ).one()
-    return int(row[0] or 0), row[1]
+    ).all()
+    return [(as_utc(sent_at) if sent_at is not None else now, bool(urgent))
+            for sent_at, urgent in rows]
+
+
+_PG_SEND_WINDOW_LOCK = 0x534D_5357  # "SMSW": first half of the per-number advisory lock key
+
+
+def _number_lock_key(phone: str) -> int:
+    key = zlib.crc32(phone.encode())
+    return key - 2**32 if key >= 2**31 else key  # PostgreSQL's int4
+
+
+def _lock_send_windows(session: Session, phones: set[str]) -> None:
+    """Serialise the per-number limit decisions of concurrent claims on PostgreSQL.
+
+    Rows are claimed with SKIP LOCKED, so two senders hold different rows to the same
+    number; under READ COMMITTED each would count only the other's *committed* sends and
+    both could fill the same hour. A transaction-scoped advisory lock per number (taken
+    before counting, released at commit) makes the second claim wait and then count the
+    first one's rows. Keys are taken in ascending order, so claims never wait on each
+    other in a cycle; a hash collision only serialises two numbers needlessly. On SQLite
+    the claim's BEGIN IMMEDIATE already serialises claims."""
+    if is_sqlite(session):
+        return
+    for key in sorted({_number_lock_key(p) for p in phones}):
+        session.exec(text("SELECT pg_advisory_xact_lock(:ns, :key)")
+                     .bindparams(ns=_PG_SEND_WINDOW_LOCK, key=key))
+
+
+def _defer(session: Session, row: OutboundMessage, until: datetime, reason: str,
+           report: DrainReport, *, message: str | None = None, **data) -> None:
+    """Hold a due row back until `until` (it stays 'pending'), audited with the reason."""
+    row.next_attempt_at = until
+    if message is not None:
+        row.error_message = message[:255]
+    session.add(row)
+    record_audit(session, AUDIT_ENTITY, row.id, "deferred", actor_label=AUDIT_ACTOR,
+                 reason=reason, until=until.isoformat(), **data)
+    report.deferred += 1
 
 
 def claim_due(session: Session, *, limit: int, now: datetime, lease_seconds: int = LEASE_SECONDS,
               non_urgent_per_hour: int = NON_URGENT_PER_NUMBER_PER_HOUR,
+              per_number_per_hour: int = PER_NUMBER_PER_HOUR,
               report: DrainReport | None = None) -> list[_Claim]:
     report = report or DrainReport()
     begin_write(session)
@@ -342,6 +406,10 @@ def claim_due(session: Session, *, limit: int, now: datetime, lease_seconds: int
     if not is_sqlite(session):
         stmt = stmt.with_for_update(skip_locked=True)
     rows = session.exec(stmt).all()
+    _lock_send_windows(session, {row.to_number for row in rows if row.status == STATUS_PENDING})
+    # per number: every message, and the non-urgent ones alone; loaded once per claim,
+    # then kept up to date with what this claim sends or promises
+    windows: dict[str, tuple[_SendWindow, _SendWindow]] = {}
     claims: list[_Claim] = []
     for row in rows:
         row.updated_at = now
@@ -351,24 +419,38 @@ def claim_due(session: Session, *, limit: int, now: datetime, lease_seconds: int
             session.add(row)
             report.suppressed += 1
             continue
-        if not row.urgent and row.status == STATUS_PENDING:
-            quiet = quiet_until(now, row.region_tz,
-                                (row.quiet_start_hour, row.quiet_end_hour)
-                                if row.quiet_start_hour is not None else None)
-            if quiet is not None:
-                row.next_attempt_at = quiet
-                session.add(row)
-                report.deferred += 1
+        # a stuck 'sending' row is retaken as it is: it was counted when first claimed
+        if row.status == STATUS_PENDING:
+            if not row.urgent:
+                quiet = quiet_until(now, row.region_tz,
+                                    (row.quiet_start_hour, row.quiet_end_hour)
+                                    if row.quiet_start_hour is not None else None)
+                if quiet is not None:
+                    _defer(session, row, quiet, "quiet_hours", report)
+                    continue
+            if row.to_number not in windows:
+                sends = _recent_sends(session, row.to_number, now)
+                windows[row.to_number] = (
+                    _SendWindow(per_number_per_hour, [t for t, _ in sends]),
+                    _SendWindow(non_urgent_per_hour, [t for t, urgent in sends if not urgent]),
+                )
+            every, non_urgent = windows[row.to_number]
+            applicable = [("per_number_cap", every)]
+            if not row.urgent:
+                applicable.append(("non_urgent_cap", non_urgent))
+            blocked = [(at, reason, w.cap) for reason, w in applicable
+                       if (at := w.free_at(now)) is not None]
+            if blocked:
+                until, reason, cap = max(blocked)
+                for _, window in applicable:
+                    window.take(until)
+                kind = "" if reason == "per_number_cap" else "non-urgent "
+                _defer(session, row, until, reason, report, cap=cap, message=(
+                    f"rate limited until {until:%H:%M} UTC: at most {cap} {kind}messages "
+                    f"to this number per hour"))
                 continue
-            # rows claimed earlier in this batch are already flushed as 'sending'
-            count, oldest = _hourly_count(session, row.to_number, now)
-            if count >= non_urgent_per_hour:
-                free_at = (as_utc(oldest) + timedelta(hours=1)) if oldest else now + timedelta(minutes=10)
-                row.next_attempt_at = max(free_at, now + timedelta(seconds=1))
-                row.error_message = "rate limited: too many messages to this number this hour"
-                session.add(row)
-                report.deferred += 1
-                continue
+            for _, window in applicable:
+                window.take(now)
         was_stuck = row.status == STATUS_SENDING
         token = uuid.uuid4().hex
         row.status = STATUS_SENDING
@@ -442,15 +524,19 @@ def _record(session: Session, claim: _Claim, now: datetime, *, accepted: Accepte
 def drain_outbox(source: SessionSource, sender: SmsSender, limit: int = 100, *,
                  now: datetime | None = None, lease_seconds: int = LEASE_SECONDS,
                  max_attempts: int = MAX_ATTEMPTS,
-                 non_urgent_per_hour: int = NON_URGENT_PER_NUMBER_PER_HOUR) -> DrainReport:
+                 non_urgent_per_hour: int = NON_URGENT_PER_NUMBER_PER_HOUR,
+                 per_number_per_hour: int = PER_NUMBER_PER_HOUR) -> DrainReport:
     """Send up to `limit` due messages; safe to run from several processes at once
     (scheduler job, RQ worker, `fixroute sms send-pending`). `source` is an Engine or
-    a callable returning a new Session. `now` is for tests; production uses the clock."""
+    a callable returning a new Session. `now` is for tests; production uses the clock.
+    `per_number_per_hour` caps every message to one number in a rolling hour (callers
+    pass `settings.sms_max_per_number_per_hour`); rows over it wait, still pending."""
     report = DrainReport()
     clock = (lambda: now) if now is not None else utcnow
     with _open(source) as session:
         claims = claim_due(session, limit=limit, now=clock(), lease_seconds=lease_seconds,
-                           non_urgent_per_hour=non_urgent_per_hour, report=report)
+                           non_urgent_per_hour=non_urgent_per_hour,
+                           per_number_per_hour=per_number_per_hour, report=report)
         for claim in claims:
             message = session.get(OutboundMessage, claim.id)
             session.expunge(message)  # a detached snapshot to send from
@@ -509,6 +595,7 @@ def drain_outbox_job(limit: int = 200) -> dict:
     settings = load_settings()
     engine = make_engine(settings.database_url)
     try:
-        return drain_outbox(engine, sender_from_settings(settings), limit).as_dict()
+        return drain_outbox(engine, sender_from_settings(settings), limit,
+                            per_number_per_hour=settings.sms_max_per_number_per_hour).as_dict()
     finally:
         engine.dispose()

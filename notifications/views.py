@@ -123,7 +123,9 @@ def outbox_page():
 @bp.post("/sms/send-pending")
 @roles_required(Role.DISPATCHER)
 def send_pending():
-    report = drain_outbox(get_engine(), sender_from_settings(current_app.config["FIXROUTE"]), 200)
+    settings = current_app.config["FIXROUTE"]
+    report = drain_outbox(get_engine(), sender_from_settings(settings), 200,
+                          per_number_per_hour=settings.sms_max_per_number_per_hour)
     flash(_("Sent %(sent)d, retrying %(retry)d, failed %(failed)d, waiting %(deferred)d.",
             sent=report.sent + report.recovered, retry=report.retry, failed=report.failed,
             deferred=report.deferred), "info")
@@ -182,7 +184,8 @@ def dev_phone_reply(number: str):
     else:
         receive_inbound(get_session(), sid=f"DEVIN{uuid.uuid4().hex[:27]}", from_number=phone,
                         body=body)
-        drain_outbox(get_engine(), DevSender(), 50)
+        drain_outbox(get_engine(), DevSender(), 50, per_number_per_hour=current_app.config[
+            "FIXROUTE"].sms_max_per_number_per_hour)
     return redirect(url_for("notifications.dev_phone_number", number=phone))
 
 
@@ -192,7 +195,8 @@ def dev_phone_deliver():
     """Deliver the due outbox rows to this page (only without Twilio)."""
     if current_app.config["FIXROUTE"].twilio_configured:
         abort(404)
-    report = drain_outbox(get_engine(), DevSender(), 200)
+    report = drain_outbox(get_engine(), DevSender(), 200, per_number_per_hour=current_app.config[
+        "FIXROUTE"].sms_max_per_number_per_hour)
     flash(_("Delivered %(n)d messages to the phone page.", n=report.sent), "info")
     return redirect(url_for("notifications.dev_phone"))
 

@@ -192,11 +192,11 @@ def test_two_senders_at_once_send_each_key_once(db, engine, fake_twilio, twilio_
     barrier = threading.Barrier(2)
     reports = []
 
-    def run():
+    def run():  # all to one number: lift the per-number cap, this is about duplicates
         barrier.wait()
-        reports.append(drain_outbox(engine, twilio_sender, limit=5, now=T0))
-        reports.append(drain_outbox(engine, twilio_sender, limit=5, now=T0))
-        reports.append(drain_outbox(engine, twilio_sender, limit=5, now=T0))
+        for _ in range(3):
+            reports.append(drain_outbox(engine, twilio_sender, limit=5, now=T0,
+                                        per_number_per_hour=50))
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for t in threads:
@@ -354,3 +354,125 @@ def test_parse_retry_after_reads_seconds_and_http_dates():
     for junk in (None, "", "-5", "1.5", "tomorrow", "١٢"):
         assert parse_retry_after(junk) is None
 
+
+# --- per-number cap -----------------------------------------------------------------
+
+def test_urgent_messages_over_the_per_number_cap_wait_for_the_rolling_hour(
+        db, engine, fake_twilio, twilio_sender):
+    """Urgent notices skip quiet hours, but not the per-number cap: at most N to one
+    number in any rolling hour; the rest stay pending (not lost), in order, audited."""
+    for i, minutes in enumerate((0, 10, 20)):
+        _enqueue(db, key=f"u{i}")
+        drain_outbox(engine, twilio_sender, now=T0 + timedelta(minutes=minutes), per_number_per_hour=3)
+    for i in range(3, 6):
+        _enqueue(db, key=f"u{i}")
+    _enqueue(db, key="other", to="+8613900001111")
+    at = T0 + timedelta(minutes=30)
+    report = drain_outbox(engine, twilio_sender, now=at, per_number_per_hour=3)
+    assert (report.sent, report.deferred) == (1, 3)  # only the other number's message
+    waiting = [_row(engine, f"u{i}") for i in range(3, 6)]
+    assert [r.status for r in waiting] == ["pending"] * 3
+    # each takes the slot freed by one of the earlier three, an hour after it went out
+    assert [r.next_attempt_at for r in waiting] == [
+        T0 + timedelta(minutes=60), T0 + timedelta(minutes=70), T0 + timedelta(minutes=80)]
+    assert waiting[0].error_message.startswith("rate limited until 04:00 UTC: at most 3 messages")
+    audits = _audits(engine, "deferred")
+    assert [a.data["reason"] for a in audits] == ["per_number_cap"] * 3
+    assert [a.entity_id for a in audits] == [str(r.id) for r in waiting]
+    assert audits[0].data["until"] == (T0 + timedelta(minutes=60)).isoformat()
+    # the window rolls: one more each time a slot frees, and nothing is lost
+    for minutes in (60, 70, 80):
+        assert drain_outbox(engine, twilio_sender, now=T0 + timedelta(minutes=minutes),
+                            per_number_per_hour=3).sent == 1
+    assert {_row(engine, f"u{i}").status for i in range(6)} == {"queued"}
+    assert _row(engine, "u3").error_message == ""
+    assert len(fake_twilio.posts()) == 7
+
+
+def test_non_urgent_messages_count_against_the_per_number_cap(db, engine, fake_twilio, twilio_sender):
+    _enqueue(db, key="n0", urgent=False)
+    _enqueue(db, key="n1", urgent=False)
+    drain_outbox(engine, twilio_sender, now=T0, per_number_per_hour=3)
+    _enqueue(db, key="u0")
+    _enqueue(db, key="u1")
+    report = drain_outbox(engine, twilio_sender, now=T0 + timedelta(minutes=5), per_number_per_hour=3)
+    assert (report.sent, report.deferred) == (1, 1)
+    assert _row(engine, "u1").next_attempt_at == T0 + timedelta(hours=1)
+
+
+def test_a_stuck_row_is_retaken_even_when_the_number_is_at_its_cap(db, engine, fake_twilio, twilio_sender):
+    """A row left in 'sending' was counted when first claimed: retaking it after its
+    lease must not be blocked by its own slot."""
+    _enqueue(db)
+    with Session(engine, expire_on_commit=False) as s:
+        claim_due(s, limit=10, now=T0, per_number_per_hour=1)  # ... and the process dies
+    report = drain_outbox(engine, twilio_sender, now=T0 + timedelta(minutes=6), per_number_per_hour=1)
+    assert (report.sent, report.deferred) == (1, 0)
+
+
+def test_two_senders_at_once_stay_within_the_per_number_cap(db, engine, fake_twilio, twilio_sender,
+                                                            monkeypatch):
+    """Two claims race on one number: each holds different rows (SKIP LOCKED on
+    PostgreSQL), so each must count the other's. The first claim to count waits at a
+    barrier for the second: without serialisation both count zero and both send 3."""
+    import notifications.sender as sender_module
+
+    for i in range(6):
+        _enqueue(db, key=f"r{i}")
+    counted = threading.Barrier(2)
+    original = sender_module._recent_sends
+
+    def recent_sends_then_wait(*args, **kwargs):
+        result = original(*args, **kwargs)
+        try:
+            counted.wait(timeout=2)  # the other claim is blocked (correct) or counting too
+        except threading.BrokenBarrierError:
+            pass
+        return result
+
+    monkeypatch.setattr(sender_module, "_recent_sends", recent_sends_then_wait)
+    start = threading.Barrier(2)
+    reports = []
+
+    def run():
+        start.wait()
+        reports.append(drain_outbox(engine, twilio_sender, limit=3, now=T0, per_number_per_hour=3))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(fake_twilio.posts()) == 3
+    assert sorted((r.sent, r.deferred) for r in reports) == [(0, 3), (3, 0)]
+    with Session(engine) as s:
+        rows = s.exec(select(OutboundMessage)).all()
+    assert sorted(r.status for r in rows) == ["pending"] * 3 + ["queued"] * 3
+    assert {r.next_attempt_at for r in rows if r.status == "pending"} == {T0 + timedelta(hours=1)}
+
+
+def test_send_pending_command_takes_the_cap_from_settings(app, db, monkeypatch):
+    from dataclasses import replace
+
+    monkeypatch.setitem(app.config, "FIXROUTE", replace(app.config["FIXROUTE"],
+                                                        sms_max_per_number_per_hour=2))
+    for i in range(3):
+        row = enqueue_sms(db, key=f"s{i}", to=NUMBER, template="visit_done", locale="en",
+                          context={"ref": i})
+    db.commit()
+    result = app.test_cli_runner().invoke(args=["sms", "send-pending"])
+    assert result.exit_code == 0, result.output
+    assert "sent 2" in result.output and "deferred 1" in result.output
+    with Session(app.extensions["fixroute.engine"]) as s:
+        assert s.get(OutboundMessage, row.id).status == "pending"
+
+
+def test_settings_read_the_per_number_cap_and_refuse_zero(monkeypatch):
+    from core.settings import load_settings
+
+    monkeypatch.setenv("SMS_MAX_PER_NUMBER_PER_HOUR", "4")
+    assert load_settings({"database_url": "sqlite://", "secret_key": "x"}).sms_max_per_number_per_hour == 4
+    monkeypatch.delenv("SMS_MAX_PER_NUMBER_PER_HOUR")
+    assert load_settings({"database_url": "sqlite://", "secret_key": "x"}).sms_max_per_number_per_hour == 10
+    with pytest.raises(ValueError, match="SMS_MAX_PER_NUMBER_PER_HOUR"):
+        load_settings({"database_url": "sqlite://", "secret_key": "x", "sms_max_per_number_per_hour": 0})
