@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -25,7 +26,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / ".." / "shared" / "vendor-specs" / "twilio_api_v2010.json"
+_SPEC = Path("vendor-specs") / "twilio_api_v2010.json"
+#: the shared folder beside the project; FIXROUTE_SHARED_DIR names it when the checkout
+#: lives elsewhere (a clean clone in a temporary directory, say)
+SPEC_PATH = next((d / _SPEC for d in (
+    Path(os.environ["FIXROUTE_SHARED_DIR"]) if os.environ.get("FIXROUTE_SHARED_DIR") else None,
+    Path(__file__).resolve().parents[2].parent / "shared",
+    Path("/work/shared"),
+) if d is not None and (d / _SPEC).exists()), Path(__file__).resolve().parents[2].parent / "shared" / _SPEC)
 MESSAGES_PATH = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
 
 ERRORS = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
@@ -41,7 +40,8 @@ def _row(engine, key="k1") -> OutboundMessage:
 
 
 def test_fake_implements_the_spec_path_and_message_fields():
-    spec_path = Path(__file__).resolve().parents[2] / ".." / "shared" / "vendor-specs" / "twilio_api_v2010.json"
+    from tests.notifications.fake_twilio import SPEC_PATH as spec_path
+
     if not spec_path.exists():
         pytest.skip("vendor spec not available")
     spec = json.loads(spec_path.read_text())
