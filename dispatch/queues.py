@@ -63,15 +63,14 @@ def drain_outbox_job(database_url: str, limit: int = 200, lease_seconds: int | N
     environment configures (Twilio, or the dev sender without credentials)."""
     from core.db import import_all_models, make_engine
     from core.settings import load_settings
-    from notifications.sender import LEASE_SECONDS, drain_outbox, sender_from_settings
+    from notifications.sender import LEASE_SECONDS, drain_with_settings
 
     import_all_models()
     engine = make_engine(database_url)
     try:
         settings = load_settings()
-        report = drain_outbox(engine, sender_from_settings(settings), limit=limit,
-                              lease_seconds=lease_seconds or LEASE_SECONDS,
-                              per_number_per_hour=settings.sms_max_per_number_per_hour)
+        report = drain_with_settings(engine, settings, limit,
+                                     lease_seconds=lease_seconds or LEASE_SECONDS)
         result = report.as_dict()
         log.info("outbox drain: %s", result)
         return result

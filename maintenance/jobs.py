@@ -53,7 +53,7 @@ def outbox_sweep(session: Session, now: datetime, settings=None) -> dict:
     """Send the SMS outbox's due rows (notifications.sender.drain_outbox)."""
     _check_clock(now)
     try:
-        from notifications.sender import drain_outbox, sender_from_settings
+        from notifications.sender import drain_with_settings
     except ImportError:  # pragma: no cover - the sender ships with notifications
         log.info("outbox sweep skipped: notifications.sender is not available")
         return {"skipped": True}
@@ -68,8 +68,7 @@ def outbox_sweep(session: Session, now: datetime, settings=None) -> dict:
 
         return {"enqueued": request_outbox_drain(settings.redis_url, settings.database_url)}
     engine = session.get_bind()
-    report = drain_outbox(engine, sender_from_settings(settings), limit=200, now=now,
-                          per_number_per_hour=settings.sms_max_per_number_per_hour)
+    report = drain_with_settings(engine, settings, 200, now=now)
     return report.as_dict()
 
 

@@ -24,10 +24,9 @@ def init_app(app) -> None:
     @click.option("--limit", default=200, show_default=True, help="at most this many messages")
     def send_pending(limit: int) -> None:
         """Send the outbox's due messages (Twilio if configured, else the dev phone page)."""
-        from notifications.sender import drain_outbox, sender_from_settings
+        from notifications.sender import drain_with_settings, sender_from_settings
 
         settings = current_app.config["FIXROUTE"]
         sender = sender_from_settings(settings)
-        report = drain_outbox(get_engine(), sender, limit,
-                              per_number_per_hour=settings.sms_max_per_number_per_hour)
+        report = drain_with_settings(get_engine(), settings, limit, sender=sender)
         click.echo(f"{sender.name}: " + ", ".join(f"{k} {v}" for k, v in report.as_dict().items()))

@@ -586,6 +586,15 @@ def apply_status_callback(session: Session, *, sid: str, status: str, error_code
     return row
 
 
+def drain_with_settings(source: SessionSource, settings, limit: int, *,
+                        sender: SmsSender | None = None, **kwargs) -> DrainReport:
+    """`drain_outbox` with what the settings name: the sender (Twilio or the dev phone
+    page) unless one is given, and the per-number hourly cap. Every caller in the app
+    goes through here, so a new setting of the drain is read in one place."""
+    return drain_outbox(source, sender or sender_from_settings(settings), limit,
+                        per_number_per_hour=settings.sms_max_per_number_per_hour, **kwargs)
+
+
 def drain_outbox_job(limit: int = 200) -> dict:
     """Entry point for an RQ worker or cron (picklable: no arguments but the limit).
     Reads the settings from the environment, sends, returns the report as a dict."""
@@ -595,7 +604,6 @@ def drain_outbox_job(limit: int = 200) -> dict:
     settings = load_settings()
     engine = make_engine(settings.database_url)
     try:
-        return drain_outbox(engine, sender_from_settings(settings), limit,
-                            per_number_per_hour=settings.sms_max_per_number_per_hour).as_dict()
+        return drain_with_settings(engine, settings, limit).as_dict()
     finally:
         engine.dispose()

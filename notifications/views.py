@@ -30,8 +30,7 @@ from notifications.outbox import normalize_e164
 from notifications.sender import (
     DevSender,
     apply_status_callback,
-    drain_outbox,
-    sender_from_settings,
+    drain_with_settings,
 )
 from notifications.sms_templates import LOCALES, TEMPLATES, render_sample
 
@@ -124,8 +123,7 @@ def outbox_page():
 @roles_required(Role.DISPATCHER)
 def send_pending():
     settings = current_app.config["FIXROUTE"]
-    report = drain_outbox(get_engine(), sender_from_settings(settings), 200,
-                          per_number_per_hour=settings.sms_max_per_number_per_hour)
+    report = drain_with_settings(get_engine(), settings, 200)
     flash(_("Sent %(sent)d, retrying %(retry)d, failed %(failed)d, waiting %(deferred)d.",
             sent=report.sent + report.recovered, retry=report.retry, failed=report.failed,
             deferred=report.deferred), "info")
@@ -184,8 +182,7 @@ def dev_phone_reply(number: str):
     else:
         receive_inbound(get_session(), sid=f"DEVIN{uuid.uuid4().hex[:27]}", from_number=phone,
                         body=body)
-        drain_outbox(get_engine(), DevSender(), 50, per_number_per_hour=current_app.config[
-            "FIXROUTE"].sms_max_per_number_per_hour)
+        drain_with_settings(get_engine(), current_app.config["FIXROUTE"], 50, sender=DevSender())
     return redirect(url_for("notifications.dev_phone_number", number=phone))
 
 
@@ -195,8 +192,7 @@ def dev_phone_deliver():
     """Deliver the due outbox rows to this page (only without Twilio)."""
     if current_app.config["FIXROUTE"].twilio_configured:
         abort(404)
-    report = drain_outbox(get_engine(), DevSender(), 200, per_number_per_hour=current_app.config[
-        "FIXROUTE"].sms_max_per_number_per_hour)
+    report = drain_with_settings(get_engine(), current_app.config["FIXROUTE"], 200, sender=DevSender())
     flash(_("Delivered %(n)d messages to the phone page.", n=report.sent), "info")
     return redirect(url_for("notifications.dev_phone"))
 
