@@ -27,13 +27,19 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 _SPEC = Path("vendor-specs") / "twilio_api_v2010.json"
-#: the shared folder beside the project; FIXROUTE_SHARED_DIR names it when the checkout
-#: lives elsewhere (a clean clone in a temporary directory, say)
-SPEC_PATH = next((d / _SPEC for d in (
-    Path(os.environ["FIXROUTE_SHARED_DIR"]) if os.environ.get("FIXROUTE_SHARED_DIR") else None,
-    Path(__file__).resolve().parents[2].parent / "shared",
-    Path("/work/shared"),
-) if d is not None and (d / _SPEC).exists()), Path(__file__).resolve().parents[2].parent / "shared" / _SPEC)
+
+
+def _find_spec() -> Path:
+    """Twilio's published spec in the shared folder beside the project, or where
+    FIXROUTE_SHARED_DIR (or this workplace's /work/shared) says when the checkout
+    lives elsewhere (a clean clone in a temporary directory, say)."""
+    beside = Path(__file__).resolve().parents[2].parent / "shared"
+    folders = [Path(os.environ["FIXROUTE_SHARED_DIR"])] if os.environ.get("FIXROUTE_SHARED_DIR") else []
+    folders += [beside, Path("/work/shared")]
+    return next((d / _SPEC for d in folders if (d / _SPEC).exists()), beside / _SPEC)
+
+
+SPEC_PATH = _find_spec()
 MESSAGES_PATH = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
 
 ERRORS = {
