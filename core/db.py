@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from flask import current_app, g
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
@@ -123,10 +123,23 @@ def get_engine() -> Engine:
     return current_app.extensions["fixroute.engine"]
 
 
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 def get_session() -> Session:
-    """The request's session, opened on first use and closed at teardown."""
+    """The request's session, opened on first use and closed at teardown.
+
+    On SQLite a request that may write (POST, PUT, PATCH, DELETE) takes the write lock
+    when its transaction begins (BEGIN IMMEDIATE): a deferred transaction that read
+    first (the signed-in user, the row it checks) cannot upgrade to a writer once
+    another writer has committed, and SQLite answers "database is locked" at once
+    instead of waiting out the busy timeout. Taken up front, the lock queues the
+    writers behind each other. Reads (GET) stay deferred and never wait."""
     if "db_session" not in g:
-        g.db_session = Session(get_engine(), expire_on_commit=False)
+        engine = get_engine()
+        if is_sqlite(engine) and has_request_context() and request.method in _UNSAFE_METHODS:
+            engine = engine.execution_options(fixroute_immediate=True)
+        g.db_session = Session(engine, expire_on_commit=False)
     return g.db_session
 
 
