@@ -21,6 +21,7 @@ from core.models import Depot, Role
 from core.timeutil import utcnow
 from dispatch import backup
 from dispatch.models import Merchant, Terminal, WorkOrder
+from dispatch.tech_service import require_technician_scope
 
 bp = Blueprint("backup", __name__, url_prefix="/backup")
 ROLES = (Role.DISPATCHER,)
@@ -183,6 +184,7 @@ def api_backup_loaner(work_order_id: int):
 def api_backup_deliver(work_order_id: int):
     parse_body(EmptyIn, request.get_json(silent=True) or {})
     wo = _wo(work_order_id)
+    require_technician_scope(get_session(), current_user, wo.id)
     backup.deliver(get_session(), wo, current_user)
     return jsonify(_backup_state(wo))
 
@@ -192,6 +194,7 @@ def api_backup_deliver(work_order_id: int):
 def api_backup_swap_back(work_order_id: int):
     parse_body(EmptyIn, request.get_json(silent=True) or {})
     wo = _wo(work_order_id)
+    require_technician_scope(get_session(), current_user, wo.id)
     backup.swap_back(get_session(), wo, current_user)
     return jsonify(_backup_state(wo))
 

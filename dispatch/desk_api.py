@@ -23,6 +23,7 @@ from dispatch import faults as fault_svc
 from dispatch import workorders as wo_svc
 from dispatch.catalog import CATEGORIES, TRIAGE_OUTCOMES, TRIAGE_STEPS
 from dispatch.models import Attachment, FaultReport, Terminal, Visit, WorkOrder
+from dispatch.tech_service import require_technician_scope
 
 MAX_ID = 2**31 - 1
 TECH_STATUSES = ("en_route", "on_site", "completed", "needs_follow_up")
@@ -293,7 +294,8 @@ def ensure_may_transition(session: Session, user, wo: WorkOrder, to_status: str)
     only through the field statuses; agents escalate but do not dispatch."""
     if user.role in (Role.ADMIN, Role.DISPATCHER):
         return
-    if user.role == Role.TECHNICIAN and technician_works_on(session, user, wo.id):
+    if user.role == Role.TECHNICIAN:
+        require_technician_scope(session, user, wo.id)
         if to_status in TECH_STATUSES:
             return
         raise Forbidden(_l("technicians may only set en route, on site, completed or "
@@ -482,6 +484,7 @@ def api_attach_to_work_order(work_order_id: int):
     session = get_session()
     wo = wo_svc.get_work_order(session, work_order_id)
     ensure_may_see_work_order(session, current_user, wo)
+    require_technician_scope(session, current_user, wo.id)
     data, filename = _read_upload()
     att = att_svc.store_attachment(session, data=data, filename=filename, upload_dir=upload_dir(),
                                    work_order=wo, actor=current_user._get_current_object())

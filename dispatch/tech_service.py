@@ -22,9 +22,10 @@ from sqlmodel import Session, select
 
 from core.api import Conflict, Forbidden, NotFound, ValidationFailed
 from core.db import begin_write, is_sqlite
-from core.models import Region, User
+from core.models import Region, Role, User
 from core.timeutil import as_utc, utcnow
 from dispatch.models import (
+    OPEN_WORK_ORDER_STATUSES,
     Plan,
     Technician,
     Terminal,
@@ -163,6 +164,32 @@ def visit_for_user(session: Session, visit_id: int, user: User, *, for_update: b
     if user.role == "technician" and user.technician_id != visit.technician_id:
         raise Forbidden(_l("this visit belongs to another technician"), field="visit_id")
     return visit
+
+
+def require_technician_scope(session: Session, actor: User | None, work_order_id: int) -> WorkOrder | None:
+    """The one rule for technicians acting on a work order outside their visit screens
+    (parts consumed, faulty returns tagged to it, backup delivery and swap-back): a
+    technician acts only on an *open* work order whose current visit (on the newest
+    published plan that carries it) is assigned to them. Anything else is 403, so a
+    technician cannot move stock or terminals on a colleague's job or on a closed one.
+    Dispatchers, admins and system actors are not limited here (their role checks are
+    the views'). Returns the work order when one was looked up."""
+    if actor is None or getattr(actor, "role", None) != Role.TECHNICIAN:
+        return None
+    wo = session.get(WorkOrder, work_order_id) if 0 < work_order_id <= 2**31 - 1 else None
+    if wo is None:
+        raise NotFound(_l("no such work order"), field="work_order_id")
+    if wo.status not in OPEN_WORK_ORDER_STATUSES:
+        raise Forbidden(_l("technicians act only on open work orders"), field="work_order_id")
+    current = session.exec(
+        select(Visit)
+        .join(Plan, Plan.id == Visit.plan_id)
+        .where(Visit.work_order_id == wo.id, Plan.status == "published")
+        .order_by(Plan.day.desc(), Plan.version.desc(), Visit.id.desc())
+    ).first()
+    if current is None or actor.technician_id is None or current.technician_id != actor.technician_id:
+        raise Forbidden(_l("this work order is not on your route"), field="work_order_id")
+    return wo
 
 
 # ---------------------------------------------------------------- helpers
@@ -594,6 +621,7 @@ __all__ = [
     "could_not_complete",
     "published_plan",
     "region_today",
+    "require_technician_scope",
     "start_travel",
     "technician_of",
     "van_of",

@@ -18,6 +18,7 @@ from core.auth import login_required, roles_required
 from core.db import get_session
 from core.models import Role
 from core.timeutil import as_utc
+from dispatch.tech_service import require_technician_scope
 from inventory import forecast, stock
 from inventory.models import Part, Reservation, SerialUnit, StockLocation, StockMove
 
@@ -370,6 +371,7 @@ def api_release(reservation_id: int):
 def api_consume():
     body = parse_body(ConsumeIn)
     _technician_may_use(body.location_id)
+    require_technician_scope(get_session(), current_user, body.work_order_id)
     moves = stock.consume(get_session(), body.work_order_id, body.location_id, body.part_id,
                           body.qty, current_user, serials=body.serials)
     return jsonify({"moves": [_move(m) for m in moves]}), 201
@@ -411,6 +413,8 @@ def api_return_faulty():
             raise Forbidden(_l("technicians return faulty parts from their van"),
                             field="from_location_id")
         _technician_may_use(body.from_location_id)
+        if body.work_order_id is not None:
+            require_technician_scope(get_session(), current_user, body.work_order_id)
     moves = stock.return_faulty(get_session(), body.location_id, body.part_id, body.qty,
                                 current_user, work_order_id=body.work_order_id,
                                 from_location_id=body.from_location_id, serials=body.serials,

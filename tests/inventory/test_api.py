@@ -2,9 +2,12 @@
 OpenAPI document, pages for dispatchers."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlmodel import func, select
 
+from dispatch.models import Plan, Visit
 from inventory import stock
 from inventory.models import Part, PartFit, StockMove
 from tests.factories import bearer, login, make_world
@@ -100,7 +103,12 @@ def test_wrong_model_and_serial_not_here_are_422(client, db, world):
 
 
 def test_technician_consumes_from_own_van_only(client, db, world):
-    wo = make_work_order(db, world)
+    wo = make_work_order(db, world, status="dispatched")
+    plan = Plan(region_id=world.region.id, day=date(2026, 11, 24), status="published")
+    db.add(plan)
+    db.flush()
+    db.add(Visit(plan_id=plan.id, work_order_id=wo.id, technician_id=world.tech.id, sequence=1))
+    db.commit()
     body = {"work_order_id": wo.id, "part_id": world.part.id, "qty": 1}
     h2 = bearer(client, "tech02")
     resp = client.post("/api/v1/inventory/consume", headers=h2,
