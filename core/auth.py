@@ -17,9 +17,9 @@ from flask import (
     request,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from pydantic import BaseModel, Field
@@ -30,7 +30,15 @@ from core import openapi
 from core.api import APIError, api_v1, error_response, parse_body
 from core.db import get_session
 from core.models import Role, User
-from core.users import TooManyAttempts, authenticate, issue_token, revoke_token, user_for_token
+from core.security import safe_next
+from core.users import (
+    TooManyAttempts,
+    authenticate,
+    end_browser_sessions,
+    issue_token,
+    revoke_token,
+    user_for_token,
+)
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -40,12 +48,19 @@ bp = Blueprint("auth", __name__)
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
+def _load_user(session_id: str) -> User | None:
+    """The session names the user and the session version it was made under
+    (`User.get_id`); signing out bumps the version, so a cookie kept from before
+    no longer loads anyone even though its signature is still valid."""
+    user_id, _, version = (session_id or "").partition(":")
     try:
         user = get_session().get(User, int(user_id))
+        version_number = int(version)
     except ValueError:
         return None
-    return user if user and user.active else None
+    if user is None or not user.active or user.session_version != version_number:
+        return None
+    return user
 
 
 @login_manager.request_loader
@@ -129,12 +144,6 @@ def _client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
@@ -153,7 +162,7 @@ def login():
             status = 401
         else:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+            return redirect(safe_next(request.args.get("next")) or url_for("web.home"))
     elif request.method == "POST":
         status = 400
         for field, errors in form.errors.items():
@@ -164,6 +173,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """Ends the browser session on the server too: every session cookie this user
+    holds stops working (bearer tokens are revoked on their own)."""
+    if current_user.is_authenticated and not _has_bearer(request):
+        end_browser_sessions(get_session(), current_user)
     logout_user()
     return redirect(url_for("auth.login"))
 

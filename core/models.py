@@ -63,6 +63,9 @@ class User(SQLModel, table=True):
     active: bool = Field(default=True)
     is_demo: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Part of the session id (get_id): bumping it on sign-out ends every session
+    # cookie made before, which a signed cookie alone cannot do.
+    session_version: int = Field(default=0)
 
 
 class ApiToken(SQLModel, table=True):
@@ -119,7 +122,7 @@ def _user_login_members() -> None:
     User.is_authenticated = property(lambda self: True)  # type: ignore[attr-defined]
     User.is_anonymous = property(lambda self: False)  # type: ignore[attr-defined]
     User.is_active = property(lambda self: bool(self.active))  # type: ignore[attr-defined]
-    User.get_id = lambda self: str(self.id)  # type: ignore[attr-defined]
+    User.get_id = lambda self: f"{self.id}:{self.session_version or 0}"  # type: ignore[attr-defined]
 
 
 _user_login_members()

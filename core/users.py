@@ -14,9 +14,14 @@ from core.audit import record_audit
 from core.models import ApiToken, LoginThrottle, Role, User
 from core.timeutil import as_utc, utcnow
 
-# After this many failures in a row a key must wait, doubling each time, up to the cap.
+# After this many failures in a row a name must wait, doubling each time, up to the cap.
 THROTTLE_FREE_FAILURES = 5
+# An address (an office behind one NAT address, say) gets more room before it waits.
+THROTTLE_FREE_FAILURES_PER_ADDRESS = 20
 THROTTLE_MAX_SECONDS = 15 * 60
+# A counter with no failure for this long starts again from zero: an address's counter
+# is never cleared by a success, so without this an office's typos would add up forever.
+THROTTLE_FORGET_AFTER = timedelta(hours=1)
 
 
 class TooManyAttempts(APIError):
@@ -27,6 +32,33 @@ class TooManyAttempts(APIError):
         super().__init__(_l("too many failed sign-ins; try again in %(s)s s", s=retry_after),
                          field="password")
         self.retry_after = retry_after
+
+
+def normalise_username(username: str | None) -> str:
+    """The name as stored and looked up: surrounding whitespace (Unicode too) dropped.
+    The sign-in throttle keys on this same form, so `"tech20 "` is `tech20`."""
+    return (username or "").strip()
+
+
+def _throttle_name_key(username: str | None) -> str:
+    return f"user:{normalise_username(username).lower()}"
+
+
+def _address_key(client: str) -> str:
+    return f"ip:{client}"
+
+
+_dummy_hash: str | None = None
+
+
+def _dummy_password_hash() -> str:
+    """A hash of a random password made with create_user's method and cost, checked
+    for unknown names and disabled users so that their answer takes as long as a
+    real user's wrong password (no usernames by timing)."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = generate_password_hash(secrets.token_urlsafe(24))
+    return _dummy_hash
 
 
 def create_user(
@@ -41,7 +73,7 @@ def create_user(
     is_demo: bool = False,
     actor_user_id: int | None = None,
 ) -> User:
-    username = (username or "").strip()
+    username = normalise_username(username)
     if not username or len(username) > 64:
         raise ValidationFailed(_l("must be 1 to 64 characters"), field="username")
     if role not in {r.value for r in Role}:
@@ -89,32 +121,56 @@ def check_throttle(session: Session, keys: list[str], now: datetime | None = Non
             raise TooManyAttempts(int((as_utc(row.locked_until) - now).total_seconds()) + 1)
 
 
+def _count_failure(session: Session, key: str, free_failures: int, now: datetime) -> None:
+    row = _throttle_row(session, key)
+    if row.last_failure_at and as_utc(row.last_failure_at) < now - THROTTLE_FORGET_AFTER:
+        row.failures = 0
+    row.failures = (row.failures or 0) + 1
+    row.last_failure_at = now
+    if row.failures >= free_failures:
+        wait = min(2 ** (row.failures - free_failures), THROTTLE_MAX_SECONDS)
+        row.locked_until = now + timedelta(seconds=wait)
+
+
 def authenticate(
     session: Session, username: str, password: str, client: str, now: datetime | None = None
 ) -> User:
     """Check a password; count failures per username and per client address so that
-    guessing is slowed down without letting one attacker lock every account for long."""
+    guessing is slowed down without letting one attacker lock every account for long.
+
+    The two counters are independent: the name's key uses the same normalised name as
+    the lookup (so trailing spaces or another case reach the same counter), and a
+    success clears only that name's counter — signing in to one's own account from
+    an address does not wipe the address's record of guesses at other accounts.
+    Unknown names and disabled users cost one password hash check too (a dummy hash),
+    so the answer's timing does not tell which names exist."""
     now = now or utcnow()
-    keys = [f"user:{(username or '').lower()}", f"ip:{client}"]
-    check_throttle(session, keys, now)
-    user = session.exec(select(User).where(User.username == (username or "").strip())).first()
-    if user is None or not user.active or not check_password_hash(user.password_hash, password or ""):
-        for key in keys:
-            row = _throttle_row(session, key)
-            row.failures += 1
-            row.last_failure_at = now
-            if row.failures >= THROTTLE_FREE_FAILURES:
-                wait = min(2 ** (row.failures - THROTTLE_FREE_FAILURES), THROTTLE_MAX_SECONDS)
-                row.locked_until = now + timedelta(seconds=wait)
+    name = normalise_username(username)
+    name_key, address_key = _throttle_name_key(name), _address_key(client)
+    check_throttle(session, [name_key, address_key], now)
+    user = session.exec(select(User).where(User.username == name)).first()
+    usable = user is not None and user.active
+    stored_hash = user.password_hash if usable else _dummy_password_hash()
+    password_ok = check_password_hash(stored_hash, password or "")
+    if not (usable and password_ok):
+        _count_failure(session, name_key, THROTTLE_FREE_FAILURES, now)
+        _count_failure(session, address_key, THROTTLE_FREE_FAILURES_PER_ADDRESS, now)
         session.commit()
         raise APIError(_l("unknown username or wrong password"), status=401, code="unauthorized",
                        field="password")
-    for key in keys:
-        row = session.exec(select(LoginThrottle).where(LoginThrottle.key == key)).first()
-        if row:
-            session.delete(row)
+    row = session.exec(select(LoginThrottle).where(LoginThrottle.key == name_key)).first()
+    if row:
+        session.delete(row)
     session.commit()
     return user
+
+
+def end_browser_sessions(session: Session, user: User) -> None:
+    """Every session cookie made for this user before now stops loading the user
+    (the cookie carries the version it was made under, see core.auth)."""
+    user.session_version = (user.session_version or 0) + 1
+    session.add(user)
+    session.commit()
 
 
 def hash_token(token: str) -> str:

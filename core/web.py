@@ -1,15 +1,24 @@
 """Home page per role and the language switch."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from core.auth import login_required
 from core.db import get_session
 from core.i18n import LANGUAGES
-from flask_babel import lazy_gettext as _l
-
 from core.models import Role
+from core.security import safe_next, same_site_referrer
 
 ROLE_LABELS = {
     "admin": _l("Administrator"),
@@ -55,19 +64,12 @@ def set_language(code: str):
         current_user.locale = code
         db.add(current_user)
         db.commit()
-    target = request.form.get("next") or request.referrer or url_for("web.home")
-    if not target.startswith("/") or target.startswith("//"):
-        # referrer is absolute; keep only same-host paths
-        from urllib.parse import urlparse
-
-        parsed = urlparse(target)
-        target = parsed.path or "/"
-        if parsed.query:
-            target += "?" + parsed.query
+    target = (safe_next(request.form.get("next")) or safe_next(request.args.get("next"))
+              or same_site_referrer() or url_for("web.home"))
     return redirect(target)
 
 
-__all__ = ["bp", "set_role_home", "Role"]
+__all__ = ["Role", "bp", "set_role_home"]
 
 NAV_KEY = "fixroute.nav"
 

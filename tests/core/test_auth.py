@@ -1,9 +1,13 @@
 from datetime import timedelta
+from urllib.parse import urlsplit
 
-from core.models import ApiToken, LoginThrottle
+import pytest
+
+from core import users as users_module
+from core.models import ApiToken, LoginThrottle, User
 from core.timeutil import utcnow
 from core.users import THROTTLE_FREE_FAILURES
-from tests.factories import bearer, login, make_world
+from tests.factories import PASSWORD, bearer, login, make_world
 
 
 def test_each_role_signs_in_and_lands_on_a_page(client, db):
@@ -114,3 +118,195 @@ def test_bearer_requests_get_no_session_cookie_and_keep_working(client, db):
     client.post("/lang/en", data={"next": "/"})
     for _ in range(3):
         assert client.get("/api/v1/me", headers=headers).status_code == 200
+
+
+# --- issue 16: redirects, throttling, sessions, user enumeration -----------------------
+
+HOSTILE_NEXT = [
+    "/\t/evil.example/phish",
+    "/\n/evil.example/phish",
+    "/\r\n/evil.example/phish",
+    " //evil.example/phish",
+    "\x01//evil.example/phish",
+    "/\\evil.example/phish",
+    "\\\\evil.example/phish",
+    "\\/evil.example/phish",
+    "//evil.example/phish",
+    "https://evil.example/phish",
+    "https:/evil.example/phish",
+    "javascript:alert(1)",
+    "/\x00/evil.example",
+]
+
+
+def _assert_same_site(location: str) -> None:
+    """What a browser would make of the Location header: no other host."""
+    as_browser = location.strip("".join(chr(c) for c in range(0x21)))
+    as_browser = as_browser.replace("\t", "").replace("\n", "").replace("\r", "").replace("\\", "/")
+    parts = urlsplit(as_browser)
+    assert parts.netloc in ("", "localhost"), location
+    assert parts.path.startswith("/") and not parts.path.startswith("//"), location
+    assert "evil.example" not in location
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_login_next_cannot_leave_the_site(client, db, target):
+    make_world(db)
+    resp = client.post("/login", query_string={"next": target},
+                       data={"username": "agent", "password": "correct-horse-9"})
+    assert resp.status_code == 302
+    _assert_same_site(resp.headers["Location"])
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_language_switch_next_cannot_leave_the_site(client, db, target):
+    resp = client.post("/lang/en", query_string={"next": target}, data={"next": target})
+    assert resp.status_code == 302
+    _assert_same_site(resp.headers["Location"])
+
+
+def test_language_switch_ignores_another_sites_referrer(client, db):
+    for referrer in ("http://evil.example/phish", "http://localhost//evil.example/phish",
+                     "http://localhost/\\evil.example"):
+        resp = client.post("/lang/en", headers={"Referer": referrer})
+        assert resp.status_code == 302
+        _assert_same_site(resp.headers["Location"])
+    resp = client.post("/lang/en", headers={"Referer": "http://localhost/board?day=2026-01-02"})
+    assert resp.headers["Location"] == "/board?day=2026-01-02"
+
+
+def test_same_site_next_is_still_followed(client, db):
+    make_world(db)
+    resp = client.post("/login", query_string={"next": "/board?day=2026-01-02"},
+                       data={"username": "agent", "password": "correct-horse-9"})
+    assert resp.headers["Location"] == "/board?day=2026-01-02"
+    resp = client.post("/lang/zh", data={"next": "/tech/?x=1"})
+    assert resp.headers["Location"] == "/tech/?x=1"
+
+
+def _form_sign_in(client, username, password, addr):
+    return client.post("/login", data={"username": username, "password": password},
+                       environ_overrides={"REMOTE_ADDR": addr}).status_code
+
+
+def _api_sign_in(client, username, password, addr):
+    status = client.post("/api/v1/auth/token", json={"username": username, "password": password},
+                         environ_overrides={"REMOTE_ADDR": addr}).status_code
+    return 302 if status == 201 else status
+
+
+SIGN_INS = pytest.mark.parametrize("sign_in", [_form_sign_in, _api_sign_in], ids=["form", "api"])
+
+
+@SIGN_INS
+def test_a_locked_name_stays_locked_with_spaces_or_another_case(client, db, sign_in):
+    make_world(db)
+    for i in range(THROTTLE_FREE_FAILURES):
+        assert sign_in(client, "tech02", "wrong-guess", f"10.0.0.{i}") == 401
+    for variant in ("tech02 ", " tech02", "tech02\t", "TECH02", "tech02\u00a0"):
+        assert sign_in(client, variant, PASSWORD, "10.9.9.9") == 429, repr(variant)
+    assert sign_in(client, "tech02", PASSWORD, "10.9.9.9") == 429
+
+
+@SIGN_INS
+def test_signing_in_to_ones_own_account_does_not_clear_the_address_counter(client, db, sign_in):
+    make_world(db)
+    limit = users_module.THROTTLE_FREE_FAILURES_PER_ADDRESS
+    addr = "10.1.1.1"
+    statuses = []
+    for i in range(limit + 5):
+        # one guess at a different name each time (no name reaches its own limit),
+        # and a sign-in to the attacker's own account in between
+        statuses.append(sign_in(client, f"victim{i}", "wrong-guess", addr))
+        if i % 3 == 2:
+            statuses.append(sign_in(client, "tech01", PASSWORD, addr))
+    assert 429 in statuses
+    assert sign_in(client, "victim-new", "wrong-guess", addr) == 429
+    # the address counter holds another address back in nothing
+    assert sign_in(client, "agent", PASSWORD, "10.2.2.2") == 302
+
+
+@SIGN_INS
+def test_a_success_clears_only_that_names_counter(client, db, sign_in):
+    make_world(db)
+    addr = "10.3.3.3"
+    for _ in range(3):
+        assert sign_in(client, "agent", "wrong-guess", addr) == 401
+    assert sign_in(client, "tech01", PASSWORD, addr) == 302
+    db.rollback()
+    rows = {r.key: r.failures for r in db.query(LoginThrottle).all()}
+    assert rows["user:agent"] == 3
+    assert rows[f"ip:{addr}"] == 3
+    assert sign_in(client, "agent", PASSWORD, addr) == 302
+    db.rollback()  # a fresh snapshot: the app wrote from another connection
+    db.expire_all()
+    rows = {r.key: r.failures for r in db.query(LoginThrottle).all()}
+    assert "user:agent" not in rows
+    assert rows[f"ip:{addr}"] == 3
+
+
+def test_a_session_cookie_kept_from_before_logout_is_refused(client, db):
+    make_world(db)
+    login(client, "dispatcher")
+    assert client.get("/api/v1/me").status_code == 200
+    kept = client.get_cookie("session").value
+    assert client.post("/logout").status_code == 302
+    client.set_cookie("session", kept)
+    assert client.get("/api/v1/me").status_code == 401
+    assert client.get("/").status_code == 302
+    # signing in again gives a working session
+    login(client, "dispatcher")
+    assert client.get("/api/v1/me").status_code == 200
+
+
+def test_logout_keeps_bearer_tokens_working(client, db):
+    make_world(db)
+    headers = bearer(client, "tech01")
+    c = client.application.test_client()
+    login(c, "tech01")
+    c.post("/logout")
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+
+
+def test_a_deactivated_users_session_ends(client, db):
+    make_world(db)
+    login(client, "agent")
+    user = db.query(User).filter(User.username == "agent").one()
+    user.active = False
+    db.commit()
+    assert client.get("/api/v1/me").status_code == 401
+
+
+@pytest.fixture
+def hash_checks(monkeypatch):
+    """Counts password hash checks: an unknown name must cost one too."""
+    calls = []
+    real = users_module.check_password_hash
+
+    def spy(pwhash, password):
+        calls.append(pwhash)
+        return real(pwhash, password)
+
+    monkeypatch.setattr(users_module, "check_password_hash", spy)
+    return calls
+
+
+@SIGN_INS
+def test_an_unknown_name_costs_a_password_hash_check(client, db, hash_checks, sign_in):
+    make_world(db)
+    assert sign_in(client, "nobody-here", "wrong-guess", "10.4.4.4") == 401
+    assert len(hash_checks) == 1
+    # the dummy hash is as slow as a real one: the same method as create_user's hashes
+    from werkzeug.security import generate_password_hash
+
+    assert hash_checks[0].split("$")[0] == generate_password_hash("x").split("$")[0]
+
+
+@SIGN_INS
+def test_a_disabled_user_costs_a_password_hash_check(client, db, hash_checks, sign_in):
+    make_world(db)
+    user = db.query(User).filter(User.username == "agent").one()
+    user.active = False
+    db.commit()
+    assert sign_in(client, "agent", PASSWORD, "10.5.5.5") == 401
+    assert len(hash_checks) == 1
