@@ -934,8 +934,12 @@ def _check_editable(plan: Plan, version: int | None, statuses=("draft",)) -> Non
 
 
 def _locked_plan(session: Session, plan_id: int) -> Plan:
+    """The plan, re-read under the write lock (BEGIN IMMEDIATE on SQLite, a row lock
+    on PostgreSQL). `populate_existing` matters: sessions keep objects after commit,
+    and without it the re-select hands back the stale plan already in the session, so
+    concurrent callers would all pass their version check."""
     begin_write(session)
-    stmt = select(Plan).where(Plan.id == plan_id)
+    stmt = select(Plan).where(Plan.id == plan_id).execution_options(populate_existing=True)
     if not is_sqlite(session):
         stmt = stmt.with_for_update()
     plan = session.exec(stmt).first()
@@ -1043,7 +1047,8 @@ def edit_plan(session: Session, plan_id: int, op: str, *, version: int, visit_id
 
 def _reserve_for_visit(session: Session, visit: Visit, wo: WorkOrder, actor, warnings: list[dict]) -> int:
     """Reserve the visit's predicted parts (van, or the depot of its pickup) through
-    the inventory service, once per work order. Returns units reserved."""
+    the inventory service, once per work order, inside the caller's transaction (a
+    publish or an insertion reserves all or nothing). Returns units reserved."""
     from dispatch.models import Terminal
     from inventory import stock
 
@@ -1069,7 +1074,9 @@ def _reserve_for_visit(session: Session, visit: Visit, wo: WorkOrder, actor, war
             warnings.append({"work_order": wo.number, "reason": f"no {kind} available at {loc.code}"})
             continue
         try:
-            stock.reserve_parts(session, wo.id, loc.id, parts[0].id, qty, actor=actor)
+            with session.begin_nested():  # a refusal undoes only this reservation
+                stock.reserve_parts(session, wo.id, loc.id, parts[0].id, qty, actor=actor,
+                                    commit=False)
             n += qty
         except Conflict as exc:  # warnings are kept in the audit trail: English
             warnings.append({"work_order": wo.number, "reason": exc.message_en})
@@ -1088,7 +1095,8 @@ def _reserve_loaner(session: Session, wo: WorkOrder, visit: Visit, actor, warnin
     if fn is None:
         return False
     try:
-        fn(session, wo, actor=actor)
+        with session.begin_nested():
+            fn(session, wo, actor=actor, commit=False)
         return True
     except Conflict as exc:
         warnings.append({"work_order": wo.number, "reason": exc.message_en})
@@ -1146,31 +1154,32 @@ def publish_plan(session: Session, plan_id: int, *, version: int, actor=None,
     """Publish a draft: checked by the validator (refused with the violations
     otherwise), parts and loaners reserved, the day's older published plan
     superseded, work orders dispatched (one SMS each with the arrival window) and
-    corrections sent only where a window changed since the merchant was told."""
-    plan = session.get(Plan, plan_id)
-    if plan is None:
-        raise NotFound(_l("no such plan"), field="plan_id")
-    _check_editable(plan, version)
-    inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url,
-                      keep_pins=False)
-    order, via = plan_order(session, plan, inp)
-    _, violations = check_routes(inp, order, via)
-    if violations:
-        raise Conflict(_l("the plan breaks hard constraints; fix them before publishing"),
-                       code="plan_invalid", fields=[{"field": v["work_order"] or "plan",
-                                                      "reason": _violation_reason(v)}
-                                                     for v in violations])
-    warnings: list[dict] = []
-    reserved = loaners = 0
-    for v in plan_visits(session, plan.id):
-        if v.status != "planned":
-            continue
-        wo = session.get(WorkOrder, v.work_order_id)
-        reserved += _reserve_for_visit(session, v, wo, actor, warnings)
-        loaners += int(_reserve_loaner(session, wo, v, actor, warnings))
+    corrections sent only where a window changed since the merchant was told.
+
+    One transaction under the plan's write lock, from the version check to the last
+    outbox row: of N concurrent publishes of one version exactly one passes, and a
+    publish that fails half-way (a refusal, a crash) leaves no reservation, SMS or
+    event behind."""
     plan = _locked_plan(session, plan_id)
     try:
         _check_editable(plan, version)
+        inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url,
+                          keep_pins=False)
+        order, via = plan_order(session, plan, inp)
+        _, violations = check_routes(inp, order, via)
+        if violations:
+            raise Conflict(_l("the plan breaks hard constraints; fix them before publishing"),
+                           code="plan_invalid", fields=[{"field": v["work_order"] or "plan",
+                                                          "reason": _violation_reason(v)}
+                                                         for v in violations])
+        warnings: list[dict] = []
+        reserved = loaners = 0
+        for v in plan_visits(session, plan.id):
+            if v.status != "planned":
+                continue
+            wo = session.get(WorkOrder, v.work_order_id)
+            reserved += _reserve_for_visit(session, v, wo, actor, warnings)
+            loaners += int(_reserve_loaner(session, wo, v, actor, warnings))
         counts = {"dispatched": 0, "corrections": 0, "returned_to_ready": 0}
         region = session.get(Region, plan.region_id)
         old = session.exec(select(Plan).where(Plan.region_id == plan.region_id, Plan.day == plan.day,
@@ -1279,57 +1288,53 @@ def accept_insertion(session: Session, plan_id: int, work_order_id: int, technic
                      osrm_url: str | None = None) -> dict:
     """Put an urgent work order into a technician's route of the published day:
     the route is re-timed, the order dispatched (its SMS), parts reserved, and
-    merchants whose window moved get a correction."""
-    plan = session.get(Plan, plan_id)
-    if plan is None:
-        raise NotFound(_l("no such plan"), field="plan_id")
-    _check_editable(plan, version, statuses=("published", "draft"))
-    inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url,
-                      keep_pins=False)
-    if work_order_id not in {j.id for j in inp.problem.jobs}:
-        raise ValidationFailed(_l("this work order cannot be planned on this day"), field="work_order_id")
-    if technician_id not in inp.technicians:
-        raise ValidationFailed(_l("not a technician on shift that day"), field="technician_id")
-    order, via = plan_order(session, plan, inp)
-    if any(work_order_id in ids for ids in order.values()):
-        raise Conflict(_l("the work order is already in a route"), field="work_order_id")
-    visits = {v.work_order_id: v for v in plan_visits(session, plan.id)}
-    ids = order.get(technician_id, [])
-    started = sum(1 for j in ids if visits.get(j) is not None and visits[j].status in STARTED_VISIT_STATUSES)
-    pos = max(started, min(int(position) - 1 - inp.fixed_prefix.get(technician_id, 0), len(ids)))
-    cand = ids[:pos] + [work_order_id] + ids[pos:]
-    sol, viol = check_routes(inp, {technician_id: cand}, via)
-    viol = [v for v in viol if v["technician_id"] in (technician_id, None)]
-    if viol:
-        raise Conflict(_l("this insertion breaks hard constraints"), code="insertion_invalid",
-                       fields=[{"field": v["work_order"] or "route", "reason": _violation_reason(v)}
-                               for v in viol])
+    merchants whose window moved get a correction. One transaction under the plan's
+    write lock: concurrent insertions of one version insert once, text once."""
     plan = _locked_plan(session, plan_id)
     try:
         _check_editable(plan, version, statuses=("published", "draft"))
+        inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url,
+                          keep_pins=False)
+        if work_order_id not in {j.id for j in inp.problem.jobs}:
+            raise ValidationFailed(_l("this work order cannot be planned on this day"),
+                                   field="work_order_id")
+        if technician_id not in inp.technicians:
+            raise ValidationFailed(_l("not a technician on shift that day"), field="technician_id")
+        order, via = plan_order(session, plan, inp)
+        if any(work_order_id in ids for ids in order.values()):
+            raise Conflict(_l("the work order is already in a route"), field="work_order_id")
+        visits = {v.work_order_id: v for v in plan_visits(session, plan.id)}
+        ids = order.get(technician_id, [])
+        started = sum(1 for j in ids
+                      if visits.get(j) is not None and visits[j].status in STARTED_VISIT_STATUSES)
+        pos = max(started, min(int(position) - 1 - inp.fixed_prefix.get(technician_id, 0), len(ids)))
+        cand = ids[:pos] + [work_order_id] + ids[pos:]
+        sol, viol = check_routes(inp, {technician_id: cand}, via)
+        viol = [v for v in viol if v["technician_id"] in (technician_id, None)]
+        if viol:
+            raise Conflict(_l("this insertion breaks hard constraints"), code="insertion_invalid",
+                           fields=[{"field": v["work_order"] or "route", "reason": _violation_reason(v)}
+                                   for v in viol])
         apply_solution(session, plan, inp, sol, technician_ids={technician_id})
         plan.version += 1
         session.add(plan)
+        session.flush()
+        warnings: list[dict] = []
+        new_visit = session.exec(select(Visit).where(Visit.plan_id == plan.id,
+                                                     Visit.work_order_id == work_order_id)).one()
+        wo = session.get(WorkOrder, work_order_id)
+        reserved = 0
+        counts = {"dispatched": 0, "corrections": 0}
+        if plan.status == "published":
+            reserved = _reserve_for_visit(session, new_visit, wo, actor, warnings)
+            region = session.get(Region, plan.region_id)
+            route = [v for v in plan_visits(session, plan.id) if v.technician_id == technician_id]
+            _dispatch_visits(session, plan, route, region, actor, counts)
+        record_audit(session, "plan", plan.id, "insertion", getattr(actor, "id", None),
+                     work_order_id=work_order_id, technician_id=technician_id, position=pos + 1,
+                     reserved_units=reserved, warnings=warnings, **counts)
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    warnings: list[dict] = []
-    new_visit = session.exec(select(Visit).where(Visit.plan_id == plan.id,
-                                                 Visit.work_order_id == work_order_id)).one()
-    wo = session.get(WorkOrder, work_order_id)
-    reserved = _reserve_for_visit(session, new_visit, wo, actor, warnings) if plan.status == "published" else 0
-    counts = {"dispatched": 0, "corrections": 0}
-    if plan.status == "published":
-        begin_write(session)
-        try:
-            region = session.get(Region, plan.region_id)
-            route = [v for v in plan_visits(session, plan.id) if v.technician_id == technician_id]
-            _dispatch_visits(session, plan, route, region, actor, counts)
-            record_audit(session, "plan", plan.id, "insertion", getattr(actor, "id", None),
-                         work_order_id=work_order_id, technician_id=technician_id, position=pos + 1, **counts)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
     return {"plan": plan, "visit": new_visit, "reserved_units": reserved, "warnings": warnings, **counts}
