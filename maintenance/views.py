@@ -35,6 +35,18 @@ from maintenance.archive import terminal_summary, terminal_timeline
 from maintenance.catalog import PM_CHECKLIST, TIERS
 from maintenance.models import PMOccurrence, PMPlan
 from maintenance.plans import PlanInput, create_plan, plan_as_dict, preview_plan, update_plan
+from maintenance.recurrence import (
+    LAST_DAY,
+    WEEKDAYS,
+    PickerError,
+    Recurrence,
+    RuleError,
+    date_in_words,
+    describe_rule,
+    picker_from_rule,
+    picker_rule,
+    rule_summary,
+)
 
 bp = Blueprint("maintenance", __name__, url_prefix="/maintenance")
 
@@ -52,13 +64,56 @@ def _split(text: str) -> list[str]:
     return [p.strip() for p in (text or "").replace("\n", ",").replace(";", ",").split(",") if p.strip()]
 
 
+def _form_date(form, name: str) -> date | None:
+    try:
+        return date.fromisoformat(form.get(name) or "")
+    except ValueError:
+        return None
+
+
+def _picker_values(form) -> Recurrence:
+    """The picker's fields; a value that is not a number is a field error in words."""
+    raw_every = str(form.get("every") or "1").strip()
+    if not raw_every.isdigit():
+        raise ValidationFailed(_l("must be a whole number"), field="every")
+    raw_day = str(form.get("monthday") or "").strip()
+    try:
+        monthday = int(raw_day) if raw_day else None
+    except ValueError:
+        raise ValidationFailed(_l("choose a day of the month from 1 to 31, or the last day"),
+                               field="monthday") from None
+    weekdays = tuple(d for d in form.getlist("weekdays") if d in WEEKDAYS)
+    return Recurrence(form.get("freq", "monthly"), int(raw_every), weekdays, monthday)
+
+
+def _picker_text(form) -> str:
+    """The RRULE the picker's fields write (anchored on the start date), or "" while the
+    start date is missing (its own field error says so)."""
+    active_from = _form_date(form, "active_from")
+    if active_from is None:
+        return ""
+    try:
+        return picker_rule(_picker_values(form), active_from)
+    except PickerError as exc:
+        raise ValidationFailed(exc.args[0], field=exc.field) from None
+
+
+def _rule_text(form) -> str | None:
+    kind = form.get("recurrence", "picker")
+    if kind == "picker":
+        return _picker_text(form)
+    if kind == "rrule":
+        return form.get("rrule", "")
+    return None
+
+
 def _form_to_input(form) -> PlanInput:
-    kind = form.get("recurrence", "rrule")
+    kind = form.get("recurrence", "picker")
     raw = {
         "name": form.get("name", ""),
         "scope": {"models": form.getlist("scope_models"), "regions": form.getlist("scope_regions"),
                   "tiers": form.getlist("scope_tiers"), "terminals": _split(form.get("scope_terminals", ""))},
-        "rrule": form.get("rrule", "") if kind == "rrule" else None,
+        "rrule": _rule_text(form),
         "interval_days": (form.get("interval_days") or None) if kind == "interval" else None,
         "due_window_days": form.get("due_window_days") or 14,
         "checklist": form.getlist("checklist"),
@@ -76,7 +131,9 @@ def _form_to_input(form) -> PlanInput:
 
 def _form_values(form=None, plan: PMPlan | None = None) -> dict:
     if form is not None:
-        return {"name": form.get("name", ""), "recurrence": form.get("recurrence", "rrule"),
+        return {"name": form.get("name", ""), "recurrence": form.get("recurrence", "picker"),
+                "freq": form.get("freq", "monthly"), "every": form.get("every", "1"),
+                "weekdays": form.getlist("weekdays"), "monthday": form.get("monthday", ""),
                 "rrule": form.get("rrule", ""), "interval_days": form.get("interval_days", ""),
                 "due_window_days": form.get("due_window_days", ""),
                 "checklist": form.getlist("checklist"), "skill": form.get("skill", "preventive"),
@@ -85,10 +142,19 @@ def _form_values(form=None, plan: PMPlan | None = None) -> dict:
                 "active": form.get("active") == "on", "scope_models": form.getlist("scope_models"),
                 "scope_regions": form.getlist("scope_regions"), "scope_tiers": form.getlist("scope_tiers"),
                 "scope_terminals": form.get("scope_terminals", "")}
+    picker = {"freq": "monthly", "every": 3, "weekdays": [], "monthday": ""}
     if plan is not None:
         d = plan_as_dict(plan)
         scope = d["scope"]
-        return {"name": d["name"], "recurrence": "rrule" if d["rrule"] else "interval",
+        recurrence = "interval"
+        if d["rrule"]:
+            rec = picker_from_rule(d["rrule"])
+            recurrence = "rrule"
+            if rec is not None and rec.picker_can_edit(plan.active_from):
+                recurrence = "picker"
+                picker = {"freq": rec.freq, "every": rec.every, "weekdays": list(rec.weekdays),
+                          "monthday": "" if rec.monthday is None else str(rec.monthday)}
+        return {"name": d["name"], "recurrence": recurrence, **picker,
                 "rrule": d["rrule"] or "", "interval_days": d["interval_days"] or "",
                 "due_window_days": d["due_window_days"], "checklist": d["checklist"],
                 "skill": d["skill"], "service_minutes": d["service_minutes"],
@@ -96,26 +162,76 @@ def _form_values(form=None, plan: PMPlan | None = None) -> dict:
                 "active": d["active"], "scope_models": scope.get("models", []),
                 "scope_regions": scope.get("regions", []), "scope_tiers": scope.get("tiers", []),
                 "scope_terminals": ", ".join(scope.get("terminals", []))}
-    return {"name": "", "recurrence": "rrule", "rrule": "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=1",
+    # Why the month day is left to the start date: "every 2 months" made on 27 November
+    # then starts on 27 November (the old default BYMONTHDAY=1 first fell on 1 January).
+    return {"name": "", "recurrence": "picker", **picker, "rrule": "",
             "interval_days": "", "due_window_days": 14, "checklist": list(PM_CHECKLIST),
             "skill": "preventive", "service_minutes": 30, "active_from": _local_today().isoformat(),
             "active_to": "", "active": True, "scope_models": [], "scope_regions": [],
             "scope_tiers": [], "scope_terminals": ""}
 
 
+def recurrence_summary(values) -> dict:
+    """What the form shows beside the picker, from its current values (a form, the
+    preview request's query or a saved plan's values): the rule in words, the first
+    date and the next five, each date in words; or why there are none."""
+    kind = values.get("recurrence", "picker")
+    if kind == "interval":
+        raw = str(values.get("interval_days") or "").strip()
+        if not raw.isdigit() or int(raw) < 1:
+            return {"error": _("Give the number of days between services.")}
+        return {"words": _("Every %(num)s days after each terminal's last completed service",
+                           num=int(raw))}
+    active_from = _form_date(values, "active_from")
+    if active_from is None:
+        return {"error": _("Give the start date (active from) to see the dates.")}
+    try:
+        text = _rule_text(values)
+        if not (text or "").strip():
+            return {"error": _("Give a recurrence rule.")}
+        got = rule_summary(text, active_from, _local_today(), _form_date(values, "active_to"))
+    except ValidationFailed as exc:
+        return {"error": exc.fields[0]["reason"] if exc.fields else exc.message}
+    except RuleError as exc:
+        return {"error": str(exc.args[0])}
+    return {"rule": got["rule"], "words": got["words"],
+            "first": {"iso": got["first"].isoformat(), "words": date_in_words(got["first"])},
+            "dates": [{"iso": d.isoformat(), "words": date_in_words(d)} for d in got["dates"]]}
+
+
+class _Values(dict):
+    """A dict of form values read like a form (get/getlist)."""
+
+    def getlist(self, key: str) -> list:
+        value = self.get(key) or []
+        return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _weekday_choices() -> list[tuple[str, str]]:
+    from babel import Locale
+    from flask_babel import get_locale
+
+    locale = get_locale() or Locale.parse("en")
+    return [(code, locale.days["format"]["wide"][i]) for i, code in enumerate(WEEKDAYS)]
+
+
 def _form_context() -> dict:
     session = get_session()
     return {"models": session.exec(select(TerminalModel).order_by(TerminalModel.code)).all(),
             "regions": session.exec(select(Region).order_by(Region.code)).all(),
-            "tiers": TIERS, "skills": SKILLS, "checklist_items": PM_CHECKLIST}
+            "tiers": TIERS, "skills": SKILLS, "checklist_items": PM_CHECKLIST,
+            "weekday_choices": _weekday_choices(), "last_day": LAST_DAY}
 
 
 def _plan_form(plan: PMPlan | None):
     session = get_session()
     if request.method == "GET":
-        return render_template("maintenance/plan_form.html", plan=plan, values=_form_values(plan=plan),
-                               errors={}, preview=None, **_form_context())
+        values = _form_values(plan=plan)
+        return render_template("maintenance/plan_form.html", plan=plan, values=values,
+                               errors={}, preview=None, summary=recurrence_summary(_Values(values)),
+                               **_form_context())
     values = _form_values(form=request.form)
+    summary = recurrence_summary(request.form)
     action = request.form.get("action", "save")
     try:
         data = _form_to_input(request.form)
@@ -123,7 +239,7 @@ def _plan_form(plan: PMPlan | None):
             preview = preview_plan(session, data, _local_today())
             session.rollback()
             return render_template("maintenance/plan_form.html", plan=plan, values=values, errors={},
-                                   preview=preview, **_form_context())
+                                   preview=preview, summary=summary, **_form_context())
         if plan is None:
             saved = create_plan(session, data, current_user)
             flash(_("Plan saved."), "success")
@@ -135,7 +251,7 @@ def _plan_form(plan: PMPlan | None):
         session.rollback()
         errors = {f["field"]: f["reason"] for f in exc.fields}
         return render_template("maintenance/plan_form.html", plan=plan, values=values, errors=errors,
-                               preview=None, **_form_context()), 422
+                               preview=None, summary=summary, **_form_context()), 422
 
 
 @bp.get("/plans")
@@ -144,7 +260,8 @@ def plans():
     session = get_session()
     rows = session.exec(select(PMPlan).order_by(PMPlan.active.desc(), PMPlan.name)).all()
     counts = dict(session.exec(select(PMOccurrence.plan_id, _count()).group_by(PMOccurrence.plan_id)).all())
-    return render_template("maintenance/plans.html", plans=rows, counts=counts)
+    return render_template("maintenance/plans.html", plans=rows, counts=counts,
+                           rule_words=lambda plan: describe_rule(plan.rrule, plan.active_from))
 
 
 def _count():
@@ -157,6 +274,14 @@ def _count():
 @roles_required(Role.ADMIN)
 def plan_new():
     return _plan_form(None)
+
+
+@bp.get("/plans/recurrence-preview")
+@roles_required(Role.ADMIN)
+def recurrence_preview():
+    """The picker's words and dates as an HTML fragment, for the form's script to
+    swap in as the admin changes the picker (the form shows the same without script)."""
+    return render_template("maintenance/_recurrence.html", summary=recurrence_summary(request.args))
 
 
 @bp.route("/plans/<int:plan_id>/edit", methods=["GET", "POST"])
@@ -184,7 +309,8 @@ def plan_detail(plan_id: int):
                        .where(PMOccurrence.plan_id == plan_id)
                        .order_by(PMOccurrence.due_date.desc(), PMOccurrence.id.desc()).limit(50)).all()
     return render_template("maintenance/plan_detail.html", plan=plan, preview=preview, occurrences=occ,
-                           checklist_items=PM_CHECKLIST, skills=SKILLS)
+                           checklist_items=PM_CHECKLIST, skills=SKILLS,
+                           rule_words=describe_rule(plan.rrule, plan.active_from) if plan.rrule else "")
 
 
 @bp.get("/terminals")

@@ -165,3 +165,87 @@ def test_agents_do_not_see_analytics(client, db):
     make_world(db)
     login(client, "agent")
     assert client.get("/maintenance/analytics").status_code == 403
+
+
+PICKER = {**FORM, "recurrence": "picker", "rrule": "", "freq": "monthly", "every": "2",
+          "monthday": "", "active_from": "2026-11-27"}
+
+
+def test_the_picker_writes_the_rule_anchored_on_the_start_date_and_shows_it_in_words(client, db):
+    make_world(db)
+    login(client, "admin")
+    page = client.post("/maintenance/plans/new", data={**PICKER, "action": "preview"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'data-testid="rule-words">Every 2 months on day 27<' in html
+    assert "FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=27" in html
+    assert 'First date: <time datetime="2026-11-27">Friday, November 27, 2026</time>' in html
+    assert "Wednesday, January 27, 2027" in html and "January 1, 2027" not in html
+    saved = client.post("/maintenance/plans/new", data={**PICKER, "action": "save"})
+    assert saved.status_code == 302
+    db.rollback()
+    plan = db.exec(select(PMPlan)).one()
+    assert plan.rrule == "FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=27"
+    # the edit form reads the rule back into the picker
+    edit = client.get(f"/maintenance/plans/{plan.id}/edit").get_data(as_text=True)
+    assert 'value="picker" checked' in edit and '<option value="monthly" selected' in edit
+    assert 'id="every" name="every" type="number" min="1" max="365" value="2"' in edit
+
+
+def test_the_new_plan_form_starts_on_its_start_date_not_the_first_of_a_month(client, db, monkeypatch):
+    make_world(db)
+    login(client, "admin")
+    html = client.get("/maintenance/plans/new").get_data(as_text=True)
+    import re
+    start = re.search(r'id="active_from" name="active_from" type="date" value="([0-9-]+)"', html).group(1)
+    first = re.search(r'data-testid="first-date">First date: <time datetime="([0-9-]+)"', html).group(1)
+    assert first == start
+
+
+def test_weekly_picker_in_chinese_says_the_weekdays_and_dates_in_chinese(client, db):
+    make_world(db)
+    login(client, "admin")
+    client.post("/lang/zh")
+    page = client.get("/maintenance/plans/recurrence-preview", query_string={
+        "recurrence": "picker", "freq": "weekly", "every": "2", "weekdays": ["WE", "MO"],
+        "active_from": "2026-11-27"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "每 2 周的星期一和星期三" in html
+    assert "2026年11月30日星期一" in html  # the first Monday on or after the start
+
+
+@pytest.mark.parametrize("lang, reason", [
+    ("en", "“MONTHLY” is not of the form NAME=VALUE (for example FREQ=MONTHLY)"),
+    ("zh", "“MONTHLY” 不是 名称=值 的形式（例如 FREQ=MONTHLY）"),
+])
+def test_a_malformed_custom_rule_gets_a_field_error_in_words(client, db, lang, reason):
+    # Why: this used to say "not enough values to unpack (expected 2, got 1)".
+    make_world(db)
+    login(client, "admin")
+    client.post(f"/lang/{lang}")
+    page = client.post("/maintenance/plans/new", data={**FORM, "rrule": "MONTHLY", "action": "save"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert f'data-field="rrule">{reason}</div>' in html
+    assert "unpack" not in html
+    preview = client.get("/maintenance/plans/recurrence-preview", query_string={
+        "recurrence": "rrule", "rrule": "MONTHLY", "active_from": "2027-01-01"})
+    assert reason in preview.get_data(as_text=True)
+
+
+def test_picker_values_out_of_range_are_field_errors(client, db):
+    make_world(db)
+    login(client, "admin")
+    page = client.post("/maintenance/plans/new", data={**PICKER, "every": "30", "action": "save"})
+    assert page.status_code == 422
+    assert 'data-field="every">must be between 1 and 24</div>' in page.get_data(as_text=True)
+    page = client.post("/maintenance/plans/new", data={**PICKER, "every": "two", "action": "save"})
+    assert 'data-field="every">must be a whole number</div>' in page.get_data(as_text=True)
+    assert db.exec(select(PMPlan)).all() == []
+
+
+def test_only_admins_use_the_recurrence_preview(client, db):
+    make_world(db)
+    login(client, "dispatcher")
+    assert client.get("/maintenance/plans/recurrence-preview").status_code == 403
