@@ -26,6 +26,7 @@ from datetime import datetime
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
+from sqlalchemy import and_, false, or_
 from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
@@ -134,6 +135,9 @@ def eligibility(session: Session, wo: WorkOrder, *, now: datetime | None = None,
     if restoration is None:
         return Eligibility(True, "no restoration time known yet", restoration, code="unknown")
     hours = (restoration - now).total_seconds() / 3600
+    if hours < 0:  # the repair is late: nobody can say when it will work again
+        return Eligibility(True, f"restoration overdue by {-hours:.1f} h", restoration,
+                           code="overdue", hours=-hours)
     if hours > threshold:
         return Eligibility(True, f"restoration expected in {hours:.1f} h (over {threshold:g} h)",
                            restoration, code="over", hours=hours)
@@ -569,8 +573,15 @@ def pool(session: Session, *, depot_id: int | None = None) -> list[PoolRow]:
 
 def backup_work_orders(session: Session, statuses=("eligible", "offered", "accepted",
                                                    "declined", "delivered")) -> list[WorkOrder]:
-    return list(session.exec(select(WorkOrder).where(WorkOrder.backup_status.in_(statuses))
-                             .order_by(WorkOrder.updated_at.desc())).all())
+    """The backup steps a dispatcher follows: a delivered loaner until it is swapped
+    back, whatever the work order's state; every other step only while the work order
+    is open (a closed one needs no backup any more)."""
+    outstanding = [s for s in statuses if s == "delivered"]
+    pending = [s for s in statuses if s != "delivered"]
+    return list(session.exec(select(WorkOrder).where(or_(
+        WorkOrder.backup_status.in_(outstanding) if outstanding else false(),
+        and_(WorkOrder.backup_status.in_(pending), WorkOrder.status.in_(OPEN)),
+    )).order_by(WorkOrder.updated_at.desc())).all())
 
 
 def down_without_backup(session: Session, *, now: datetime | None = None,
@@ -598,6 +609,10 @@ def _on_work_order_changed(work_order: WorkOrder, *, session: Session, event, ac
     elif to_status == WorkOrderStatus.CANCELLED and work_order.backup_status in (
             "eligible", "offered", "accepted"):
         cancel(session, work_order, actor, note="work order cancelled", commit=False)
+    elif to_status == WorkOrderStatus.COMPLETED and work_order.backup_status in (
+            "eligible", "offered") and work_order.loaner_terminal_id is None:
+        # repaired before any loaner was handed over: the offer is moot
+        cancel(session, work_order, actor, note="work order completed", commit=False)
 
 
 def _merchant_offer(session: Session, phone: str) -> WorkOrder | None:

@@ -58,6 +58,9 @@ def eligibility_text(e: backup.Eligibility) -> str:
         "tier": _l("This merchant tier always gets a backup."),
         "unknown": _l("No restoration time is known yet."),
     }
+    if e.code == "overdue":
+        return _("The repair is late: restoration was expected %(h)s hours ago.",
+                 h=f"{e.hours:.1f}")
     if e.code in ("over", "within"):
         return _("Restoration expected in %(h)s hours.", h=f"{e.hours:.1f}")
     return str(texts.get(e.code, e.reason))

@@ -205,3 +205,34 @@ def test_refusals_read_in_chinese_while_the_timeline_keeps_english(client, db, w
     notes = [e.note for e in db.exec(select(WorkOrderEvent).where(
         WorkOrderEvent.work_order_id == wo.id, WorkOrderEvent.action == "note")).all()]
     assert notes == ["backup accepted, no loaner yet: no compatible loaner is free in the pool"]
+
+
+def test_overdue_down_terminal_is_eligible_and_said_late(app, db, world):
+    late = _down_repair(db, world, hours=-10)
+    e = backup.eligibility(db, late, threshold=4, tiers=())
+    assert e.eligible and e.code == "overdue" and round(e.hours) == 10
+    from dispatch.backup_views import eligibility_text
+
+    with app.test_request_context():
+        text = eligibility_text(e)
+    assert "late" in text and "-" not in text
+
+
+def test_completed_work_order_leaves_the_backup_list(db, world):
+    wo = _down_repair(db, world, hours=12)
+    backup.evaluate(db, wo)
+    assert wo.backup_status == "eligible" and wo in backup.backup_work_orders(db)
+    for to in ("planned", "dispatched", "on_site", "completed"):
+        workorders.transition(db, wo, to)
+    db.expire_all()
+    wo = db.get(WorkOrder, wo.id)
+    assert wo.backup_status == "cancelled"  # moot once repaired
+    assert wo not in backup.backup_work_orders(db)
+    assert "backup_cancelled" in _events(db, wo)
+
+
+def test_closed_work_order_with_a_stale_step_is_not_listed(db, world):
+    wo = _down_repair(db, world, hours=12, status="completed", backup_status="eligible")
+    delivered = _down_repair(db, world, hours=12, status="completed", backup_status="delivered")
+    listed = backup.backup_work_orders(db)
+    assert wo not in listed and delivered in listed  # a loaner still at the merchant stays
