@@ -29,6 +29,7 @@ from core.api import APIError, api_v1, error_response
 from core.db import close_session, get_session, import_all_models, make_engine
 from core.i18n import LANGUAGES, init_i18n
 from core.openapi import build_spec
+from core.security import init_security
 from core.settings import PROJECT_ROOT, Settings, load_settings
 
 csrf = CSRFProtect()
@@ -80,6 +81,7 @@ def create_app(
     app.session_interface = core_auth.TokenAwareSessionInterface()
     csrf.init_app(app)
     init_i18n(app)
+    init_security(app)
 
     @app.before_request
     def _csrf_unless_token():

@@ -50,7 +50,7 @@ def status_of(page, visit_id: int):
 
 def sent_all(page):
     """Every tap saved on the phone and every saved update answered by the server."""
-    page.wait_for_function("window.fixrouteTech && window.fixrouteTech.settled()")
+    page.wait_for_function("() => window.fixrouteTech && window.fixrouteTech.settled()")
     expect(page.get_by_test_id("outbox")).to_be_hidden()
 
 
@@ -154,7 +154,7 @@ def test_updates_made_offline_are_sent_once_when_back_online(db, phone):
     c.get_by_test_id("start-travel").click()
     sent_all(page)
     # the service worker keeps the page for opening it without coverage
-    page.wait_for_function("caches.match('/tech/').then(r => !!r)")
+    page.wait_for_function("() => caches.match('/tech/').then(r => !!r)")
 
     phone.set_offline(True)
     c.get_by_test_id("arrive").click()
