@@ -132,3 +132,16 @@ def test_demo_history_has_follow_ups_through_legal_transitions(demo):
         assert chain[-1].to_status == "completed" and chain[-1].at == wo.completed_at
         followed += any(e.to_status == "needs_follow_up" for e in chain)
     assert followed == overall["completed"] - overall["first_time_fixed"]
+
+
+def test_a_part_named_for_a_model_fits_only_that_model():
+    """The Bring list of a Verifone V200c job offered the Ingenico 'Display assembly
+    Move/5000': the demo catalog said it fitted the V200c."""
+    from demo.world import MODELS, PARTS
+
+    names = {code: name for code, _vendor, name, *_ in MODELS}
+    for sku, name, *_rest, fits in PARTS:
+        named = {code for code, model_name in names.items()
+                 if model_name.split()[0] in name}
+        if named:
+            assert set(fits) <= named, f"{sku} ({name}) fits {fits}"
