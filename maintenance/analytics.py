@@ -215,6 +215,9 @@ class TableSpec:
     columns: tuple[tuple[str, object], ...]
     chart_label: str | tuple[str, ...]  # column(s) naming each bar
     chart_value: str  # column giving its length
+    # columns holding a fraction (0.43) that pages show as a percentage (43%); the CSV
+    # keeps the fraction, which spreadsheets read as a number
+    percent: tuple[str, ...] = ()
 
 
 TABLES: dict[str, TableSpec] = {t.name: t for t in [
@@ -223,25 +226,26 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in [
               ("model", "category"), "failures"),
     TableSpec("repeats", _l("Repeat failures within 30 days"),
               (("model", _l("Model")), ("failures", _l("Failures")), ("repeats", _l("Repeats")),
-               ("repeat_rate", _l("Repeat rate"))), "model", "repeat_rate"),
+               ("repeat_rate", _l("Repeat rate"))), "model", "repeat_rate", ("repeat_rate",)),
     TableSpec("mtbf", _l("Mean time between failures per model"),
               (("model", _l("Model")), ("terminals", _l("Terminals")),
                ("terminal_days", _l("Terminal-days")), ("failures", _l("Failures")),
                ("mtbf_days", _l("MTBF (days)"))), "model", "mtbf_days"),
     TableSpec("ftf", _l("First-time-fix rate"),
               (("model", _l("Model")), ("completed", _l("Completed repairs")),
-               ("first_time_fixed", _l("Fixed first time")), ("rate", _l("Rate"))), "model", "rate"),
+               ("first_time_fixed", _l("Fixed first time")), ("rate", _l("Rate"))), "model", "rate",
+              ("rate",)),
     TableSpec("mttr", _l("Mean time to repair"),
               (("model", _l("Model")), ("repairs", _l("Repairs")), ("mean_hours", _l("Mean hours"))),
               "model", "mean_hours"),
     TableSpec("sla", _l("SLA compliance by region and month"),
               (("region", _l("Region")), ("month", _l("Month")), ("met", _l("Met")),
                ("missed", _l("Missed")), ("compliance", _l("Compliance"))), ("region", "month"),
-              "compliance"),
+              "compliance", ("compliance",)),
     TableSpec("utilisation", _l("Technician utilisation"),
               (("technician", _l("Technician")), ("name", _l("Name")),
                ("shift_hours", _l("Shift hours")), ("service_hours", _l("Service hours")),
-               ("utilisation", _l("Utilisation"))), "technician", "utilisation"),
+               ("utilisation", _l("Utilisation"))), "technician", "utilisation", ("utilisation",)),
 ]}
 
 

@@ -2,7 +2,8 @@
 time order."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -32,6 +33,9 @@ def terminal_timeline(session: Session, terminal: Terminal) -> list[dict]:
             wo_ids.add(occ.work_order_id)
     wo_ids |= set(session.exec(select(WorkOrder.id).where(WorkOrder.terminal_id == terminal.id)).all())
     work = {w.id: w for w in session.exec(select(WorkOrder).where(WorkOrder.id.in_(wo_ids))).all()} if wo_ids else {}
+    for e in entries:  # faults and preventive occurrences name their work order
+        if e.get("work_order_id") in work:
+            e["number"] = work[e["work_order_id"]].number
     for wo in work.values():
         entries.append({"at": wo.created_at, "kind": "work_order", "number": wo.number,
                         "wo_kind": wo.kind, "status": wo.status, "priority": wo.priority,
@@ -61,15 +65,80 @@ def terminal_timeline(session: Session, terminal: Terminal) -> list[dict]:
                             "qty": -m.on_hand_delta if m.on_hand_delta < 0 else m.on_hand_delta,
                             "serial": m.serial, "number": work[m.work_order_id].number,
                             "work_order_id": m.work_order_id})
+    for e in entries:
+        if e["kind"] == "outcome":
+            e["parts"] = [p for p in entries if p["kind"] == "part"
+                          and p["work_order_id"] == e["work_order_id"]]
     kind_order = {"fault": 0, "pm": 1, "work_order": 2, "visit": 3, "part": 4, "outcome": 5}
     entries.sort(key=lambda e: (e["at"] or datetime.min, kind_order[e["kind"]]), reverse=True)
     return entries
 
 
 def terminal_summary(entries: list[dict]) -> dict:
+    """Counts for the archive's header. Parts are what the stock ledger says was consumed
+    on the terminal's work orders; `replaced_unrecorded` counts "replaced a part" outcomes
+    with no part in the ledger, so the page says so instead of a bare "0 parts used"."""
+    with_parts = {e["work_order_id"] for e in entries if e["kind"] == "part"}
     return {
         "faults": sum(1 for e in entries if e["kind"] == "fault"),
         "visits": sum(1 for e in entries if e["kind"] == "visit"),
         "parts": sum(e["qty"] for e in entries if e["kind"] == "part"),
         "preventive": sum(1 for e in entries if e["kind"] == "pm"),
+        "replaced_unrecorded": sum(1 for e in entries if e["kind"] == "outcome"
+                                   and e["resolution_code"] == "replaced_part"
+                                   and e["work_order_id"] not in with_parts),
     }
+
+
+def _month_start(d: date) -> date:
+    return d.replace(day=1)
+
+
+def _add_months(d: date, n: int) -> date:
+    y, m = divmod(d.month - 1 + n, 12)
+    return date(d.year + y, m + 1, 1)
+
+
+def terminal_charts(entries: list[dict], tz: str, today: date, months: int = 12) -> dict:
+    """Series for the archive's charts: failures per local month (the last `months`
+    months, empty months included), parts used per part, and hours from the first
+    fault report (or the work order's creation) to completion per repair."""
+    zone = ZoneInfo(tz)
+    first = _add_months(_month_start(today), -(months - 1))
+    per_month = {_add_months(first, i): 0 for i in range(months)}
+    for e in entries:
+        if e["kind"] == "fault" and e["at"] is not None:
+            month = _month_start(_aware(e["at"]).astimezone(zone).date())
+            if month in per_month:
+                per_month[month] += 1
+    parts: dict[str, dict] = {}
+    for e in entries:
+        if e["kind"] == "part":
+            row = parts.setdefault(e["sku"], {"sku": e["sku"], "part": e["part"],
+                                              "part_zh": e["part_zh"], "qty": 0})
+            row["qty"] += e["qty"]
+    reported: dict[int, datetime] = {}
+    for e in entries:
+        if e["kind"] == "fault" and e["work_order_id"] and e["at"] is not None:
+            at = _aware(e["at"])
+            if e["work_order_id"] not in reported or at < reported[e["work_order_id"]]:
+                reported[e["work_order_id"]] = at
+    created = {e["work_order_id"]: (_aware(e["at"]), e["wo_kind"]) for e in entries
+               if e["kind"] == "work_order" and e["at"] is not None}
+    restore = []
+    for e in sorted((e for e in entries if e["kind"] == "outcome" and e["at"] is not None),
+                    key=lambda e: _aware(e["at"])):
+        made, kind = created.get(e["work_order_id"], (None, ""))
+        start = reported.get(e["work_order_id"]) or made
+        if start is None or kind == "preventive":
+            continue
+        hours = (_aware(e["at"]) - start).total_seconds() / 3600
+        restore.append({"number": e["number"], "work_order_id": e["work_order_id"],
+                        "hours": round(max(hours, 0.0), 1)})
+    return {"failures": [{"month": m, "value": n} for m, n in per_month.items()],
+            "parts": sorted(parts.values(), key=lambda r: (-r["qty"], r["sku"])),
+            "restore": restore[-12:]}
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=ZoneInfo("UTC"))

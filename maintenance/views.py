@@ -17,6 +17,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -31,7 +32,7 @@ from core.timeutil import to_local, utcnow
 from dispatch.catalog import CATEGORIES, SKILLS
 from dispatch.models import Merchant, Terminal, TerminalModel
 from maintenance import analytics
-from maintenance.archive import terminal_summary, terminal_timeline
+from maintenance.archive import terminal_charts, terminal_summary, terminal_timeline
 from maintenance.catalog import PM_CHECKLIST, TIERS
 from maintenance.models import PMOccurrence, PMPlan
 from maintenance.plans import PlanInput, create_plan, plan_as_dict, preview_plan, update_plan
@@ -346,8 +347,27 @@ def terminal_history(serial: str):
     return render_template("maintenance/terminal.html", terminal=terminal, merchant=merchant,
                            model=session.get(TerminalModel, terminal.model_id), entries=entries,
                            summary=terminal_summary(entries),
+                           charts=_archive_charts(terminal_charts(entries, tz, to_local(utcnow(), tz).date())),
                            local=lambda at: to_local(at, tz).strftime("%Y-%m-%d %H:%M") if at else "",
                            categories=CATEGORIES, checklist_items=PM_CHECKLIST)
+
+
+def _archive_charts(series: dict) -> dict:
+    """Chart items (label, value, text, href) in the reader's language."""
+    from babel.dates import format_skeleton
+    from flask_babel import get_locale
+
+    zh = str(get_locale()) == "zh"
+    return {
+        "failures": [{"label": format_skeleton("yMMM", r["month"], locale=get_locale()),
+                      "value": r["value"], "text": str(r["value"])} for r in series["failures"]],
+        "parts": [{"label": f"{(r['part_zh'] if zh and r['part_zh'] else r['part'])} ({r['sku']})",
+                   "value": r["qty"], "text": str(r["qty"])} for r in series["parts"]],
+        "restore": [{"label": r["number"], "value": r["hours"],
+                     "text": _("%(n)s h", n=format_decimal(r["hours"])),
+                     "href": url_for("desk.work_order_page", work_order_id=r["work_order_id"])}
+                    for r in series["restore"]],
+    }
 
 
 def _period() -> tuple[int, object, object]:
@@ -362,13 +382,26 @@ def _period() -> tuple[int, object, object]:
     return days, until - timedelta(days=days), until
 
 
+def format_cell(spec: analytics.TableSpec, key: str, value) -> str:
+    """One analytics value as the page shows it: rates as percentages in the reader's
+    locale (0.43 -> "43%"), nothing as a dash."""
+    if value is None:
+        return "—"
+    if key in spec.percent:
+        return format_percent(value, "#,##0.#%")
+    if isinstance(value, float):
+        return format_decimal(value)
+    return str(value)
+
+
 def bar_chart(rows: list[dict], spec: analytics.TableSpec, limit: int = 12) -> list[dict]:
-    """Bars for the simple server-side SVG chart: label, value and width in percent."""
+    """Bars for the simple server-side SVG chart: label, value, its text and width in percent."""
     labels = spec.chart_label if isinstance(spec.chart_label, tuple) else (spec.chart_label,)
     data = [(" · ".join(str(r[k]) for k in labels), r[spec.chart_value]) for r in rows
             if r.get(spec.chart_value) is not None][:limit]
     top = max((v for _l, v in data), default=0) or 1
-    return [{"label": label, "value": value, "pct": round(100 * value / top, 1)} for label, value in data]
+    return [{"label": label, "value": value, "text": format_cell(spec, spec.chart_value, value),
+             "pct": round(100 * value / top, 1)} for label, value in data]
 
 
 @bp.get("/analytics")
@@ -381,7 +414,7 @@ def analytics_page():
     for name, spec in analytics.TABLES.items():
         rows = analytics.compute_table(session, name, since, until, tz, utcnow())
         tables.append({"spec": spec, "rows": rows, "bars": bar_chart(rows, spec)})
-    return render_template("maintenance/analytics.html", tables=tables, days=days)
+    return render_template("maintenance/analytics.html", tables=tables, days=days, cell=format_cell)
 
 
 @bp.get("/analytics/<name>.csv")

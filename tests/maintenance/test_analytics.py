@@ -142,3 +142,24 @@ def test_every_table_is_computed_by_name(db, history):
     for name in analytics.TABLES:
         rows = analytics.compute_table(db, name, SINCE, UNTIL, "Asia/Shanghai", NOW)
         assert rows, name
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_analytics_page_shows_rates_as_percentages(client, db, history, monkeypatch, lang):
+    # Why: rates showed as 0.5 and 0.667 instead of 50% and 66.7%.
+    from maintenance import views
+    from tests.factories import login
+
+    monkeypatch.setattr(views, "utcnow", lambda: NOW)
+    login(client, "dispatcher")
+    client.post(f"/lang/{lang}")
+    html = client.get("/maintenance/analytics?days=90").get_data(as_text=True)
+    ftf = html.split('data-table="ftf"')[1].split("</section>")[0]
+    assert "<td>50%</td>" in ftf and "<td>100%</td>" in ftf and "<td>66.7%</td>" in ftf
+    assert "<td>0.5</td>" not in ftf and "0.667" not in ftf
+    assert ">66.7%</text>" in ftf  # the chart's bar says it too
+    sla = html.split('data-table="sla"')[1].split("</section>")[0]
+    assert "<td>33.3%</td>" in sla and "<td>0%</td>" in sla
+    # the CSV keeps the fraction, which a spreadsheet reads as a number
+    csv_text = client.get("/maintenance/analytics/ftf.csv?days=90").get_data(as_text=True)
+    assert "0.667" in csv_text
