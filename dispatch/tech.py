@@ -4,11 +4,12 @@ that could not be completed and upload photos. Thin: parse, call
 `dispatch.tech_service`, answer."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
-from flask import Blueprint, current_app, jsonify, render_template, request, send_file
+from flask import Blueprint, current_app, jsonify, render_template, request, send_file, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -331,6 +332,34 @@ def day_view(session: Session, tech: Technician, day: date | None) -> dict:
     }
 
 
+def day_heading(day: date, today: date) -> dict:
+    """How the page names its day: "Today, <date>" only for today (the page said
+    "today's route" on tomorrow's route), the neighbours by name, any other day by
+    its date alone; and the links to the day before and after."""
+    when = format_date(day, format="full")
+    if day == today:
+        title = _("Today, %(date)s", date=when)
+    elif day == today + timedelta(days=1):
+        title = _("Tomorrow, %(date)s", date=when)
+    elif day == today - timedelta(days=1):
+        title = _("Yesterday, %(date)s", date=when)
+    else:
+        title = when
+    return {"title": title, "is_today": day == today, "today": today.isoformat(),
+            "prev": (day - timedelta(days=1)).isoformat(),
+            "next": (day + timedelta(days=1)).isoformat(),
+            "prev_label": format_date(day - timedelta(days=1), format="EEE d"),
+            "next_label": format_date(day + timedelta(days=1), format="EEE d")}
+
+
+def _day_url(day_iso: str) -> str:
+    """The day page of another date, keeping the technician a staff member looks at."""
+    args = {"date": day_iso}
+    if request.args.get("technician_id"):
+        args["technician_id"] = request.args["technician_id"]
+    return url_for("tech.day", **args)
+
+
 # ---------------------------------------------------------------- pages
 
 
@@ -344,15 +373,19 @@ def day():
             stmt = stmt.where(Technician.region_id == current_user.region_id)
         return render_template("dispatch/tech_pick.html", technicians=session.exec(stmt).all())
     tech = _technician_for_request(session)
-    day_ = _day_param() or svc.region_today(session, tech.region_id)
+    today = svc.region_today(session, tech.region_id)
+    day_ = _day_param() or today
     data = day_view(session, tech, day_)
+    heading = day_heading(day_, today)
+    heading.update(prev_url=_day_url(heading["prev"]), next_url=_day_url(heading["next"]),
+                   today_url=_day_url(heading["today"]))
     can_act = current_user.technician_id == tech.id
     carried = []
     if can_act:
         carried = van_stock(session, tech.id) + picked_up_stock(
             session, svc.visits_for_day(session, tech, day_), tech.id)
     return render_template(
-        "dispatch/tech_day.html", day=data, can_act=can_act, van=carried,
+        "dispatch/tech_day.html", day=data, can_act=can_act, van=carried, heading=heading,
         resolution_codes=svc.RESOLUTION_CODES, reasons=svc.NOT_DONE_REASONS,
     )
 

@@ -270,6 +270,24 @@ def _current_visit(session: Session, visit: Visit) -> Visit:
     return current
 
 
+def ensure_visit_is_today(session: Session, visit: Visit, at: datetime) -> None:
+    """A visit is started only on its plan's day (in the region's time zone, at the
+    moment of the tap, so an update queued offline before midnight still counts for
+    its day). Starting tomorrow's visit today texted the merchant "on the way" a day
+    early; the dispatcher moves a visit to today's plan when it really is to be done
+    today, and then this passes."""
+    plan = session.get(Plan, visit.plan_id)
+    if plan is None:
+        raise Conflict(_l("this visit is no longer on a published plan"), field="visit_id")
+    today = region_today(session, plan.region_id, at)
+    if plan.day != today:
+        raise Conflict(
+            _l("this visit is planned for %(day)s, not today (%(today)s): it can be started "
+               "only on its day, or once the dispatcher moves it to today",
+               day=plan.day.isoformat(), today=today.isoformat()),
+            field="visit_id")
+
+
 def _ensure_assigned(visit: Visit, actor: User) -> None:
     if actor.technician_id is None or actor.technician_id != visit.technician_id:
         raise Forbidden(_l("only the technician this visit is assigned to can update it"),
@@ -341,6 +359,7 @@ def start_travel(session: Session, visit_id: int, actor: User, client_action_id:
     def apply(visit: Visit, wo: WorkOrder) -> ActionResult:
         from dispatch.models import Merchant
 
+        ensure_visit_is_today(session, visit, at)
         merchant = session.get(Merchant, wo.merchant_id)
         eta = estimate_arrival(visit, merchant.lat, merchant.lon, at, position)
         visit.status = "en_route"
@@ -363,6 +382,8 @@ def arrive(session: Session, visit_id: int, actor: User, client_action_id: str, 
     at = client_time(at)
 
     def apply(visit: Visit, wo: WorkOrder) -> ActionResult:
+        if visit.status == "planned":  # checking in without "start travel" starts it too
+            ensure_visit_is_today(session, visit, at)
         visit.status = "on_site"
         visit.actual_arrival = at
         if visit.actual_departure is None:
@@ -619,6 +640,7 @@ __all__ = [
     "arrive",
     "complete",
     "could_not_complete",
+    "ensure_visit_is_today",
     "published_plan",
     "region_today",
     "require_technician_scope",

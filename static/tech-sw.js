@@ -2,7 +2,7 @@
  * coverage. Served at /tech/sw.js (scope /tech/). Updates are not cached here: the
  * page keeps them in its own outbox (IndexedDB) and sends them itself. */
 "use strict";
-var CACHE = "fixroute-tech-v1";
+var CACHE = "fixroute-tech-v2";  // the page writes its open day here too (tech.js)
 // The day page itself too (fetched with the signed-in cookie), so it opens offline.
 var SHELL = ["/tech/", "/static/css/app.css", "/static/css/tech.css", "/static/js/tech.js"];
 
@@ -35,6 +35,7 @@ self.addEventListener("fetch", function (event) {
     // The route page: fresh when there is coverage, the last copy when there is none.
     event.respondWith(fetch(req).then(function (resp) { return remember(req, resp); })
       .catch(function () {
+        // the day that was open (its URL carries ?date=), else the last copy of the day page
         return caches.match(req).then(function (hit) { return hit || caches.match("/tech/"); });
       }));
     return;

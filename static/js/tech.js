@@ -154,9 +154,12 @@
 
   function enqueue(visitId, action, body, extra) {
     counter += 1;
+    var el = card(visitId);
     var item = Object.assign({
       id: newId(), seq: Date.now() * 1000 + counter, user: USER, visitId: String(visitId),
-      action: action, body: body || {}, state: "pending", createdAt: new Date().toISOString()
+      action: action, body: body || {}, state: "pending", createdAt: new Date().toISOString(),
+      // what the list shows when the item is seen from another day's page
+      woNumber: el ? el.dataset.woNumber : "", merchant: el ? el.dataset.merchant : ""
     }, extra || {});
     return outbox.put(item).then(function () {
       applyLocal(item);
@@ -243,7 +246,9 @@
         var el = card(item.visitId);
         var li = document.createElement("li");
         li.dataset.testid = "outbox-item";
-        var who = el ? el.dataset.merchant : "#" + item.visitId;
+        var number = item.woNumber || (el ? el.dataset.woNumber : "");
+        var name = item.merchant || (el ? el.dataset.merchant : "");
+        var who = [number, name].filter(Boolean).join(" · ") || "#" + item.visitId;
         li.textContent = (T.actions[item.action] || item.action) + " · " + who + " · " + timeOf(item.createdAt) +
           " · " + (item.state === "failed" ? T.failed + ": " + (item.error || "") : T.waiting);
         if (item.state === "failed") {
@@ -450,6 +455,22 @@
   if ("serviceWorker" in navigator && app.dataset.sw) {
     navigator.serviceWorker.register(app.dataset.sw, { scope: app.dataset.sw.replace(/sw\.js$/, "") })
       .catch(function () { /* the page works without it, only not from a cold start offline */ });
+  }
+  // Keep the day that is open (and the next one) in the page cache, so that a reload
+  // without coverage shows this day and not the cached "today". The first visit is
+  // not yet under the service worker, which would otherwise not have stored it.
+  if (window.caches && navigator.onLine && app.dataset.cache) {
+    var keep = [];
+    if (!(navigator.serviceWorker && navigator.serviceWorker.controller)) keep.push(location.pathname + location.search);
+    var nextLink = document.querySelector(".day-nav a[rel=next]");
+    if (nextLink) keep.push(nextLink.getAttribute("href"));
+    caches.open(app.dataset.cache).then(function (c) {
+      return Promise.all(keep.map(function (u) {
+        return fetch(u, { credentials: "same-origin" }).then(function (resp) {
+          if (resp.ok && !resp.redirected) return c.put(u, resp);
+        });
+      }));
+    }).catch(function () { /* best effort */ });
   }
   window.fixrouteTech = {
     flush: flush, outbox: outbox,
