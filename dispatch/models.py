@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Text, UniqueConstraint
+from sqlalchemy import JSON, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.db import UTCDateTime
@@ -279,3 +279,43 @@ class SurveyResponse(SQLModel, table=True):
     score: int
     inbound_message_id: int | None = Field(default=None, foreign_key="inbound_message.id")
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # a score of 1-2 puts the work order on the dispatcher's follow-up list: "open" until
+    # someone calls the merchant back and marks it "done"
+    follow_up: str = Field(default="", max_length=8, index=True)
+    followed_up_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    followed_up_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    follow_up_note: str = Field(default="", sa_type=Text)
+
+
+class Signoff(SQLModel, table=True):
+    """The merchant's sign-off of a completed visit: a signature drawn on the phone with
+    the printed name, or why there is none. One per work order, written with the
+    completion in the same transaction."""
+
+    __tablename__ = "work_order_signoff"
+    id: int | None = Field(default=None, primary_key=True)
+    work_order_id: int = Field(foreign_key="work_order.id", unique=True)
+    visit_id: int | None = Field(default=None, foreign_key="visit.id")
+    signer_name: str = Field(default="", max_length=120)
+    signature_png: bytes | None = Field(default=None, sa_type=LargeBinary)
+    no_signature_reason: str = Field(default="", max_length=32)
+    no_signature_note: str = Field(default="", max_length=500)
+    signed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    recorded_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+
+
+class MerchantReply(SQLModel, table=True):
+    """A merchant's SMS that a person must read (free text): an item in the replies
+    inbox of agents and dispatchers until someone answers and marks it handled."""
+
+    __tablename__ = "merchant_reply"
+    id: int | None = Field(default=None, primary_key=True)
+    inbound_message_id: int = Field(foreign_key="inbound_message.id", unique=True)
+    phone: str = Field(max_length=20)
+    merchant_id: int | None = Field(default=None, foreign_key="merchant.id", index=True)
+    work_order_id: int | None = Field(default=None, foreign_key="work_order.id", index=True)
+    body: str = Field(default="", sa_type=Text)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    handled_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    handled_note: str = Field(default="", sa_type=Text)
