@@ -5,7 +5,9 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -105,31 +107,57 @@ def create_user(
     return user
 
 
-def _throttle_row(session: Session, key: str) -> LoginThrottle:
-    row = session.exec(select(LoginThrottle).where(LoginThrottle.key == key)).first()
-    if row is None:
-        row = LoginThrottle(key=key)
-        session.add(row)
-    return row
+_THROTTLE = LoginThrottle.__table__
+_CLAIM_TRIES = 20
 
 
-def check_throttle(session: Session, keys: list[str], now: datetime | None = None) -> None:
-    now = now or utcnow()
-    for key in keys:
-        row = session.exec(select(LoginThrottle).where(LoginThrottle.key == key)).first()
-        if row and row.locked_until and as_utc(row.locked_until) > now:
+def _wait_seconds(failures: int, free_failures: int) -> int:
+    return min(2 ** (failures - free_failures), THROTTLE_MAX_SECONDS)
+
+
+def _claim_attempt(session: Session, key: str, free_failures: int, now: datetime) -> None:
+    """Count one sign-in attempt against `key` before its password is checked, or
+    raise TooManyAttempts while the key waits.
+
+    Counting first, with a compare-and-set on the counter, is what keeps a burst of
+    parallel guesses from all passing the check before any failure is written: each
+    attempt gets its own number, and the one that reaches the limit sets the wait
+    for the ones behind it. A success gives its count back (see authenticate)."""
+    for _ in range(_CLAIM_TRIES):
+        row = session.execute(
+            sa.select(_THROTTLE.c.failures, _THROTTLE.c.last_failure_at, _THROTTLE.c.locked_until)
+            .where(_THROTTLE.c.key == key)
+        ).first()
+        if row is None:
+            try:
+                with session.begin_nested():
+                    session.execute(sa.insert(_THROTTLE).values(key=key, failures=0))
+            except IntegrityError:
+                pass  # another attempt made the row first: claim on it
+            continue
+        if row.locked_until and as_utc(row.locked_until) > now:
             raise TooManyAttempts(int((as_utc(row.locked_until) - now).total_seconds()) + 1)
+        stale = row.last_failure_at and as_utc(row.last_failure_at) < now - THROTTLE_FORGET_AFTER
+        failures = 1 if stale else row.failures + 1
+        locked_until = (now + timedelta(seconds=_wait_seconds(failures, free_failures))
+                        if failures >= free_failures else None)
+        claimed = session.execute(
+            sa.update(_THROTTLE)
+            .where(_THROTTLE.c.key == key, _THROTTLE.c.failures == row.failures)
+            .values(failures=failures, last_failure_at=now, locked_until=locked_until)
+        ).rowcount
+        if claimed == 1:
+            return
+    raise TooManyAttempts(1)  # this many attempts at once on one key: a burst, slow it down
 
 
-def _count_failure(session: Session, key: str, free_failures: int, now: datetime) -> None:
-    row = _throttle_row(session, key)
-    if row.last_failure_at and as_utc(row.last_failure_at) < now - THROTTLE_FORGET_AFTER:
-        row.failures = 0
-    row.failures = (row.failures or 0) + 1
-    row.last_failure_at = now
-    if row.failures >= free_failures:
-        wait = min(2 ** (row.failures - free_failures), THROTTLE_MAX_SECONDS)
-        row.locked_until = now + timedelta(seconds=wait)
+def _give_back(session: Session, key: str, free_failures: int) -> None:
+    """A successful attempt's count on the address: it was no failure."""
+    session.execute(sa.update(_THROTTLE).where(_THROTTLE.c.key == key, _THROTTLE.c.failures > 0)
+                    .values(failures=_THROTTLE.c.failures - 1))
+    session.execute(sa.update(_THROTTLE)
+                    .where(_THROTTLE.c.key == key, _THROTTLE.c.failures < free_failures)
+                    .values(locked_until=None))
 
 
 def authenticate(
@@ -142,25 +170,29 @@ def authenticate(
     the lookup (so trailing spaces or another case reach the same counter), and a
     success clears only that name's counter — signing in to one's own account from
     an address does not wipe the address's record of guesses at other accounts.
+    Each attempt is counted before its password is checked and committed at once, so
+    parallel guesses cannot pass together, and no lock is held while hashing.
     Unknown names and disabled users cost one password hash check too (a dummy hash),
     so the answer's timing does not tell which names exist."""
     now = now or utcnow()
     name = normalise_username(username)
     name_key, address_key = _throttle_name_key(name), _address_key(client)
-    check_throttle(session, [name_key, address_key], now)
     user = session.exec(select(User).where(User.username == name)).first()
+    try:
+        _claim_attempt(session, name_key, THROTTLE_FREE_FAILURES, now)
+        _claim_attempt(session, address_key, THROTTLE_FREE_FAILURES_PER_ADDRESS, now)
+    except TooManyAttempts:
+        session.rollback()  # neither key counts a refused attempt
+        raise
+    session.commit()
     usable = user is not None and user.active
     stored_hash = user.password_hash if usable else _dummy_password_hash()
     password_ok = check_password_hash(stored_hash, password or "")
     if not (usable and password_ok):
-        _count_failure(session, name_key, THROTTLE_FREE_FAILURES, now)
-        _count_failure(session, address_key, THROTTLE_FREE_FAILURES_PER_ADDRESS, now)
-        session.commit()
         raise APIError(_l("unknown username or wrong password"), status=401, code="unauthorized",
                        field="password")
-    row = session.exec(select(LoginThrottle).where(LoginThrottle.key == name_key)).first()
-    if row:
-        session.delete(row)
+    session.execute(sa.delete(_THROTTLE).where(_THROTTLE.c.key == name_key))
+    _give_back(session, address_key, THROTTLE_FREE_FAILURES_PER_ADDRESS)
     session.commit()
     return user
 

@@ -2,6 +2,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from werkzeug.security import generate_password_hash
 
 from core import users as users_module
 from core.models import ApiToken, LoginThrottle, User
@@ -209,8 +210,12 @@ def test_a_locked_name_stays_locked_with_spaces_or_another_case(client, db, sign
 
 
 @SIGN_INS
-def test_signing_in_to_ones_own_account_does_not_clear_the_address_counter(client, db, sign_in):
+def test_signing_in_to_ones_own_account_does_not_clear_the_address_counter(client, db, sign_in,
+                                                                          monkeypatch):
     make_world(db)
+    # unknown names are checked against the dummy hash: a cheap one keeps this test fast
+    monkeypatch.setattr(users_module, "_dummy_hash",
+                        generate_password_hash("x", method="pbkdf2:sha256:1000"))
     limit = users_module.THROTTLE_FREE_FAILURES_PER_ADDRESS
     addr = "10.1.1.1"
     statuses = []
@@ -297,8 +302,6 @@ def test_an_unknown_name_costs_a_password_hash_check(client, db, hash_checks, si
     assert sign_in(client, "nobody-here", "wrong-guess", "10.4.4.4") == 401
     assert len(hash_checks) == 1
     # the dummy hash is as slow as a real one: the same method as create_user's hashes
-    from werkzeug.security import generate_password_hash
-
     assert hash_checks[0].split("$")[0] == generate_password_hash("x").split("$")[0]
 
 
@@ -310,3 +313,39 @@ def test_a_disabled_user_costs_a_password_hash_check(client, db, hash_checks, si
     db.commit()
     assert sign_in(client, "agent", PASSWORD, "10.5.5.5") == 401
     assert len(hash_checks) == 1
+
+
+def test_concurrent_guesses_at_one_name_get_only_the_free_attempts(app, db, monkeypatch):
+    """Twenty guesses at once at one name, each from another address: the throttle's
+    counter is claimed before the password is checked, so only the free attempts are
+    checked and the rest are refused — a burst does not slip past the counter."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    make_world(db)
+    db.commit()
+    fixed_now = utcnow()
+    monkeypatch.setattr(users_module, "utcnow", lambda: fixed_now)  # no lock expires meanwhile
+    real = users_module.check_password_hash
+    started = threading.Barrier(THROTTLE_FREE_FAILURES, timeout=5)
+
+    def slow_check(pwhash, password):
+        # the first attempts wait for each other inside the hash check, so every one of
+        # them is in flight at once (a barrier, not a sleep: no timing in the assert)
+        try:
+            started.wait()
+        except threading.BrokenBarrierError:
+            pass
+        return real(pwhash, password)
+
+    monkeypatch.setattr(users_module, "check_password_hash", slow_check)
+
+    def guess(i: int) -> int:
+        c = app.test_client()
+        return c.post("/api/v1/auth/token", json={"username": "agent", "password": "wrong-guess"},
+                      environ_overrides={"REMOTE_ADDR": f"10.8.0.{i}"}).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(guess, range(20)))
+    assert statuses.count(401) == THROTTLE_FREE_FAILURES, statuses
+    assert statuses.count(429) == 20 - THROTTLE_FREE_FAILURES, statuses
