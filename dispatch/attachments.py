@@ -1,7 +1,9 @@
 """Screenshots and photos of error screens, kept with the fault and the work order.
 
-Only PNG, JPEG and WebP up to 10 MB are accepted, and the type is read from the
-content with Pillow (the file name and the browser's content type are not trusted).
+Only PNG, JPEG and WebP up to 10 MB and 40 megapixels are accepted, and the type is
+read from the content with Pillow (the file name and the browser's content type are not
+trusted). The pixel limit is checked from the image header before anything is decoded:
+a 97 KB PNG can claim 10000 x 10000 pixels and would take gigabytes to decode.
 Files are stored once per content under settings.upload_dir/<aa>/<sha256>.<ext>; the
 Attachment row says which fault or work order it belongs to."""
 from __future__ import annotations
@@ -10,6 +12,7 @@ import hashlib
 import io
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
@@ -24,8 +27,10 @@ from dispatch.models import Attachment, FaultReport, WorkOrder
 MAX_BYTES = 10 * 1024 * 1024
 ALLOWED_FORMATS = {"PNG": ("image/png", "png"), "JPEG": ("image/jpeg", "jpg"),
                    "WEBP": ("image/webp", "webp")}
-# Refuse decompression bombs outright (Pillow only warns below twice this).
-Image.MAX_IMAGE_PIXELS = 60_000_000
+MAX_PIXELS = 40_000_000  # width x height; a 40 MP phone photo fits, a bomb does not
+# Pillow's own guard, at the same limit: it warns above it and refuses above twice it;
+# sniff_image turns the warning into a refusal too.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 def sniff_image(data: bytes) -> tuple[str, str]:
@@ -34,12 +39,20 @@ def sniff_image(data: bytes) -> tuple[str, str]:
         raise ValidationFailed(_l("the file is empty"), field="file")
     if len(data) > MAX_BYTES:
         raise ValidationFailed(_l("the file is larger than 10 MB"), field="file")
+    too_big = ValidationFailed(_l("the image is larger than %(mp)s megapixels",
+                                  mp=MAX_PIXELS // 1_000_000), field="file")
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            fmt = img.format
-            img.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-            Image.DecompressionBombError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:  # reads the header only
+                width, height = img.size
+                if width * height > MAX_PIXELS:
+                    raise too_big
+                fmt = img.format
+                img.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_big from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ValidationFailed(_l("the file is not a PNG, JPEG or WebP image"),
                                field="file") from None
     if fmt not in ALLOWED_FORMATS:

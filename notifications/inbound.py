@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core.api import ValidationFailed
@@ -14,6 +16,7 @@ from notifications.outbox import enqueue_sms, normalize_e164, opt_in, opt_out
 from notifications.signals import inbound_reply
 
 log = logging.getLogger("fixroute.sms")
+MAX_SID = 64  # InboundMessage.provider_sid; Twilio's own are 34 characters
 
 # Twilio's standard opt-out / opt-in / help keywords, plus the Chinese ones
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "退订", "TD"}
@@ -41,18 +44,37 @@ def _reply_locale(session: Session, phone: str, body: str) -> str:
 def receive_inbound(session: Session, *, sid: str, from_number: str, to_number: str = "",
                     body: str = "") -> tuple[InboundMessage, bool]:
     """Store and handle one inbound SMS; returns (message, created). A SID seen before
-    returns the stored message untouched (Twilio retries webhooks). Commits."""
+    returns the stored message untouched (Twilio retries webhooks), also when the retry
+    races the first delivery. A SID longer than the column is refused rather than cut
+    short: cut, a second delivery missed the stored row and hit the unique index (500).
+    Commits."""
+    if not sid or len(sid) > MAX_SID:
+        raise ValidationFailed(_l("must be 1 to %(n)s characters", n=MAX_SID), field="MessageSid")
     begin_write(session)
     existing = session.exec(select(InboundMessage).where(InboundMessage.provider_sid == sid)).first()
     if existing is not None:
         session.commit()
         return existing, False
     try:
+        return _store_inbound(session, sid=sid, from_number=from_number, to_number=to_number,
+                              body=body)
+    except IntegrityError:  # the same SID committed by a concurrent delivery
+        session.rollback()
+        existing = session.exec(select(InboundMessage)
+                                .where(InboundMessage.provider_sid == sid)).first()
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _store_inbound(session: Session, *, sid: str, from_number: str, to_number: str,
+                   body: str) -> tuple[InboundMessage, bool]:
+    try:
         phone = normalize_e164(from_number, "From")
     except ValidationFailed:  # keep what the carrier gave us; it can still be read on the page
         phone = (from_number or "")[:20]
-    message = InboundMessage(provider_sid=sid[:64], from_number=phone, to_number=(to_number or "")[:20],
-                             body=body or "")
+    message = InboundMessage(provider_sid=sid, from_number=phone, to_number=(to_number or "")[:20],
+                             body=(body or "").replace("\x00", ""))
     session.add(message)
     session.flush()
     whole, first = keyword_of(body)

@@ -24,7 +24,7 @@ from core.api import api_v1, paginate, read_page
 from core.auth import roles_required
 from core.db import get_engine, get_session
 from core.models import Role
-from notifications.inbound import receive_inbound
+from notifications.inbound import MAX_SID, receive_inbound
 from notifications.models import InboundMessage, OutboundMessage
 from notifications.outbox import normalize_e164
 from notifications.sender import (
@@ -92,8 +92,8 @@ def twilio_inbound():
     _require_twilio_signature()
     form = request.form
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
-    if not sid or not form.get("From"):
-        return Response(status=400)
+    if not sid or len(sid) > MAX_SID or not form.get("From"):
+        return Response(status=400)  # Twilio's SIDs are 34 characters
     receive_inbound(get_session(), sid=sid, from_number=form["From"], to_number=form.get("To", ""),
                     body=form.get("Body", ""))
     # answers (HELP) go through the outbox so that they are visible with their status

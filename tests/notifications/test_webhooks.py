@@ -209,3 +209,26 @@ def test_a_failing_receiver_keeps_the_message_as_unhandled(signed_app, client, e
         inbound_reply.disconnect(broken)
     with Session(engine) as s:
         assert s.exec(select(InboundMessage.handled_as)).one() == "unhandled"
+
+
+def test_inbound_with_an_overlong_sid_sent_twice_is_refused_both_times(signed_app, client, engine):
+    """Issue 16, finding 9: the SID was cut to 64 characters when stored but looked up
+    whole, so Twilio's retry missed the row and hit the unique index (500)."""
+    params = _inbound("SM" + "7" * 70, "Thanks")
+    answers = [_post(client, "/webhooks/twilio/inbound", params).status_code for _ in range(2)]
+    assert answers == [400, 400]
+    with Session(engine) as s:
+        assert s.exec(select(InboundMessage)).all() == []
+
+
+def test_service_refuses_an_overlong_sid_and_keeps_a_64_character_one_once(db):
+    from core.api import ValidationFailed
+    from notifications.inbound import receive_inbound
+
+    with pytest.raises(ValidationFailed) as exc:
+        receive_inbound(db, sid="SM" + "7" * 70, from_number=NUMBER, body="hi")
+    assert exc.value.fields[0]["field"] == "MessageSid"
+    sid = "SM" + "8" * 62
+    first, created = receive_inbound(db, sid=sid, from_number=NUMBER, body="hi")
+    again, created_again = receive_inbound(db, sid=sid, from_number=NUMBER, body="hi")
+    assert (created, created_again, again.id) == (True, False, first.id)
