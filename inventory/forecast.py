@@ -28,6 +28,28 @@ class Demand:
     qty: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # part_id -> qty
     work_orders: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     unmatched: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # kind -> qty
+    # (kind, terminal model id) -> qty and work orders, for demand no catalog part covers
+    uncovered_qty: dict[tuple[str, int | None], int] = field(default_factory=lambda: defaultdict(int))
+    uncovered_work_orders: dict[tuple[str, int | None], set[str]] = field(
+        default_factory=lambda: defaultdict(set))
+
+
+@dataclass
+class Uncovered:
+    """Predicted parts no catalog part fits: the kind, the terminal model, how many, for
+    which work orders, and the catalog's parts of that kind with the models they do fit.
+
+    Why: the reorder page said "No part in the catalog for: keypad × 3" while the catalog
+    listed KP-GEN: KP-GEN fits the Ingenico and Verifone models, not the PAX terminals the
+    keypad faults were on. Naming the model and what the catalog's parts fit says what is
+    missing (a part for that model, or a fit not yet recorded)."""
+
+    kind: str
+    model_code: str
+    model_name: str
+    qty: int
+    work_orders: list[str]
+    parts_of_kind: list[tuple[Part, list[str]]]  # (part, model codes it fits)
 
 
 class _PartPicker:
@@ -65,12 +87,35 @@ def demand_of(session: Session, work_order_rows, picker: _PartPicker | None = No
                 qty = max(int(item.get("qty", 1)), 0)
             except (TypeError, ValueError):
                 qty = 1
-            part = picker.pick(item["kind"], models.get(r.terminal_id))
+            model_id = models.get(r.terminal_id)
+            part = picker.pick(item["kind"], model_id)
             if part is None:
                 out.unmatched[item["kind"]] += qty
+                out.uncovered_qty[(item["kind"], model_id)] += qty
+                out.uncovered_work_orders[(item["kind"], model_id)].add(r.number)
                 continue
             out.qty[part.id] += qty
             out.work_orders[part.id].add(r.number)
+    return out
+
+
+def uncovered_demand(session: Session, demand: Demand, picker: _PartPicker) -> list[Uncovered]:
+    """The demand no catalog part covers, by kind and terminal model (see `Uncovered`)."""
+    if not demand.uncovered_qty:
+        return []
+    tm = refs.table("terminal_model")
+    models = {row.id: row for row in session.execute(sa_select(tm.c.id, tm.c.code, tm.c.vendor,
+                                                               tm.c.name)).all()}
+    out = []
+    for (kind, model_id), qty in sorted(demand.uncovered_qty.items(),
+                                        key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        model = models.get(model_id)
+        of_kind = [(p, sorted(models[m].code for m in picker.fits[p.id] if m in models))
+                   for p in picker.parts if p.kind == kind]
+        out.append(Uncovered(kind=kind, model_code=model.code if model else "",
+                             model_name=f"{model.vendor} {model.name}" if model else "",
+                             qty=qty, work_orders=sorted(demand.uncovered_work_orders[(kind, model_id)]),
+                             parts_of_kind=of_kind))
     return out
 
 
@@ -109,6 +154,7 @@ class VanRestock:
     lines: list[RestockLine]
     work_orders: list[str]
     unmatched: dict[str, int]
+    uncovered: list[Uncovered] = field(default_factory=list)
 
     @property
     def short(self) -> bool:
@@ -167,7 +213,8 @@ def restock_suggestions(session: Session, day: date, *, region_id: int | None = 
                 work_orders=sorted(demand.work_orders[part_id])))
         out.append(VanRestock(van=van, day=day, depot_location=depot_loc, lines=lines,
                               work_orders=sorted(r.number for r in seen.values()),
-                              unmatched=dict(demand.unmatched)))
+                              unmatched=dict(demand.unmatched),
+                              uncovered=uncovered_demand(session, demand, picker)))
     return out
 
 
@@ -200,6 +247,7 @@ class DepotReorder:
     horizon_days: int
     lines: list[ReorderLine]
     unmatched: dict[str, int]
+    uncovered: list[Uncovered] = field(default_factory=list)
 
     @property
     def alerts(self) -> list[ReorderLine]:
@@ -256,5 +304,6 @@ def reorder_suggestions(session: Session, *, depot_id: int | None = None,
                 low_stock=low, suggest=suggest,
                 work_orders=sorted(demand.work_orders.get(part.id, ()))))
         out.append(DepotReorder(location=loc, depot=depot, horizon_days=horizon_days,
-                                lines=lines, unmatched=dict(demand.unmatched)))
+                                lines=lines, unmatched=dict(demand.unmatched),
+                                uncovered=uncovered_demand(session, demand, picker)))
     return out

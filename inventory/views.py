@@ -46,6 +46,19 @@ def tomorrow_local() -> date:
     return (utcnow().astimezone(ZoneInfo(tz)) + timedelta(days=1)).date()
 
 
+# What each predicted part kind is called on the stock pages.
+PART_KIND_LABELS = {
+    "card_reader": _l("Card reader"), "printer": _l("Printer"), "battery": _l("Battery"),
+    "display": _l("Display"), "main_board": _l("Main board"), "comm_module": _l("Comm module"),
+    "power_adapter": _l("Power adapter"), "keypad": _l("Keypad"), "paper": _l("Paper roll"),
+    "terminal": _l("Terminal"),
+}
+
+
+def kind_label(kind: str) -> str:
+    return str(PART_KIND_LABELS.get(kind, kind))
+
+
 def part_name(part: Part) -> str:
     if str(get_locale()) == "zh" and part.name_zh:
         return part.name_zh
@@ -112,7 +125,8 @@ def restock_page():
         flash(_("That is not a date; showing tomorrow."), "error")
         day = tomorrow_local()
     vans = forecast.restock_suggestions(session, day)
-    return render_template("inventory/restock.html", vans=vans, day=day, part_name=part_name)
+    return render_template("inventory/restock.html", vans=vans, day=day, part_name=part_name,
+                           kind_label=kind_label)
 
 
 @bp.post("/restock/<int:van_id>")
@@ -152,4 +166,4 @@ def reorder_page():
     horizon = min(horizon, 90)
     depots = forecast.reorder_suggestions(session, horizon_days=horizon)
     return render_template("inventory/reorder.html", depots=depots, horizon=horizon,
-                           part_name=part_name)
+                           part_name=part_name, kind_label=kind_label)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from core.timeutil import utcnow
-from dispatch.models import Plan, Visit
+from dispatch.models import Plan, Terminal, TerminalModel, Visit
 from inventory import forecast, stock
 from inventory.models import Part, PartFit
 from tests.factories import make_world
@@ -93,3 +93,32 @@ def test_reorder_counts_open_repairs_and_preventive_work_in_horizon(db):
     [depot] = forecast.reorder_suggestions(db, horizon_days=7, now=now)
     cr = next(line for line in depot.lines if line.part.sku == "CR-PAX")
     assert (cr.demand, cr.suggest) == (12, 4)
+
+
+def test_reorder_lists_demand_no_part_fits_by_model_with_the_parts_of_that_kind(db):
+    world = make_world(db)  # the terminal is a PAX A920 Pro
+    vf = TerminalModel(code="VF-V200C", vendor="Verifone", name="V200c Plus")
+    db.add(vf)
+    db.flush()
+    keypad = Part(sku="KP-GEN", name="Keypad membrane", kind="keypad")
+    db.add(keypad)
+    db.flush()
+    db.add(PartFit(part_id=keypad.id, terminal_model_id=vf.id))
+    vf_terminal = Terminal(serial="VF0000009", model_id=vf.id, merchant_id=world.merchant.id)
+    db.add(vf_terminal)
+    db.commit()
+    on_pax = [make_work_order(db, world, predicted_parts=[{"kind": "keypad", "qty": 1}])
+              for _ in range(3)]
+    make_work_order(db, world, terminal_id=vf_terminal.id,
+                    predicted_parts=[{"kind": "keypad", "qty": 1}, {"kind": "battery", "qty": 1}])
+
+    [depot] = forecast.reorder_suggestions(db, horizon_days=7)
+    assert depot.unmatched == {"keypad": 3, "battery": 1}
+    by_kind = {(u.kind, u.model_code): u for u in depot.uncovered}
+    pax = by_kind[("keypad", "PAX-A920PRO")]
+    assert (pax.qty, pax.work_orders) == (3, sorted(wo.number for wo in on_pax))
+    assert pax.model_name == "PAX A920 Pro"
+    assert [(p.sku, fits) for p, fits in pax.parts_of_kind] == [("KP-GEN", ["VF-V200C"])]
+    assert by_kind[("battery", "VF-V200C")].parts_of_kind == []  # no battery in the catalog
+    # the keypad for the Verifone is covered by KP-GEN and asked for
+    assert {x.part.sku: x.demand for x in depot.lines}["KP-GEN"] == 1
