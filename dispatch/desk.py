@@ -112,6 +112,7 @@ FIELD_LABELS = {
     "channel": _l("Reported by"), "symptoms": _l("Symptoms"), "error_code": _l("Error code"),
     "steps": _l("Checklist"), "priority": _l("Priority"), "kind": _l("Kind"), "note": _l("Note"),
     "text": _l("Note"), "status": _l("Status"), "to_status": _l("New status"), "file": _l("Image"),
+    "confirm": _l("Confirmation"), "reason": _l("Reason"),
 }
 
 
@@ -150,7 +151,12 @@ def desk():
 @bp.get("/desk/merchants/<int:merchant_id>")
 @roles_required(*STAFF)
 def merchant_card(merchant_id: int):
-    session = get_session()
+    return _render_merchant_card(get_session(), merchant_id)
+
+
+def _render_merchant_card(session, merchant_id: int, *, form=None, related=None, status: int = 200):
+    """The merchant's card with the record-fault form; `form` refills what the agent
+    typed when the page comes back (a warning about open faults, an error)."""
     merchant = session.get(Merchant, merchant_id) if merchant_id <= wo_svc.MAX_ID else None
     if merchant is None:
         abort(404)
@@ -165,29 +171,57 @@ def merchant_card(merchant_id: int):
     groups: dict[str, list] = {}
     for c in CATEGORIES.values():
         groups.setdefault(c.group, []).append(c)
+    if related is None:
+        related = fault_svc.open_related(session, merchant.id)
+    selected = request.args.get("terminal", type=int)
+    if form is not None:
+        selected = _int_or_none(form.get("terminal_id"))
     return render_template("dispatch/merchant_card.html", merchant=merchant, terminals=terms,
                            models=models, open_wos=open_wos, faults=faults, groups=groups,
-                           selected_terminal=request.args.get("terminal", type=int),
-                           fmt=lambda v: _fmt(v, tz), day_keys=DAY_KEYS)
+                           selected_terminal=selected, form=form or {}, related=related,
+                           max_bytes=att_svc.MAX_BYTES,
+                           fmt=lambda v: _fmt(v, tz), day_keys=DAY_KEYS), status
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
 
 
 @bp.post("/desk/merchants/<int:merchant_id>/faults")
 @roles_required(*STAFF)
 def record_fault(merchant_id: int):
+    """Record a fault with the images the merchant sent, all or nothing. When the
+    merchant already has a fault in triage or an open work order, the agent sees them
+    first and records a new fault only by saying so."""
     session = get_session()
     form = request.form
+    photos = [f for f in request.files.getlist("photos") if f and f.filename]
     try:
         terminal_id = _int_arg(form.get("terminal_id"), "terminal_id")
+        if merchant_id <= wo_svc.MAX_ID and not form.get("confirm_new"):
+            related = fault_svc.open_related(session, merchant_id, terminal_id)
+            if related["faults"] or related["work_orders"]:
+                session.rollback()
+                return _render_merchant_card(session, merchant_id, form=form, related=related,
+                                             status=409)
         fault = fault_svc.create_fault(
             session, merchant=merchant_id if merchant_id <= wo_svc.MAX_ID else 0,
             terminal=terminal_id, category=form.get("category", ""),
             symptoms=form.get("symptoms", "").replace("\x00", ""),
             error_code=form.get("error_code", "").replace("\x00", ""),
-            channel=form.get("channel", "phone"), actor=_actor())
+            channel=form.get("channel", "phone"), actor=_actor(), commit=False)
+        for f in photos:
+            att_svc.store_attachment(session, data=f.stream.read(att_svc.MAX_BYTES + 1),
+                                     filename=f.filename, upload_dir=upload_dir(),
+                                     actor=_actor(), fault=fault, commit=False)
+        session.commit()
     except APIError as exc:
         session.rollback()
         _flash_error(exc)
-        return redirect(url_for("desk.merchant_card", merchant_id=merchant_id))
+        return _render_merchant_card(session, merchant_id, form=form, status=exc.status)
     flash(_("Fault recorded. Walk the checklist with the merchant."), "success")
     return redirect(url_for("desk.fault_page", fault_id=fault.id))
 
@@ -224,6 +258,8 @@ def fault_page(fault_id: int):
                            other_steps=other_steps, attachments=atts, plan=plan,
                            existing=existing, work_order=work_order, rule=rule,
                            outcomes=TRIAGE_OUTCOMES, priorities=wo_svc.PRIORITIES,
+                           may_reopen=fault_svc.may_reopen(fault),
+                           reopen_days=fault_svc.REOPEN_DAYS,
                            fmt=lambda v: _fmt(v, tz))
 
 
@@ -256,6 +292,9 @@ def resolve_fault(fault_id: int):
     session = get_session()
     fault = _fault_or_404(session, fault_id)
     try:
+        if not request.form.get("confirm"):
+            raise APIError(_("Confirm that the terminal works again."), status=422,
+                           field="confirm")
         fault_svc.resolve_remotely(session, fault, request.form.get("note", "").replace("\x00", ""),
                                    actor=_actor())
     except APIError as exc:
@@ -263,6 +302,22 @@ def resolve_fault(fault_id: int):
         _flash_error(exc)
     else:
         flash(_("Fault closed as resolved remotely."), "success")
+    return redirect(url_for("desk.fault_page", fault_id=fault_id))
+
+
+@bp.post("/desk/faults/<int:fault_id>/reopen")
+@roles_required(*STAFF)
+def reopen_fault(fault_id: int):
+    session = get_session()
+    fault = _fault_or_404(session, fault_id)
+    try:
+        fault_svc.reopen(session, fault, request.form.get("reason", "").replace("\x00", ""),
+                         actor=_actor())
+    except APIError as exc:
+        session.rollback()
+        _flash_error(exc)
+    else:
+        flash(_("Fault reopened: walk the checklist again."), "success")
     return redirect(url_for("desk.fault_page", fault_id=fault_id))
 
 

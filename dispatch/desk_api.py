@@ -392,6 +392,20 @@ def api_resolve_fault(fault_id: int):
     return jsonify(fault_dict(session, fault))
 
 
+class ReopenIn(Strict):
+    reason: Annotated[Text, Field(min_length=1, max_length=2000)]
+
+
+@api_v1.post("/faults/<int:fault_id>/reopen")
+@roles_required(*STAFF)
+def api_reopen_fault(fault_id: int):
+    body = parse_body(ReopenIn)
+    session = get_session()
+    fault = fault_svc.get_fault(session, fault_id)
+    fault_svc.reopen(session, fault, body.reason, actor=current_user._get_current_object())
+    return jsonify(fault_dict(session, fault))
+
+
 @api_v1.post("/faults/<int:fault_id>/escalate")
 @roles_required(*STAFF)
 def api_escalate_fault(fault_id: int):
@@ -520,6 +534,10 @@ openapi.document("/api/v1/faults/{fault_id}/checklist", "post", summary="Record 
 openapi.document("/api/v1/faults/{fault_id}/resolve", "post", summary="Close a fault as "
                  "resolved remotely", tag=TAG, request=ResolveIn, response=FaultOut,
                  parameters=_FAULT_ID, errors=(400, 401, 403, 404, 409, 422))
+openapi.document("/api/v1/faults/{fault_id}/reopen", "post", summary="Reopen a fault "
+                 "resolved remotely within the last days (the fix did not hold)", tag=TAG,
+                 request=ReopenIn, response=FaultOut, parameters=_FAULT_ID,
+                 errors=(400, 401, 403, 404, 409, 422))
 openapi.document("/api/v1/faults/{fault_id}/escalate", "post", summary="Escalate a fault "
                  "into a work order (or join the terminal's open repair)", tag=TAG,
                  request=EscalateIn, response=WorkOrderOut, status=201, parameters=_FAULT_ID,

@@ -8,11 +8,11 @@ policy."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
-from sqlalchemy import func, or_
+from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
@@ -20,6 +20,7 @@ from core.audit import record_audit
 from core.db import begin_write, is_sqlite
 from core.i18n import lazy_word, msgid
 from core.models import Region, User
+from core.search import contains
 from core.timeutil import utcnow
 from dispatch.catalog import CATEGORIES, TRIAGE_OUTCOMES, TRIAGE_STEPS, FaultCategory
 from dispatch.models import (
@@ -46,12 +47,11 @@ def search_merchants(session: Session, q: str, limit: int = 20) -> list[Merchant
     q = (q or "").strip()
     if not q:
         return []
-    like = f"%{q.lower()}%"
-    conds = [func.lower(Merchant.name).like(like), func.lower(Merchant.code).like(like)]
+    conds = [contains(Merchant.name, q), contains(Merchant.code, q)]
     digits = re.sub(r"\D", "", q)
     if len(digits) >= 4:
-        conds.append(Merchant.phone.like(f"%{digits}%"))
-    by_serial = select(Terminal.merchant_id).where(func.lower(Terminal.serial).like(like),
+        conds.append(contains(Merchant.phone, digits, case_sensitive=True))
+    by_serial = select(Terminal.merchant_id).where(contains(Terminal.serial, q),
                                                    Terminal.merchant_id.is_not(None))
     conds.append(Merchant.id.in_(by_serial))
     return list(session.exec(select(Merchant).where(or_(*conds))
@@ -83,8 +83,10 @@ def create_fault(
     channel: str = "phone",
     actor: User | None = None,
     reported_at: datetime | None = None,
+    commit: bool = True,
 ) -> FaultReport:
-    """Record a merchant's fault report (status open)."""
+    """Record a merchant's fault report (status open). With commit=False the caller
+    adds to the same unit (the images taken with the report) and commits."""
     if category not in CATEGORIES:
         raise ValidationFailed(_l("unknown fault category"), field="category")
     if channel not in CHANNELS:
@@ -113,8 +115,29 @@ def create_fault(
     session.flush()
     record_audit(session, "fault", fault.id, "created", user_id, label, category=category,
                  merchant_id=m.id, terminal_id=fault.terminal_id, channel=channel)
-    session.commit()
+    if commit:
+        session.commit()
     return fault
+
+
+def open_related(session: Session, merchant_id: int, terminal_id: int | None = None
+                 ) -> dict[str, list]:
+    """Faults in triage and open work orders of the merchant (or of the terminal): an
+    agent about to record a new fault should look at them first, it is often the same
+    problem called in twice."""
+    from dispatch.models import OPEN_WORK_ORDER_STATUSES
+
+    faults = session.exec(select(FaultReport).where(
+        FaultReport.merchant_id == merchant_id, FaultReport.status == "open")
+        .order_by(FaultReport.created_at.desc())).all()
+    wos = session.exec(select(WorkOrder).where(
+        WorkOrder.merchant_id == merchant_id,
+        WorkOrder.status.in_([s.value for s in OPEN_WORK_ORDER_STATUSES]))
+        .order_by(WorkOrder.created_at.desc())).all()
+    if terminal_id is not None:  # the terminal's own first, then the merchant's others
+        faults = sorted(faults, key=lambda f: f.terminal_id != terminal_id)
+        wos = sorted(wos, key=lambda w: w.terminal_id != terminal_id)
+    return {"faults": list(faults), "work_orders": list(wos)}
 
 
 def _fault_status_words() -> dict[str, str]:
@@ -181,18 +204,69 @@ def checklist_for(fault: FaultReport) -> list[str]:
     return list(category_of(fault).checklist)
 
 
+REOPEN_DAYS = 3  # a fault closed by phone that comes back within this many days is reopened
+
+
 def resolve_remotely(session: Session, fault: FaultReport, note: str = "", *,
                      actor: User | None = None) -> FaultReport:
-    """Close the fault as fixed over the phone; it stays in the history."""
+    """Close the fault as fixed over the phone; it stays in the history.
+
+    Someone must be able to say later what fixed it: the agent's words, or a checklist
+    step recorded as having fixed it. A bare close is refused."""
+    note = (note or "").strip()
     if len(note) > 4000:
         raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="note")
     _lock_open_fault(session, fault)
+    fixed_by = [code for code, r in triage_results(session, fault.id).items()
+                if r.outcome == "fixed"]
+    if not note and not fixed_by:
+        session.rollback()
+        raise ValidationFailed(_l("say what fixed it, or record the checklist step that did"),
+                               field="note")
     fault.status = "resolved_remotely"
-    fault.resolution_note = note.strip()
+    fault.resolution_note = note
     fault.closed_at = utcnow()
     session.add(fault)
     user_id, label = _actor(actor)
-    record_audit(session, "fault", fault.id, "resolved_remotely", user_id, label, note=note)
+    record_audit(session, "fault", fault.id, "resolved_remotely", user_id, label, note=note,
+                 fixed_by=fixed_by)
+    session.commit()
+    return fault
+
+
+def may_reopen(fault: FaultReport, now: datetime | None = None) -> bool:
+    if fault.status != "resolved_remotely" or fault.closed_at is None:
+        return False
+    return (now or utcnow()) - fault.closed_at <= timedelta(days=REOPEN_DAYS)
+
+
+def reopen(session: Session, fault: FaultReport, reason: str, *, actor: User | None = None,
+           now: datetime | None = None) -> FaultReport:
+    """The merchant calls back: the remote fix did not hold. Within REOPEN_DAYS the same
+    fault goes back to triage (its history and the earlier resolution stay in the audit);
+    later, it is a new fault."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_l("say why the fault is reopened"), field="reason")
+    if len(reason) > 2000:
+        raise ValidationFailed(_l("must be at most %(n)s characters", n=2000), field="reason")
+    begin_write(session)
+    session.refresh(fault, with_for_update=not is_sqlite(session))
+    if fault.status != "resolved_remotely":
+        session.rollback()
+        raise Conflict(_l("only a fault resolved remotely can be reopened"), field="status")
+    if not may_reopen(fault, now):
+        session.rollback()
+        raise Conflict(_l("resolved more than %(n)s days ago: record a new fault", n=REOPEN_DAYS),
+                       field="status")
+    previous = fault.resolution_note
+    fault.status = "open"
+    fault.closed_at = None
+    fault.resolution_note = ""
+    session.add(fault)
+    user_id, label = _actor(actor)
+    record_audit(session, "fault", fault.id, "reopened", user_id, label, reason=reason,
+                 previous_resolution=previous)
     session.commit()
     return fault
 

@@ -2,8 +2,8 @@
 document.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
   input.addEventListener("change", function () {
     var max = parseInt(input.dataset.maxBytes, 10);
-    var f = input.files && input.files[0];
-    input.setCustomValidity(f && f.size > max ? input.dataset.tooBig : "");
+    var big = Array.prototype.some.call(input.files || [], function (f) { return f.size > max; });
+    input.setCustomValidity(big ? input.dataset.tooBig : "");
     input.reportValidity();
   });
 });
