@@ -6,19 +6,30 @@ Public API::
     solution = solve(problem, time_limit_s=10, seed=None, workers=1)
     assert validate(problem, solution) == []
 
-Determinism.  OR-Tools routing has no random seed: its search is deterministic
-for a fixed configuration except where it stops.  So:
+How a solve runs (``hybrid.py``): a route builder (PyVRP or VROOM, ``builders.py``)
+proposes routes, FixRoute's OR-Tools model (``ortools_model.py``, every constraint)
+takes them as its initial assignment, repairs what it refuses and improves them for the
+rest of the limit.  Every answer is an assignment of the OR-Tools model.
 
-* ``solution_limit`` bounds the search by the number of solutions found: the
-  answer is then reproducible bit for bit (the tests use this);
+``builder`` chooses the proposer: ``"auto"`` (default; the ``FIXROUTE_SOLVER_BUILDER``
+environment variable overrides it), ``"pyvrp"``, ``"vroom"`` or ``"ortools"`` (OR-Tools
+alone, as before the builders; also the fallback when a builder fails).  With one worker,
+``"auto"`` picks by the day's shape (PyVRP when every job is required and alike, VROOM
+for over-full days with priorities and breaks); with ``workers >= 2`` PyVRP and VROOM race,
+each followed by the finish, further workers run OR-Tools portfolio entries, and the best
+by FixRoute's objective wins.
+
+Determinism.
+
+* ``solution_limit`` bounds the search by work instead of time: PyVRP by iterations,
+  VROOM without its timeout, OR-Tools by the number of solutions found: the answer is
+  then reproducible bit for bit (the tests use this);
 * with a time limit the stopping point depends on the machine's speed and load,
   so two runs may differ slightly;
-* ``seed`` chooses the search configuration from ``PORTFOLIO`` (first-solution
-  strategy x metaheuristic): ``None``/``0`` is the default (the best measured on
-  the benchmarks), ``seed=k`` starts from entry ``k mod len``; the same seed
-  always gives the same configuration.
-* ``workers=n`` (n > 1) runs ``n`` consecutive portfolio entries in parallel in
-  spawn-context processes and keeps the best objective (ties: lowest entry).
+* ``seed`` is PyVRP's random seed; on the OR-Tools-only path (which has no seed) it
+  chooses the search configuration from ``PORTFOLIO`` (entry ``seed mod len``).
+* ``workers=n`` (n > 1) runs the plans in parallel in spawn-context processes and keeps
+  the best objective (ties: the first plan).
 """
 
 from __future__ import annotations
@@ -26,7 +37,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue as _queue
 import time
-from typing import Optional
 
 from .checks import check_problem
 from .errors import ProblemError
@@ -66,6 +76,7 @@ __all__ = [
     "VehicleStep",
     "Violation",
     "configs_for",
+    "plans_for",
     "solve",
     "validate",
 ]
@@ -79,21 +90,56 @@ def configs_for(seed: int | None, workers: int):
     return [PORTFOLIO[(first + i) % len(PORTFOLIO)] for i in range(max(1, workers))]
 
 
-def _worker(problem, config, deadline, solution_limit, out) -> None:  # pragma: no cover - child
+def plans_for(problem: Problem, seed: int | None, workers: int, builder: str | None = None) -> list[tuple]:
+    """What each worker runs: [(builder, OR-Tools configuration)], in order of preference."""
+    import os
+
+    from .builders import available
+    from .hybrid import FINISH_CONFIG, choose_builder
+
+    name = builder or os.environ.get("FIXROUTE_SOLVER_BUILDER") or "auto"
+    workers = max(1, workers)
+    if name not in ("auto", "ortools", "pyvrp", "vroom"):
+        raise ProblemError("builder", f"unknown builder {name!r} (auto, pyvrp, vroom, ortools)")
+    if name == "ortools":
+        return [("ortools", c) for c in configs_for(seed, workers)]
+    if name == "auto":
+        first = choose_builder(problem)
+        if first == "ortools":
+            return [("ortools", c) for c in configs_for(seed, workers)]
+        lead = [first] + [b for b in ("pyvrp", "vroom") if b != first and available(b)]
+    else:
+        lead = [name]
+    plans: list[tuple] = [(b, FINISH_CONFIG) for b in lead[:workers]]
+    extra = configs_for(seed, workers)[: workers - len(plans)]
+    return plans + [("ortools", c) for c in extra]
+
+
+def _run_plan(problem, plan, time_limit_s, seed, solution_limit, progress):
+    from .hybrid import solve_built
     from .ortools_model import solve_with_config
+
+    builder, config = plan
+    if builder == "ortools":
+        return solve_with_config(problem, config, time_limit_s, solution_limit, progress)
+    return solve_built(problem, builder, time_limit_s, seed, solution_limit, progress, config)
+
+
+def _worker(problem, plan, deadline, seed, solution_limit, out) -> None:  # pragma: no cover - child
+    name = f"{plan[0]}:{plan[1].name}"
 
     def report(elapsed, best, found):
         try:
-            out.put(("progress", config.name, best, found))
-        except Exception:
+            out.put(("progress", name, best, found))
+        except Exception:  # noqa: BLE001, S110 - progress is best effort, the answer is not
             pass
 
     try:
         remaining = max(0.05, deadline - time.monotonic())
-        sol = solve_with_config(problem, config, remaining, solution_limit, report)
-        out.put(("result", config.name, sol, None))
-    except Exception as exc:  # reported to the parent, never lost
-        out.put(("result", config.name, None, repr(exc)))
+        sol = _run_plan(problem, plan, remaining, seed, solution_limit, report)
+        out.put(("result", name, sol, None))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, never lost
+        out.put(("result", name, None, repr(exc)))
 
 
 def solve(
@@ -103,20 +149,20 @@ def solve(
     workers: int = 1,
     solution_limit: int | None = None,
     progress=None,
+    builder: str | None = None,
 ) -> Solution:
     """Plan the routes of ``problem``; never raises for a feasible-or-not problem.
 
     ``progress(elapsed_s, best_objective, solutions_found)`` is called on each
-    improving solution (in the parent process, also with several workers).
-    Raises ``ProblemError`` for malformed input only.
+    improving solution of the finish (in the parent process, also with several
+    workers).  ``builder``: see the module docstring.  Raises ``ProblemError`` for
+    malformed input only.
     """
     check_problem(problem)
-    from .ortools_model import solve_with_config
-
-    configs = configs_for(seed, workers)
+    plans = plans_for(problem, seed, workers, builder)
     t0 = time.monotonic()
-    if len(configs) == 1:
-        sol = solve_with_config(problem, configs[0], time_limit_s, solution_limit, progress)
+    if len(plans) == 1:
+        sol = _run_plan(problem, plans[0], time_limit_s, seed, solution_limit, progress)
         sol.stats.seed = seed
         return sol
     ctx = mp.get_context("spawn")
@@ -124,8 +170,8 @@ def solve(
     # leave time to hand the answers back (pickling, queue, join): measured 0.4-1.3 s
     deadline = t0 + time_limit_s - min(1.0, 0.1 * time_limit_s)
     hard_stop = t0 + time_limit_s  # after this, keep what has arrived
-    procs = [ctx.Process(target=_worker, args=(problem, c, deadline, solution_limit, out), daemon=True)
-             for c in configs]
+    procs = [ctx.Process(target=_worker, args=(problem, pl, deadline, seed, solution_limit, out), daemon=True)
+             for pl in plans]
     for pr in procs:
         pr.start()
     results: dict[str, Solution] = {}
@@ -133,12 +179,17 @@ def solve(
     best_seen: int | None = None
     found = 0
     pending = len(procs)
+    give_up = t0 + time_limit_s + 60
     while pending:
-        wait = hard_stop - time.monotonic() if results else time_limit_s + 60
-        try:
-            kind, name, payload, err = out.get(timeout=max(0.01, wait))
-        except _queue.Empty:
+        wait = (hard_stop if results else give_up) - time.monotonic()
+        if wait <= 0:
             break
+        try:
+            kind, name, payload, err = out.get(timeout=min(0.5, max(0.01, wait)))
+        except _queue.Empty:
+            if not any(pr.is_alive() for pr in procs) and out.empty():
+                break  # every worker died without a word (e.g. killed): stop waiting
+            continue
         if kind == "progress":
             found = max(found, 0) + 1
             if payload is not None and (best_seen is None or payload < best_seen):
@@ -155,9 +206,11 @@ def solve(
         if pending and pr.is_alive():  # a late worker: its answer would come after the limit
             pr.terminate()
         pr.join(timeout=5)
-    order = {c.name: i for i, c in enumerate(configs)}
+    order = {f"{pl[0]}:{pl[1].name}": i for i, pl in enumerate(plans)}
     if not results:  # every worker failed: fall back to one in-process search
-        sol = solve_with_config(problem, configs[0], max(0.5, time_limit_s / 4), solution_limit, progress)
+        from .ortools_model import solve_with_config
+
+        sol = solve_with_config(problem, plans[0][1], max(0.5, time_limit_s / 4), solution_limit, progress)
     else:
         def key(item):
             name, s = item
@@ -165,10 +218,13 @@ def solve(
             return (s.code, obj, order[name])
 
         _, sol = min(results.items(), key=key)
-    sol.stats.workers = len(configs)
+    sol.stats.workers = len(plans)
     sol.stats.seed = seed
     sol.stats.wall_time_s = round(time.monotonic() - t0, 3)
     sol.stats.solutions_found = max(sol.stats.solutions_found, found)
     others = {n: s.stats.objective for n, s in results.items()}
     sol.stats.config = f"{sol.stats.config} (raced: {others})"
+    late = [n for n in order if n not in results and not any(e.startswith(n) for e in errors)]
+    if errors or late:
+        sol.stats.detail = f"{sol.stats.detail}; failed: {errors}; no answer in time: {late}"
     return sol

@@ -27,19 +27,22 @@ PROGRESS_EVERY_S = 2.0
 @click.argument("problem_file", type=click.File("r"), metavar="PROBLEM.json|-")
 @click.option("--time-limit", type=click.FloatRange(min=0.05), default=10.0, show_default=True,
               help="Seconds of search (wall time of the whole solve).")
-@click.option("--seed", type=int, default=None, help="Chooses the search configuration (see docs).")
+@click.option("--seed", type=int, default=None,
+              help="PyVRP's random seed; OR-Tools alone: chooses the search configuration.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Parallel searches with different configurations; the best wins.")
 @click.option("--solution-limit", type=click.IntRange(min=1), default=None,
               help="Stop after this many solutions (reproducible runs).")
+@click.option("--builder", type=click.Choice(["auto", "pyvrp", "vroom", "ortools"]), default=None,
+              help="Route builder before OR-Tools' finish (default auto; FIXROUTE_SOLVER_BUILDER).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the solution here instead of standard output.")
 @click.option("--osrm-url", envvar="FIXROUTE_OSRM_URL", default=None,
               help="OSRM server for matrices when the problem gives coordinates only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 def solve_command(problem_file, time_limit: float, seed: int | None, workers: int,
-                  solution_limit: int | None, output: str | None, osrm_url: str | None,
-                  quiet: bool) -> None:
+                  solution_limit: int | None, builder: str | None, output: str | None,
+                  osrm_url: str | None, quiet: bool) -> None:
     """Solve a VROOM-format routing problem (FixRoute extensions allowed)."""
     from . import solve
     from .matrix import provider
@@ -73,7 +76,7 @@ def solve_command(problem_file, time_limit: float, seed: int | None, workers: in
 
     try:
         solution = solve(problem, time_limit, seed=seed, workers=workers,
-                         solution_limit=solution_limit, progress=progress)
+                         solution_limit=solution_limit, progress=progress, builder=builder)
     except ProblemError as err:
         fail(err)
         return

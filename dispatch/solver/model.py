@@ -238,6 +238,8 @@ class SolverStats:
     workers: int = 1
     seed: int | None = None
     config: str = ""
+    builder: str = ""  # "pyvrp" | "vroom" | "" (OR-Tools alone)
+    detail: str = ""  # what the builder and the finish did (iterations, start objective, repairs)
 
 
 @dataclass

@@ -119,6 +119,24 @@ PORTFOLIO: list[SearchConfig] = [
 ]
 
 
+def required_base(problem: Problem) -> int:
+    """The drop cost of a priority-0 required job: more than any detour one visit can cause."""
+    max_arc = max((max(r) for r in problem.durations if r), default=0)
+    return max(REQUIRED_DROP_BASE, 4 * int(max_arc))
+
+
+def drop_penalty(job: Job, req_base: int) -> int:
+    """What leaving ``job`` out costs, in VROOM cost units (the builders use the same prizes).
+
+    Required repairs cost ``req_base`` (above any detour) times (1 + priority), so a
+    higher-priority job is never dropped to save driving; optional (preventive) visits
+    are worth up to about an hour of detour.
+    """
+    if job.optional:
+        return OPTIONAL_DROP_BASE + OPTIONAL_DROP_PER_PRIORITY * job.priority
+    return req_base * (1 + job.priority)
+
+
 def _pad(v: list[int], n: int) -> list[int]:
     return list(v) + [0] * (n - len(v))
 
@@ -375,8 +393,7 @@ class RoutingModel:
 
         # skills / eligibility, disjunctions, pickup pairs
         all_v = list(range(V))
-        max_arc = int(Dm.max()) if Dm.size else 0
-        req_base = max(REQUIRED_DROP_BASE, 4 * max_arc)
+        req_base = required_base(p)
         allowed: dict[int, set[int]] = {}  # node -> vehicles allowed (skills, stock, reach)
         self.pinned_jobs: set[int] = set()
         if self.keep_pins:
@@ -402,11 +419,7 @@ class RoutingModel:
                 continue
             if job.id in self.pinned_jobs:
                 continue  # mandatory, fixed by the pin constraints below
-            if job.optional:
-                pen = OPTIONAL_DROP_BASE + OPTIONAL_DROP_PER_PRIORITY * job.priority
-            else:
-                pen = req_base * (1 + job.priority)
-            routing.AddDisjunction(members, int(pen * COST_SCALE), 1)
+            routing.AddDisjunction(members, int(drop_penalty(job, req_base) * COST_SCALE), 1)
 
         # Eligibility as a capacity-0 dimension: each vehicle counts 1 on a node it may
         # not visit.  Why not VehicleVar(i).SetValues: the routing filters do not see
@@ -568,6 +581,8 @@ class RoutingModel:
         if config.mab:
             params.use_multi_armed_bandit_concatenate_operators = True
         params.time_limit.FromMilliseconds(max(50, int(time_limit_s * 1000)))
+        if initial:  # restoring a start with breaks searches for their places: give it time
+            params.lns_time_limit.FromMilliseconds(max(100, int(time_limit_s * 500)))
         if solution_limit:
             params.solution_limit = int(solution_limit)
         params.log_search = log_search
@@ -585,11 +600,18 @@ class RoutingModel:
 
         routing.AddAtSolutionCallback(on_solution)
         assignment = None
+        self.repair_dropped = 0
+        self.start_objective = None
         if initial:
             routing.CloseModelWithParameters(params)
-            start = routing.ReadAssignmentFromRoutes(self._routes_to_indices(initial), True)
+            start = self.read_routes(initial)
             if start is not None:
+                self.start_objective = start.ObjectiveValue()
                 assignment = routing.SolveFromAssignmentWithParameters(start, params)
+                # never worse than the start: the search keeps its best, but a search that
+                # stops before its first step (limit reached) answers None
+                if assignment is None or assignment.ObjectiveValue() > self.start_objective:
+                    assignment = start
         if assignment is None:
             assignment = routing.SolveWithParameters(params)
         wall = time.monotonic() - t0
@@ -608,8 +630,70 @@ class RoutingModel:
         )
         return assignment, stats
 
-    def _routes_to_indices(self, initial: dict[int, list[tuple[int, bool, int]]]) -> list[list[int]]:
-        """Initial routes {vehicle id: [(job id, via depot, service start)]} as routing indices."""
+    def read_routes(self, initial: dict[int, list[tuple[int, bool, int]]]):
+        """The full model's assignment of proposed routes, repaired if the model refuses them.
+
+        A route can break what the proposer did not model (a break, a pin, a part, a
+        max travel time).  It is not thrown away: its visits are kept in order as long
+        as the growing route stays feasible on its own, the others stay unperformed for
+        the search to reinsert.  Returns None only if nothing could be read.
+        """
+        routing = self.routing
+        routes = self._routes_to_indices(initial, grouped=True)
+        flat = [[i for unit in r for i in unit] for r in routes]
+        start = routing.ReadAssignmentFromRoutes(flat, True)
+        if start is not None:
+            return start
+        V = len(routes)
+        # while one route is tried, the others hold only their pinned visits (pins must hold)
+        pinned = {m_i for j in self.pinned_job_indices() for m_i in self._node_indices(j)}
+        empty: list[list[int]] = []
+        for units in routes:
+            prefix: list[int] = []
+            for unit in units:
+                if not all(i in pinned for i in unit):
+                    break
+                prefix += unit
+            empty.append(prefix)
+        kept: list[list[int]] = []
+        for v, units in enumerate(routes):
+            trial = list(empty)
+            trial[v] = [i for unit in units for i in unit]
+            if not units or routing.ReadAssignmentFromRoutes(trial, True) is not None:
+                kept.append(trial[v])
+                continue
+            good: list[int] = []
+            for unit in units:
+                trial[v] = good + list(unit)
+                if routing.ReadAssignmentFromRoutes(trial, True) is not None:
+                    good = trial[v]
+                else:
+                    self.repair_dropped += 1
+            kept.append(good)
+        start = routing.ReadAssignmentFromRoutes(kept, True)
+        while start is None and any(kept):
+            # routes fine alone but not together (shared depot stock): drop the last visits
+            longest = max(range(V), key=lambda v: len(kept[v]))
+            kept[longest] = kept[longest][:-1]
+            self.repair_dropped += 1
+            start = routing.ReadAssignmentFromRoutes(kept, True)
+        return start
+
+    def pinned_job_indices(self) -> list[int]:
+        ids = self.pinned_jobs if self.keep_pins else set()
+        return [j for j, job in enumerate(self.problem.jobs) if job.id in ids]
+
+    def _node_indices(self, j: int) -> list[int]:
+        m = self.manager
+        return [m.NodeToIndex(n) for n in self.van_node.get(j, []) + self.dep_node.get(j, [])
+                + self.pick_node.get(j, [])]
+
+    def _routes_to_indices(self, initial: dict[int, list[tuple[int, bool, int]]],
+                           grouped: bool = False) -> list:
+        """Initial routes {vehicle id: [(job id, via depot, service start)]} as routing indices.
+
+        ``grouped``: each route as a list of units (a visit, or a depot pickup with its visit).
+        """
         m = self.manager
 
         def variant(nis: list[int], t: int) -> int:
@@ -621,19 +705,27 @@ class RoutingModel:
 
         by_id = {job.id: j for j, job in enumerate(self.problem.jobs)}
         out = []
+        seen: set[int] = set()
         for veh in self.problem.vehicles:
-            seq: list[int] = []
+            seq: list[list[int]] = []
             for jid, via, t in initial.get(veh.id, []):
                 j = by_id.get(jid)
-                if j is None:
+                if j is None or j in seen:
                     continue
                 if via and j in self.dep_node:
                     dn = variant(self.dep_node[j], t)
                     pn = self.pick_node[j][self.dep_node[j].index(dn)]
-                    seq += [m.NodeToIndex(pn), m.NodeToIndex(dn)]
+                    seq.append([m.NodeToIndex(pn), m.NodeToIndex(dn)])
                 elif j in self.van_node:
-                    seq.append(m.NodeToIndex(variant(self.van_node[j], t)))
-            out.append(seq)
+                    seq.append([m.NodeToIndex(variant(self.van_node[j], t))])
+                elif j in self.dep_node:
+                    dn = variant(self.dep_node[j], t)
+                    pn = self.pick_node[j][self.dep_node[j].index(dn)]
+                    seq.append([m.NodeToIndex(pn), m.NodeToIndex(dn)])
+                else:
+                    continue
+                seen.add(j)
+            out.append(seq if grouped else [i for unit in seq for i in unit])
         return out
 
     # -- extraction -----------------------------------------------------------

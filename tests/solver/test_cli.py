@@ -27,12 +27,27 @@ def test_solve_file_prints_vroom_solution(tmp_path):
 
 def test_solve_reads_stdin_and_writes_output_file(tmp_path):
     out_file = tmp_path / "s.json"
-    res = CliRunner().invoke(solve_command, ["-", "--time-limit", "1", "--seed", "1", "--output", str(out_file)],
-                             input=json.dumps(VROOM_EXAMPLE))
+    res = CliRunner().invoke(solve_command, ["-", "--time-limit", "1", "--seed", "1", "--builder", "ortools",
+                                             "--output", str(out_file)], input=json.dumps(VROOM_EXAMPLE))
     assert res.exit_code == 0, res.output
     sol = json.loads(out_file.read_text())
+    # OR-Tools alone: the seed picks the portfolio entry
     assert sol["x_fixroute_stats"]["seed"] == 1 and sol["x_fixroute_stats"]["config"] == "pci-gls-lean"
     assert "done:" in res.stderr
+
+
+def test_builder_option_reaches_the_solve(tmp_path):
+    for name in ("pyvrp", "vroom"):
+        res = CliRunner().invoke(solve_command, ["-", "--time-limit", "2", "--solution-limit", "20", "-q",
+                                                 "--builder", name], input=json.dumps(VROOM_EXAMPLE))
+        assert res.exit_code == 0, res.output
+        stats = json.loads(res.stdout)["x_fixroute_stats"]
+        assert stats["builder"] == name and stats["config"].startswith(name + "+")
+
+
+def test_unknown_builder_is_refused():
+    res = CliRunner().invoke(solve_command, ["-", "--builder", "gurobi"], input=json.dumps(VROOM_EXAMPLE))
+    assert res.exit_code == 2
 
 
 def test_bad_input_exits_2_naming_the_field():

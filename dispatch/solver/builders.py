@@ -1,0 +1,472 @@
+"""Route builders: PyVRP (HGS-class iterated local search) and VROOM propose routes.
+
+Why: OR-Tools' local search plateaus ~4 % above the best known Solomon solutions at
+10 s, and behind VROOM on over-full field days (docs/benchmarks.md).  So each solve
+starts with a builder that searches faster, and FixRoute's full OR-Tools model then
+*finishes* from the builder's routes (``RoutingModel.read_routes``): every answer is
+an assignment of the full model, with every FixRoute constraint, checked by the
+validator.  A builder only has to propose good routes; what it cannot express is
+approximated here, and what breaks at the finish is repaired there.
+
+What each builder sees (beyond travel, service and the vehicles' shifts):
+
+=========================  =====================================  ==================================
+FixRoute                   PyVRP 0.14                             VROOM (pyvroom 1.15)
+=========================  =====================================  ==================================
+van stock per part kind    load dimensions (capacity / delivery)  capacity / delivery
+depot pickups              parts of depot-servable jobs left out  same (left to the finisher)
+skills (eligibility)       one routing profile per skill set:     skills
+                           travel into an ineligible job costs
+                           more than any prize
+several time windows       mutually exclusive client group,       time_windows
+                           one client per window
+priorities / optional      optional clients with prizes = the     priority (0..100); optional
+                           finisher's drop penalties              jobs ranked below required ones
+lunch breaks               shift shortened by the breaks' length  breaks
+soft due times             windows end at the due time            same
+max_tasks                  an extra load dimension                max_tasks
+max_travel_time            not seen                               max_travel_time
+pinned first visits        not seen: prepended to the route       not seen: prepended to the route
+=========================  =====================================  ==================================
+
+Prizes are FixRoute's own drop penalties (``ortools_model.drop_penalty``): a required
+job is worth more than any detour, so a higher-priority job is never dropped to save
+driving.  PyVRP's ``max_penalty`` is raised with the prize scale: with its default
+(1e5) the search stayed in infeasible space on prize-heavy days.
+
+Randomness: PyVRP takes ``seed``; VROOM has no seed and is deterministic for a given
+exploration level and thread count when it is not stopped by its timeout.  With
+``iterations`` (the ``solution_limit`` path) both are reproducible bit for bit.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model import Problem
+from .ortools_model import Analysis, _pad, drop_penalty, horizon_of, required_base
+
+#: {vehicle id: [(job id, via depot, planned service start)]}, as ``RoutingModel.read_routes`` reads
+Routes = dict[int, list[tuple[int, bool, int]]]
+
+BUILDERS = ("pyvrp", "vroom")
+
+
+class BuilderUnavailable(RuntimeError):
+    """The builder's package is not installed."""
+
+
+@dataclass
+class Built:
+    """Routes proposed by one builder."""
+
+    name: str
+    routes: Routes
+    wall_s: float
+    detail: str = ""
+
+
+def available(name: str) -> bool:
+    """Whether ``name``'s package imports (both are declared dependencies)."""
+    try:
+        if name == "pyvrp":
+            import pyvrp  # noqa: F401
+        elif name == "vroom":
+            import vroom  # noqa: F401
+        else:
+            return False
+    except ImportError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------ shared
+
+
+@dataclass
+class _Plan:
+    """What both builders route: the free jobs, their eligible vehicles and pins."""
+
+    jobs: list[int]  # job list indices given to the builder
+    eligible: dict[int, set[int]]  # job -> vehicle list indices
+    depot_job: set[int]  # jobs that may be served through a depot pickup (parts left out)
+    pinned: dict[int, list[int]]  # vehicle -> pinned job indices, in order
+    vehicles: list[int]  # usable vehicle list indices
+    horizon: int
+    windows: dict[int, list[tuple[int, int]]]  # job -> the windows the builder sees
+
+
+def builder_windows(job, horizon: int, due_as_window: bool = True) -> list[tuple[int, int]]:
+    """A job's windows for a builder: a soft due time (with a lateness cost) closes them.
+
+    Why: neither builder knows soft due times, and left alone they pile late visits on
+    one technician because one route drives less (the idle technician on the demo
+    board).  Ending the windows at the due time makes them plan on time where they can;
+    a job that cannot be on time anywhere is left out and the finisher, which prices
+    lateness, inserts it late.
+    """
+    wins = list(job.time_windows) or [(0, horizon)]
+    if due_as_window and job.due is not None and job.lateness_cost_per_minute > 0:
+        cut = [(a, min(z, job.due)) for a, z in wins if a <= job.due]
+        if cut:
+            return cut
+    return wins
+
+
+def _plan(problem: Problem, an: Analysis) -> _Plan:
+    by_id = {j.id: i for i, j in enumerate(problem.jobs)}
+    pinned: dict[int, list[int]] = {}
+    pinned_jobs: set[int] = set()
+    for v, veh in enumerate(problem.vehicles):
+        seq = [by_id[s.id] for s in veh.steps if s.type == "job" and s.id in by_id]
+        if seq:
+            pinned[v] = seq
+            pinned_jobs.update(seq)
+    jobs, eligible, depot_job = [], {}, set()
+    for j in range(len(problem.jobs)):
+        if j in an.reasons or j in pinned_jobs:
+            continue
+        vs = set(an.van_vehicles.get(j, [])) | set(an.depot_vehicles.get(j, []))
+        if not vs:
+            continue
+        jobs.append(j)
+        eligible[j] = vs
+        if an.depot_vehicles.get(j):
+            depot_job.add(j)
+    vehicles = [v for v in range(len(problem.vehicles)) if v not in an.unusable]
+    windows = {j: builder_windows(problem.jobs[j], an.horizon) for j in jobs}
+    return _Plan(jobs, eligible, depot_job, pinned, vehicles, an.horizon, windows)
+
+
+def _to_routes(problem: Problem, an: Analysis, plan: _Plan, raw: dict[int, list[tuple[int, int]]]) -> Routes:
+    """Builder sequences {vehicle index: [(job index, service start)]} as finisher routes.
+
+    Pinned visits go first; a job is served from the van while the van's stock lasts
+    and through its depot otherwise (the finisher's model checks both).
+    """
+    K = problem.n_kinds
+    out: Routes = {}
+    for v in range(len(problem.vehicles)):
+        veh = problem.vehicles[v]
+        seq = [(j, -1) for j in plan.pinned.get(v, [])] + list(raw.get(v, []))
+        if not seq:
+            continue
+        left = _pad(veh.capacity, K)
+        steps = []
+        for j, t in seq:
+            need = _pad(problem.jobs[j].delivery, K)
+            from_van = v in an.van_vehicles.get(j, []) and all(a >= b for a, b in zip(left, need))
+            via = not from_van and v in an.depot_vehicles.get(j, [])
+            if from_van or not via:
+                left = [a - b for a, b in zip(left, need)]
+            steps.append((problem.jobs[j].id, via, max(t, 0)))
+        out[veh.id] = steps
+    return out
+
+
+def _skill_key(problem: Problem, plan: _Plan, v: int) -> frozenset[int]:
+    """The jobs vehicle ``v`` may not serve (its routing profile)."""
+    return frozenset(j for j in plan.jobs if v not in plan.eligible[j])
+
+
+# ------------------------------------------------------------------ PyVRP
+
+
+def build_pyvrp(problem: Problem, an: Analysis, time_limit_s: float, seed: int | None = None,
+                iterations: int | None = None) -> Built:
+    """Routes from PyVRP's iterated local search on the problem as PyVRP can state it."""
+    try:
+        from pyvrp import Client, ClientGroup, Depot, Location, ProblemData, VehicleType
+        from pyvrp import solve as pyvrp_solve
+        from pyvrp.PenaltyManager import PenaltyParams
+        from pyvrp.solve import SolveParams
+        from pyvrp.stop import MaxIterations, MaxRuntime
+    except ImportError as exc:  # pragma: no cover - declared dependency
+        raise BuilderUnavailable("pyvrp") from exc
+    t0 = time.monotonic()
+    p = problem
+    plan = _plan(p, an)
+    K = p.n_kinds
+    H = plan.horizon
+    use_tasks = any(p.vehicles[v].max_tasks is not None for v in plan.vehicles)
+
+    # locations: depots (vehicle ends; one "anywhere" for vehicles without), then jobs
+    dep_locs: list[int] = []  # problem location index, -1 = anywhere
+    dep_of: dict[int, int] = {}
+
+    def depot(loc: int | None) -> int:
+        key = -1 if loc is None else loc
+        if key not in dep_of:
+            dep_of[key] = len(dep_locs)
+            dep_locs.append(key)
+        return dep_of[key]
+
+    v_start = {v: depot(p.vehicles[v].start_index) for v in plan.vehicles}
+    v_end = {v: depot(p.vehicles[v].end_index) for v in plan.vehicles}
+    if not dep_locs:
+        depot(None)
+    job_loc = {j: len(dep_locs) + i for i, j in enumerate(plan.jobs)}
+    src = np.array(dep_locs + [p.jobs[j].location_index for j in plan.jobs], dtype=np.int64)
+    virtual = src < 0
+    src[virtual] = 0
+    Dm = np.asarray(p.durations, dtype=np.int64)[np.ix_(src, src)]
+    Dist = (np.asarray(p.distances, dtype=np.int64)[np.ix_(src, src)] if p.distances is not None
+            else np.zeros_like(Dm))
+    Dm[virtual, :] = 0
+    Dm[:, virtual] = 0
+    Dist[virtual, :] = 0
+    Dist[:, virtual] = 0
+    np.fill_diagonal(Dm, 0)
+    np.fill_diagonal(Dist, 0)
+
+    req_base = required_base(p)
+    prize = {j: drop_penalty(p.jobs[j], req_base) for j in plan.jobs}
+    # everything required and alike (Solomon-like): PyVRP's required clients search best;
+    # otherwise every job is optional with its prize (a day may be over-full)
+    required_mode = bool(plan.jobs) and all(
+        not p.jobs[j].optional and p.jobs[j].priority == p.jobs[plan.jobs[0]].priority
+        and plan.windows[j] == (p.jobs[j].time_windows or [(0, H)]) for j in plan.jobs
+    ) and len(plan.jobs) == len(p.jobs)
+    max_prize = max(prize.values(), default=1)
+
+    # routing profiles: (cost class, jobs not allowed); travel costs go into the distance matrix
+    profiles: dict[tuple, int] = {}
+    dist_mats: list[np.ndarray] = []
+    dur_mats: list[np.ndarray] = []
+    big = int(min(2 * max_prize + 10 * int(Dm.max(initial=0)) + 1, 10**12))
+    v_profile: dict[int, int] = {}
+    for v in plan.vehicles:
+        veh = p.vehicles[v]
+        key = (veh.costs.per_hour, veh.costs.per_km, _skill_key(p, plan, v))
+        if key not in profiles:
+            cost = np.rint(veh.costs.per_hour * Dm / 3600.0 + veh.costs.per_km * Dist / 1000.0).astype(np.int64)
+            dur = Dm.copy()
+            cols = [job_loc[j] for j in key[2]]
+            if cols:
+                cost[:, cols] = big
+                dur[:, cols] = min(big, H)
+                np.fill_diagonal(cost, 0)
+                np.fill_diagonal(dur, 0)
+            profiles[key] = len(dist_mats)
+            dist_mats.append(cost)
+            dur_mats.append(dur)
+        v_profile[v] = profiles[key]
+
+    locations = [Location(0.0, 0.0) for _ in range(len(src))]
+    depots = [Depot(location=i) for i in range(len(dep_locs))]
+    clients: list = []
+    groups: list = []
+    client_job: list[int] = []
+    for j in plan.jobs:
+        job = p.jobs[j]
+        need = [0] * K if j in plan.depot_job else _pad(job.delivery, K)
+        if use_tasks:
+            need = need + [1]
+        wins = plan.windows[j]
+        required = required_mode and not job.optional
+        if len(wins) == 1:
+            clients.append(Client(location=job_loc[j], delivery=need, service_duration=job.service,
+                                  tw_early=wins[0][0], tw_late=wins[0][1], prize=prize[j], required=required))
+            client_job.append(j)
+            continue
+        group = ClientGroup(required=required)
+        gi = len(groups)
+        groups.append(group)
+        for a, z in wins:
+            group.add_client(len(clients))
+            clients.append(Client(location=job_loc[j], delivery=need, service_duration=job.service,
+                                  tw_early=a, tw_late=z, prize=prize[j], required=False, group=gi))
+            client_job.append(j)
+
+    # vehicle types: identical vehicles share one (fewer symmetric moves)
+    types: dict[tuple, list[int]] = {}
+    for v in plan.vehicles:
+        veh = p.vehicles[v]
+        s, e = veh.time_window if veh.time_window else (0, H)
+        # breaks are not modelled: their length comes off the shift, so routes survive
+        # the finisher's break insertion (measured: whole shifts lost 5-15 % of priority)
+        e = max(s, e - sum(b.service for b in veh.breaks))
+        cap = _pad(veh.capacity, K) + ([veh.max_tasks if veh.max_tasks is not None else len(clients)]
+                                      if use_tasks else [])
+        key = (v_start[v], v_end[v], s, e, tuple(cap), v_profile[v], veh.costs.fixed)
+        types.setdefault(key, []).append(v)
+    vtypes = []
+    type_vehicles: list[list[int]] = []
+    for (st, en, s, e, cap, prof, fixed), vs in types.items():
+        vtypes.append(VehicleType(num_available=len(vs), capacity=list(cap), start_depot=st, end_depot=en,
+                                  tw_early=s, tw_late=e, fixed_cost=int(fixed), unit_distance_cost=1,
+                                  unit_duration_cost=0, profile=prof))
+        type_vehicles.append(vs)
+    if not clients or not vtypes:
+        return Built("pyvrp", _to_routes(p, an, plan, {}), time.monotonic() - t0, "nothing to route")
+    data = ProblemData(locations, clients, depots, vtypes, dist_mats, dur_mats, groups, [])
+    max_pen = float(max(100_000.0, 2.0 * max_prize))
+    params = SolveParams(penalty=PenaltyParams(max_penalty=max_pen))
+    remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
+    stop = MaxIterations(iterations) if iterations else MaxRuntime(remaining)
+    res = pyvrp_solve(data, stop, seed=int(seed or 0) % (2**31), collect_stats=False, display=False,
+                      params=params)
+    best = res.best
+    raw: dict[int, list[tuple[int, int]]] = {}
+    used = {ti: list(vs) for ti, vs in enumerate(type_vehicles)}
+    for route in best.routes():
+        vs = used[route.vehicle_type()]
+        if not vs:
+            continue
+        v = vs.pop(0)
+        raw[v] = [(client_job[a.idx], int(a.start_time)) for a in route if a.is_client()]
+    detail = (f"pyvrp {res.num_iterations} it, feasible={best.is_feasible()}, "
+              f"{'required' if required_mode else 'prizes'}, {len(dist_mats)} profiles")
+    return Built("pyvrp", _to_routes(p, an, plan, raw), time.monotonic() - t0, detail)
+
+
+# ------------------------------------------------------------------ VROOM
+
+
+def vroom_input(problem: Problem, an: Analysis) -> tuple[dict, _Plan]:
+    """The problem in plain VROOM JSON, as VROOM can state it (ids are list indices)."""
+    p = problem
+    plan = _plan(p, an)
+    K = p.n_kinds
+    skill_ids: dict = {}
+
+    def sk(values) -> list[int]:
+        return [skill_ids.setdefault(x, len(skill_ids) + 1) for x in values]
+
+    has_optional = any(p.jobs[j].optional for j in plan.jobs)
+    max_p = max([100] + [p.jobs[j].priority for j in plan.jobs])
+
+    def priority(j: int) -> int:
+        job = p.jobs[j]
+        if not has_optional:
+            return int(min(100, max(0, job.priority)))
+        # VROOM maximises the priority sum first: keep required work above optional work
+        if job.optional:
+            return round(20 * max(0, job.priority) / max_p)
+        return 21 + round(79 * max(0, job.priority) / max_p)
+
+    vehicles = []
+    for v in plan.vehicles:
+        veh = p.vehicles[v]
+        d: dict = {"id": v, "costs": {"fixed": int(veh.costs.fixed), "per_hour": int(veh.costs.per_hour)}}
+        if veh.costs.per_km:
+            d["costs"]["per_km"] = int(veh.costs.per_km)
+        if veh.start_index is not None:
+            d["start_index"] = veh.start_index
+        if veh.end_index is not None:
+            d["end_index"] = veh.end_index
+        if veh.time_window is not None:
+            d["time_window"] = list(veh.time_window)
+        if K:
+            d["capacity"] = _pad(veh.capacity, K)
+        d["skills"] = sk(veh.skills)
+        if veh.breaks:
+            d["breaks"] = [{"id": i, "time_windows": [list(w) for w in b.time_windows], "service": b.service}
+                           for i, b in enumerate(veh.breaks)]
+        if veh.max_tasks is not None:
+            d["max_tasks"] = max(0, veh.max_tasks - len(plan.pinned.get(v, [])))
+        if veh.max_travel_time is not None:
+            d["max_travel_time"] = veh.max_travel_time
+        vehicles.append(d)
+    jobs = []
+    for j in plan.jobs:
+        job = p.jobs[j]
+        d = {"id": j, "location_index": job.location_index, "service": job.service,
+             "priority": priority(j), "skills": sk(job.skills)}
+        if K:
+            d["delivery"] = [0] * K if j in plan.depot_job else _pad(job.delivery, K)
+        if job.time_windows or job.due is not None:
+            d["time_windows"] = [list(w) for w in plan.windows[j]]
+        jobs.append(d)
+    # eligibility beyond skills (reach, stock): a private skill per restricted vehicle set
+    usable = set(plan.vehicles)
+    restricted: dict[frozenset, int] = {}
+    for d in jobs:
+        j = d["id"]
+        skilled = {v for v in usable if set(d["skills"]) <= set(vehicles[plan.vehicles.index(v)]["skills"])}
+        if plan.eligible[j] & usable != skilled:
+            key = frozenset(plan.eligible[j] & usable)
+            if key not in restricted:
+                restricted[key] = 1_000_000 + len(restricted)
+                for vd in vehicles:
+                    if vd["id"] in key:
+                        vd["skills"].append(restricted[key])
+            d["skills"].append(restricted[key])
+    mat: dict = {"durations": p.durations}
+    if p.distances is not None and any(p.vehicles[v].costs.per_km for v in plan.vehicles):
+        mat["distances"] = p.distances
+    return {"vehicles": vehicles, "jobs": jobs, "matrices": {"car": mat}}, plan
+
+
+def build_vroom(problem: Problem, an: Analysis, time_limit_s: float, seed: int | None = None,
+                iterations: int | None = None, exploration_level: int = 5) -> Built:
+    """Routes from VROOM (one thread); ``iterations`` set: no timeout (reproducible)."""
+    try:
+        import vroom
+    except ImportError as exc:  # pragma: no cover - declared dependency
+        raise BuilderUnavailable("vroom") from exc
+    t0 = time.monotonic()
+    data, plan = vroom_input(problem, an)
+    if not data["jobs"] or not data["vehicles"]:
+        return Built("vroom", _to_routes(problem, an, plan, {}), time.monotonic() - t0, "nothing to route")
+    fd, path = tempfile.mkstemp(suffix=".json", prefix="fixroute-vroom-")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh)
+        inp = vroom.Input.from_json(path)
+    finally:
+        os.unlink(path)
+    remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
+    timeout = None if iterations else datetime.timedelta(seconds=remaining)
+    raw_sol = inp.solve(exploration_level=exploration_level, nb_threads=1, timeout=timeout)
+    out = raw_sol.to_dict()
+    raw: dict[int, list[tuple[int, int]]] = {}
+    for r in out.get("routes", []):
+        raw[int(r["vehicle"])] = [(int(s["id"]), int(s["arrival"]) + int(s.get("waiting_time", 0)))
+                                  for s in r["steps"] if s["type"] == "job"]
+    detail = f"vroom x{exploration_level}, {len(out.get('unassigned', []))} unassigned"
+    return Built("vroom", _to_routes(problem, an, plan, raw), time.monotonic() - t0, detail)
+
+
+def build(name: str, problem: Problem, an: Analysis, time_limit_s: float, seed: int | None = None,
+          iterations: int | None = None) -> Built:
+    """Run builder ``name`` ("pyvrp" or "vroom")."""
+    if name == "pyvrp":
+        return build_pyvrp(problem, an, time_limit_s, seed, iterations)
+    if name == "vroom":
+        return build_vroom(problem, an, time_limit_s, seed, iterations)
+    raise ValueError(f"unknown builder {name!r}")
+
+
+def day_shape(problem: Problem) -> str:
+    """"required" (everything must be done, Solomon-like) or "overfull" (priorities, optional work).
+
+    Measured (docs/benchmarks.md): PyVRP wins on the first, VROOM on the second.
+    """
+    jobs = problem.jobs
+    if not jobs:
+        return "required"
+    alike = all(not j.optional for j in jobs) and len({j.priority for j in jobs}) == 1
+    breaks = any(v.breaks for v in problem.vehicles)
+    return "required" if alike and not breaks else "overfull"
+
+
+__all__ = [
+    "BUILDERS",
+    "BuilderUnavailable",
+    "Built",
+    "available",
+    "build",
+    "build_pyvrp",
+    "build_vroom",
+    "day_shape",
+    "horizon_of",
+    "vroom_input",
+]

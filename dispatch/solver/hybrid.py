@@ -1,0 +1,94 @@
+"""One solve: a route builder proposes, FixRoute's OR-Tools model finishes.
+
+Stages, inside one time limit:
+
+1. build FixRoute's full OR-Tools model (``RoutingModel``) and its analysis
+   (eligibility, a-priori reasons);
+2. the builder (PyVRP or VROOM, ``builders.py``) searches for ``BUILD_SHARE`` of the
+   limit on the problem as it can state it;
+3. its routes become the full model's initial assignment (``read_routes``: a route the
+   model refuses is repaired by dropping the visits that break it), and the rest of the
+   limit goes to OR-Tools' guided local search from there, on FixRoute's full objective
+   (due times, overtime, breaks, depot pickups, pins).  The finish keeps its best, never
+   worse than its start.
+
+Why GLS and not iterated local search for the finish: in OR-Tools 9.15 ILS runs only
+through ``RoutingModel.SolveWithIteratedLocalSearch``, which takes no initial solution,
+so it cannot finish a builder's routes.
+
+If the builder is missing or fails, the same model answers alone (OR-Tools' first
+solution heuristics and GLS): that is also the ``builder="ortools"`` setting.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .model import Problem, Solution
+from .ortools_model import PORTFOLIO, ProgressFn, RoutingModel, SearchConfig, solve_with_config
+
+#: share of the time limit the builder gets (the finish gets the rest); measured in
+#: docs/benchmarks.md ("Solver: builders")
+BUILD_SHARE = {"pyvrp": 0.6, "vroom": 0.5}
+#: with ``solution_limit`` (reproducible runs) the builders are bounded by work, not time
+BUILD_ITERATIONS = {"pyvrp": 2000, "vroom": 1}
+#: the OR-Tools configuration that finishes a builder's routes
+FINISH_CONFIG = PORTFOLIO[0]
+#: the builder for each day shape (``builders.day_shape``), measured
+BUILDER_FOR_SHAPE = {"required": "pyvrp", "overfull": "vroom"}
+
+
+def choose_builder(problem: Problem) -> str:
+    """The builder one worker uses for this problem's shape (see ``BUILDER_FOR_SHAPE``)."""
+    from .builders import available, day_shape
+
+    name = BUILDER_FOR_SHAPE[day_shape(problem)]
+    if available(name):
+        return name
+    other = [b for b in BUILDER_FOR_SHAPE.values() if b != name and available(b)]
+    return other[0] if other else "ortools"
+
+
+def solve_built(
+    problem: Problem,
+    builder: str,
+    time_limit_s: float,
+    seed: int | None = None,
+    solution_limit: int | None = None,
+    progress: ProgressFn | None = None,
+    config: SearchConfig | None = None,
+) -> Solution:
+    """Builder + finish on one core; OR-Tools alone if ``builder == "ortools"`` or it fails."""
+    t0 = time.monotonic()
+    config = config or FINISH_CONFIG
+    if builder == "ortools":
+        return solve_with_config(problem, config, time_limit_s, solution_limit, progress)
+    from .builders import build
+
+    try:
+        model = RoutingModel(problem)
+        budget = BUILD_SHARE.get(builder, 0.5) * time_limit_s - (time.monotonic() - t0)
+        iterations = BUILD_ITERATIONS.get(builder) if solution_limit else None
+        built = build(builder, problem, model.an, max(0.05, budget), seed, iterations)
+    except Exception as exc:  # noqa: BLE001 - a builder must never cost the answer
+        remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
+        sol = solve_with_config(problem, config, remaining, solution_limit, progress)
+        sol.stats.detail = f"{builder} failed ({exc!r:.200}): OR-Tools alone"
+        sol.stats.wall_time_s = round(time.monotonic() - t0, 3)
+        return sol
+    remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
+    assignment, stats = model.solve(config, remaining, solution_limit, progress, initial=built.routes)
+    if assignment is None:  # nothing readable and no first solution (e.g. pins): the full path
+        remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
+        sol = solve_with_config(problem, config, remaining, solution_limit, progress, allow_split=False)
+        sol.stats.detail = f"{builder}'s routes unreadable ({built.detail}): OR-Tools alone"
+        sol.stats.wall_time_s = round(time.monotonic() - t0, 3)
+        return sol
+    sol = model.extract(assignment, stats)
+    start = model.start_objective
+    sol.stats.config = f"{builder}+{config.name}"
+    sol.stats.builder = builder
+    sol.stats.detail = (f"{built.detail}; built in {built.wall_s:.2f}s; start objective {start}, "
+                        f"{model.repair_dropped} visits dropped by the repair")
+    sol.stats.wall_time_s = round(time.monotonic() - t0, 3)
+    return sol

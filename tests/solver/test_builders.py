@@ -1,0 +1,172 @@
+"""Route builders (PyVRP, VROOM) propose, FixRoute's OR-Tools model finishes.
+
+Every path is covered: each builder followed by the finish, the repair of routes the
+full model refuses, OR-Tools alone as a setting and as the fallback when a builder
+fails or is missing, two workers racing, and reproducibility with work limits.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import dispatch.solver.builders as builders
+import dispatch.solver.hybrid as hybrid
+from dispatch.solver import Break, Depot, Job, Vehicle, VehicleStep, plans_for, solve, validate
+from dispatch.solver.ortools_model import PORTFOLIO, RoutingModel
+
+from .conftest import make_problem
+
+LIMIT = 30  # solutions of the finish: reproducible and quick
+HOUR = 3600
+
+
+def sla_day(pinned: bool = True):
+    """Two technicians with the same skills; visits due within the hour after the first.
+
+    Technician 1 is already busy (a pinned visit at the far end); alone he would be late
+    for most of them.  Technician 2 is idle.  A dispatcher expects technician 2 to go.
+    """
+    due = 2400
+    jobs = [Job(id=10 + i, location_index=i, service=1800, skills=["hardware"], due=due,
+                lateness_cost_per_minute=20, priority=60) for i in range(1, 5)]
+    jobs.append(Job(id=99, location_index=9, service=1800, skills=["hardware"]))
+    steps = [VehicleStep("job", id=99)] if pinned else []
+    vehicles = [Vehicle(id=1, start_index=0, end_index=0, time_window=(0, 8 * HOUR), skills=["hardware"],
+                        steps=steps),
+                Vehicle(id=2, start_index=0, end_index=0, time_window=(0, 8 * HOUR), skills=["hardware"])]
+    return make_problem(n_locations=10, vehicles=vehicles, jobs=jobs)
+
+
+@pytest.mark.parametrize("builder", ["auto", "pyvrp", "vroom", "ortools"])
+def test_idle_technician_takes_the_visits_late_for_their_sla(builder):
+    p = sla_day()
+    sol = solve(p, 5.0, solution_limit=LIMIT, builder=builder)
+    assert validate(p, sol) == []
+    by_vehicle = {r.vehicle: r.job_ids for r in sol.routes}
+    assert by_vehicle.get(1, [])[:1] == [99]  # the pin holds
+    assert len(by_vehicle.get(2, [])) >= 2, by_vehicle  # the idle technician works
+    assert sol.summary.unassigned == 0
+    one_tech_lateness = 3 * 1800  # what technician 1 alone would owe at least
+    assert sol.summary.lateness < one_tech_lateness
+
+
+@pytest.mark.parametrize("builder", ["pyvrp", "vroom"])
+def test_builder_routes_are_finished_by_the_full_model(builder):
+    """A day with breaks, parts, a depot and two windows: builder + finish, validator clean."""
+    vehicles = [Vehicle(id=v, start_index=0, end_index=0, time_window=(0, 8 * HOUR), capacity=[1, 0],
+                        skills=[1] if v == 1 else [1, 2],
+                        breaks=[Break(id=1, time_windows=[(2 * HOUR, 4 * HOUR)], service=1800)])
+                for v in (1, 2)]
+    jobs = [Job(id=100 + i, location_index=i, service=1200, skills=[2] if i % 4 == 0 else [1],
+                delivery=[0, 1] if i == 3 else [0, 0], priority=10 * (i % 3),
+                time_windows=[(0, 3 * HOUR), (5 * HOUR, 8 * HOUR)] if i % 2 else [])
+            for i in range(1, 10)]
+    p = make_problem(n_locations=12, vehicles=vehicles, jobs=jobs,
+                     depots=[Depot(id=1, location_index=11, stock=[0, 2])])
+    sol = solve(p, 5.0, solution_limit=LIMIT, builder=builder)
+    assert validate(p, sol) == []
+    assert sol.stats.builder == builder and sol.stats.config.startswith(builder + "+")
+    assert sol.summary.unassigned == 0
+    assert any(s.type == "pickup" for r in sol.routes for s in r.steps)  # job 103's part
+
+
+def test_routes_the_model_refuses_are_repaired_not_thrown_away():
+    """A proposed route that breaks a time window keeps its good visits; the bad one is reinserted."""
+    p = make_problem(n_locations=6, vehicles=[Vehicle(id=1, start_index=0, end_index=0, time_window=(0, 36000)),
+                                              Vehicle(id=2, start_index=5, end_index=5, time_window=(0, 36000))])
+    p.jobs[4].time_windows = [(0, 100)]  # job 5 at location 5: only vehicle 2 reaches it in time
+    model = RoutingModel(p)
+    proposal = {1: [(1, False, 0), (2, False, 0), (5, False, 0), (3, False, 0)], 2: [(4, False, 0)]}
+    assignment, stats = model.solve(PORTFOLIO[0], 5.0, solution_limit=LIMIT, initial=proposal)
+    assert model.repair_dropped == 1  # only job 5 was taken out
+    assert model.start_objective is not None and assignment.ObjectiveValue() <= model.start_objective
+    sol = model.extract(assignment, stats)
+    assert validate(p, sol) == [] and sol.summary.unassigned == 0
+    assert 5 in next(r.job_ids for r in sol.routes if r.vehicle == 2)
+
+
+def test_finish_never_returns_worse_than_its_start():
+    p = sla_day(pinned=False)
+    an_model = RoutingModel(p)
+    built = builders.build("vroom", p, an_model.an, 2.0, iterations=1)
+    assignment, _ = an_model.solve(PORTFOLIO[0], 2.0, solution_limit=1, initial=built.routes)
+    assert assignment.ObjectiveValue() <= an_model.start_objective
+
+
+def test_a_failing_builder_falls_back_to_ortools_alone(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(builders, "build", broken)
+    p = sla_day()
+    sol = solve(p, 3.0, solution_limit=LIMIT, builder="pyvrp")
+    assert "failed" in sol.stats.detail and "boom" in sol.stats.detail
+    assert validate(p, sol) == [] and sol.summary.unassigned == 0
+
+
+def test_missing_builders_leave_ortools_alone(monkeypatch):
+    monkeypatch.setattr(builders, "available", lambda name: False)
+    p = sla_day()
+    assert [b for b, _ in plans_for(p, None, 1)] == ["ortools"]
+    sol = solve(p, 3.0, solution_limit=LIMIT)
+    assert sol.stats.builder == "" and validate(p, sol) == []
+
+
+def test_ortools_alone_is_a_setting(monkeypatch):
+    p = sla_day()
+    monkeypatch.setenv("FIXROUTE_SOLVER_BUILDER", "ortools")
+    assert [b for b, _ in plans_for(p, 2, 2)] == ["ortools", "ortools"]
+    monkeypatch.delenv("FIXROUTE_SOLVER_BUILDER")
+    assert plans_for(p, None, 1, "ortools")[0][0] == "ortools"
+
+
+def test_one_worker_chooses_the_builder_by_the_shape_of_the_day():
+    solomon_like = make_problem()
+    assert builders.day_shape(solomon_like) == "required"
+    assert plans_for(solomon_like, None, 1)[0][0] == hybrid.BUILDER_FOR_SHAPE["required"]
+    field_day = sla_day()
+    assert builders.day_shape(field_day) == "overfull"
+    assert plans_for(field_day, None, 1)[0][0] == hybrid.BUILDER_FOR_SHAPE["overfull"]
+    assert [b for b, _ in plans_for(field_day, None, 3)] == ["vroom", "pyvrp", "ortools"]
+
+
+@pytest.mark.parametrize("builder", ["pyvrp", "vroom"])
+def test_seed_and_work_limits_reproduce_a_run(builder):
+    p = sla_day(pinned=False)
+    a = solve(p, 5.0, seed=3, solution_limit=LIMIT, builder=builder)
+    b = solve(p, 5.0, seed=3, solution_limit=LIMIT, builder=builder)
+    assert [(r.vehicle, r.job_ids) for r in a.routes] == [(r.vehicle, r.job_ids) for r in b.routes]
+    assert a.stats.objective == b.stats.objective and a.stats.seed == 3
+
+
+def test_seed_reaches_pyvrp(monkeypatch):
+    seen = []
+    real = builders.build_pyvrp
+
+    def spy(problem, an, time_limit_s, seed=None, iterations=None):
+        seen.append(seed)
+        return real(problem, an, time_limit_s, seed, iterations)
+
+    monkeypatch.setattr(builders, "build_pyvrp", spy)
+    solve(sla_day(), 2.0, seed=42, solution_limit=5, builder="pyvrp")
+    assert seen == [42]
+
+
+def test_priority_dominates_travel_in_the_builders():
+    """One technician, time for one visit: the far high-priority repair beats the near one."""
+    for builder in ("pyvrp", "vroom"):
+        p = make_problem(n_locations=10, vehicles=[Vehicle(id=1, start_index=0, end_index=0, time_window=(0, 2000))],
+                         jobs=[Job(id=1, location_index=1, service=1200, priority=10),
+                               Job(id=2, location_index=6, service=1200, priority=90)])
+        sol = solve(p, 3.0, solution_limit=LIMIT, builder=builder)
+        assert [r.job_ids for r in sol.routes] == [[2]], builder
+        assert validate(p, sol) == []
+
+
+def test_two_workers_race_both_builders():
+    p = sla_day()
+    # bounded by work (a few solutions each), the limit is only a backstop
+    sol = solve(p, 60.0, workers=2, solution_limit=5)
+    assert "vroom:" in sol.stats.config and "pyvrp:" in sol.stats.config  # both raced
+    assert sol.stats.workers == 2 and validate(p, sol) == []
+    assert len({r.vehicle for r in sol.routes}) == 2
