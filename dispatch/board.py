@@ -217,7 +217,7 @@ class PlanRequest(BaseModel):
 class SolveRequest(BaseModel):
     version: int | None = None
     time_limit_s: float = Field(default=10.0, ge=0.1, le=300)
-    solution_limit: int | None = Field(default=None, ge=1)
+    solution_limit: int | None = Field(default=None, ge=1, le=plan_jobs.MAX_SOLUTION_LIMIT)
 
 
 class EditRequest(BaseModel):

@@ -58,6 +58,10 @@ def _locked(session: Session, plan_id: int) -> Plan | None:
         stmt = stmt.with_for_update()
     return session.exec(stmt).first()
 
+# OR-Tools takes an int64 here; 2**70 was accepted and the job failed in the worker.
+# A million improving solutions is far past any time limit the API allows.
+MAX_SOLUTION_LIMIT = 1_000_000
+
 
 def start_plan_job(session: Session, plan_id: int, *, version: int | None, database_url: str,
                    redis_url: str | None = None, time_limit_s: float = 10.0,
@@ -67,8 +71,9 @@ def start_plan_job(session: Session, plan_id: int, *, version: int | None, datab
     if not 0.1 <= float(time_limit_s) <= MAX_TIME_LIMIT_S:
         raise ValidationFailed(_l("must be between 0.1 and %(max)s seconds",
                                   max=f"{MAX_TIME_LIMIT_S:g}"), field="time_limit_s")
-    if solution_limit is not None and int(solution_limit) < 1:
-        raise ValidationFailed(_l("must be at least 1"), field="solution_limit")
+    if solution_limit is not None and not 1 <= int(solution_limit) <= MAX_SOLUTION_LIMIT:
+        raise ValidationFailed(_l("must be between 1 and %(max)s", max=MAX_SOLUTION_LIMIT),
+                               field="solution_limit")
     plan = _locked(session, plan_id)
     try:
         if plan is None:

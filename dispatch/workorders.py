@@ -540,11 +540,12 @@ def work_order_query(
     if q:
         from sqlalchemy import or_
 
-        like = f"%{q.lower()}%"
-        merchants = select(Merchant.id).where(func.lower(Merchant.name).like(like))
-        terminals = select(Terminal.id).where(func.lower(Terminal.serial).like(like))
-        stmt = stmt.where(or_(func.lower(WorkOrder.number).like(like),
-                              func.lower(WorkOrder.title).like(like),
+        from core.search import contains
+
+        merchants = select(Merchant.id).where(contains(Merchant.name, q))
+        terminals = select(Terminal.id).where(contains(Terminal.serial, q))
+        stmt = stmt.where(or_(contains(WorkOrder.number, q),
+                              contains(WorkOrder.title, q),
                               WorkOrder.merchant_id.in_(merchants),
                               WorkOrder.terminal_id.in_(terminals)))
     if at_risk:

@@ -321,12 +321,14 @@ def terminals():
     rows = []
     if q:
         session = get_session()
-        like = f"%{q}%"
+        from core.search import contains
+
         rows = session.exec(
             select(Terminal, Merchant, TerminalModel)
             .join(Merchant, Merchant.id == Terminal.merchant_id, isouter=True)
             .join(TerminalModel, TerminalModel.id == Terminal.model_id)
-            .where(Terminal.serial.ilike(like) | Merchant.name.ilike(like) | Merchant.code.ilike(like))
+            .where(contains(Terminal.serial, q) | contains(Merchant.name, q)
+                   | contains(Merchant.code, q))
             .order_by(Terminal.serial).limit(50)).all()
         if len(rows) == 1:
             return redirect(url_for("maintenance.terminal_history", serial=rows[0][0].serial))

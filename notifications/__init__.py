@@ -14,7 +14,8 @@ def init_app(app) -> None:
 
     app.register_blueprint(views.bp)
     add_nav(app, _l("SMS"), "notifications.outbox_page", ("dispatcher", "agent"), 70)
-    add_nav(app, _l("Phone"), "notifications.dev_phone", ("dispatcher",), 75)
+    if not app.config["FIXROUTE"].twilio_configured:  # the page is off with Twilio
+        add_nav(app, _l("Phone"), "notifications.dev_phone", ("dispatcher",), 75)
 
     @app.cli.group("sms")
     def sms_group() -> None:

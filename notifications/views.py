@@ -102,6 +102,20 @@ def twilio_inbound():
 
 # --- pages --------------------------------------------------------------------------
 
+DEV_PHONE_ENDPOINTS = frozenset({"notifications.dev_phone", "notifications.dev_phone_number",
+                                 "notifications.dev_phone_reply",
+                                 "notifications.dev_phone_deliver"})
+
+
+@bp.before_request
+def _dev_phone_only_without_twilio():
+    """The development phone replies as any merchant and sends outbox rows nowhere: with
+    Twilio configured real phones do that, so every /dev/phone page is off (404)."""
+    if (request.endpoint in DEV_PHONE_ENDPOINTS
+            and current_app.config["FIXROUTE"].twilio_configured):
+        abort(404)
+
+
 @bp.get("/sms")
 @roles_required(*OUTBOX_ROLES)
 def outbox_page():

@@ -2,8 +2,10 @@
 end in a server error, unbounded numbers and LIKE wildcards in searches."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import uuid
+from datetime import date
 
 import pytest
 from PIL import Image
@@ -110,3 +112,80 @@ def test_a_lone_surrogate_is_a_422_naming_the_field(app, client, db):
     assert nested.status_code == 422
     assert nested.get_json()["error"]["fields"][0]["field"] == "x[0]"
     assert db.exec(select(FaultReport)).all() == []
+
+
+# --- finding 11: unbounded numbers, the development phone, LIKE wildcards --------------
+
+def test_solution_limit_is_bounded_in_the_schema_and_the_service(client, db):
+    from dispatch import plan_jobs
+    from dispatch.models import Plan
+
+    w = make_world(db)
+    plan = Plan(region_id=w.region.id, day=date(2026, 11, 24), status="draft")
+    db.add(plan)
+    db.commit()
+    h = bearer(client, "dispatcher")
+    for limit in (2**70, plan_jobs.MAX_SOLUTION_LIMIT + 1, 0):
+        r = client.post(f"/api/v1/plans/{plan.id}/solve", headers=h,
+                        json={"solution_limit": limit, "time_limit_s": 1})
+        assert r.status_code == 422, (limit, r.get_json())
+        assert r.get_json()["error"]["fields"][0]["field"] == "solution_limit"
+    spec = client.get("/api/v1/openapi.json").get_json()
+    schema = spec["components"]["schemas"]["SolveRequest"]["properties"]["solution_limit"]
+    bounds = next(s for s in schema.get("anyOf", [schema]) if s.get("type") == "integer")
+    assert (bounds["minimum"], bounds["maximum"]) == (1, plan_jobs.MAX_SOLUTION_LIMIT)
+    with pytest.raises(ValidationFailed):
+        plan_jobs.start_plan_job(db, plan.id, version=None, database_url="sqlite://",
+                                 solution_limit=2**70)
+
+
+def test_dev_phone_is_off_entirely_when_twilio_is_configured(app, client, db, monkeypatch):
+    make_world(db)
+    login(client, "dispatcher")
+    number = "+8613812345678"
+    assert client.get("/dev/phone").status_code == 200  # no Twilio: the development phone
+    settings = dataclasses.replace(app.config["FIXROUTE"], twilio_account_sid="AC" + "1" * 32,
+                                   twilio_auth_token="t", twilio_from_number="+15005550006")
+    monkeypatch.setitem(app.config, "FIXROUTE", settings)
+    assert settings.twilio_configured
+    assert client.get("/dev/phone").status_code == 404
+    assert client.get(f"/dev/phone/{number}").status_code == 404
+    assert client.post(f"/dev/phone/{number}/reply", data={"body": "YES"}).status_code == 404
+    assert client.post("/dev/phone/deliver").status_code == 404
+    from notifications.outbox import enqueue_sms
+
+    enqueue_sms(db, key="k-dev", to=number, template="visit_done", locale="en",
+                context={"ref": "WO-1"})
+    db.commit()
+    outbox = client.get("/sms").get_data(as_text=True)
+    assert number in outbox and f'href="/dev/phone/{number}"' not in outbox
+
+
+def test_like_wildcards_in_searches_match_themselves(client, db):
+    from dispatch.faults import search_merchants
+    from dispatch.models import Merchant, WorkOrder
+    from dispatch.workorders import work_order_query
+
+    w = make_world(db)
+    percent = Merchant(code="MPX0050", name="50% Off Noodles", phone="+8613800000050",
+                       lat=31.22, lon=121.46, region_id=w.region.id)
+    db.add(percent)
+    db.add(WorkOrder(number="WO-L0001", title="Printer jam", region_id=w.region.id,
+                     merchant_id=w.merchant.id))
+    db.commit()
+    for wildcard in ("%", "_", "%%", "_%_"):
+        assert search_merchants(db, wildcard) == [] or wildcard == "%", wildcard
+        assert db.exec(work_order_query(q=wildcard)).all() == [], wildcard
+    assert [m.name for m in search_merchants(db, "%")] == ["50% Off Noodles"]
+    assert [m.name for m in search_merchants(db, "50%")] == ["50% Off Noodles"]
+    assert search_merchants(db, "5_%") == []
+    assert [wo.number for wo in db.exec(work_order_query(q="printer")).all()] == ["WO-L0001"]
+    h = bearer(client, "agent")
+    assert client.get("/api/v1/merchants?q=_", headers=h).get_json()["items"] == []
+    assert client.get("/api/v1/work-orders?q=%25", headers=bearer(client, "dispatcher")
+                      ).get_json()["items"] == []
+    login(client, "agent")
+    page = client.get("/maintenance/terminals?q=_").get_data(as_text=True)
+    assert "PAX0100001" not in page
+    page = client.get("/maintenance/terminals?q=pax01").get_data(as_text=True)
+    assert "PAX0100001" in page
