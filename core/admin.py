@@ -16,7 +16,7 @@ from core.audit import record_audit
 from core.auth import roles_required
 from core.db import get_session
 from core.models import Depot, Region, Role, User
-from core.users import create_user
+from core.users import create_user, password_reset_token, update_user
 from core.web import ROLE_LABELS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -31,8 +31,7 @@ class UserForm(FlaskForm):
 
 
 def _counts() -> dict[str, int]:
-    from dispatch.models import Merchant, Technician, Terminal, WorkOrder
-    from dispatch.models import OPEN_WORK_ORDER_STATUSES
+    from dispatch.models import OPEN_WORK_ORDER_STATUSES, Merchant, Technician, Terminal, WorkOrder
 
     s = get_session()
     count = lambda stmt: s.exec(stmt).one()  # noqa: E731
@@ -51,31 +50,22 @@ def _counts() -> dict[str, int]:
 @bp.route("/", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def index():
-    from dispatch.models import Technician
-
     session = get_session()
     form = UserForm()
     status = 200
     if form.validate_on_submit():
-        tech_id = None
-        if form.technician_code.data:
-            tech = session.exec(select(Technician).where(
-                Technician.code == form.technician_code.data.strip())).first()
-            if tech is None:
-                form.technician_code.errors.append(_("No technician with this code."))
-        if not form.technician_code.errors:
+        tech_id, error = _technician_id_for(session, form.technician_code.data)
+        if error:
+            form.technician_code.errors.append(error)
+        else:
             try:
                 create_user(session, form.username.data, form.password.data, form.role.data,
                             display_name=form.display_name.data or "",
-                            technician_id=tech.id if form.technician_code.data else None,
-                            actor_user_id=current_user.id)
+                            technician_id=tech_id, actor_user_id=current_user.id)
                 session.commit()
             except APIError as exc:
                 session.rollback()
-                for f in exc.fields:
-                    name = {"technician_id": "technician_code"}.get(f["field"], f["field"])
-                    target = getattr(form, name, None)
-                    (target.errors if target is not None else form.username.errors).append(f["reason"])
+                _put_errors(form, exc)
             else:
                 flash(_("User %(name)s created.", name=form.username.data), "success")
                 return redirect(url_for("admin.index"))
@@ -101,6 +91,95 @@ def set_active(user_id: int):
                  current_user.id)
     session.commit()
     return redirect(url_for("admin.index"))
+
+
+class EditUserForm(FlaskForm):
+    display_name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r.value]) for r in Role])
+    technician_code = StringField(_l("Technician code"), validators=[Optional(), Length(max=32)])
+
+
+def _user_or_404(session, user_id: int) -> User:
+    user = session.get(User, user_id) if 0 < user_id <= 2**31 - 1 else None
+    if user is None:
+        raise APIError(_("No such user."), status=404, code="not_found", field="user_id")
+    return user
+
+
+def _technician_id_for(session, code: str | None):
+    """(technician id or None, error text or None) for a technician code."""
+    from dispatch.models import Technician
+
+    code = (code or "").strip()
+    if not code:
+        return None, None
+    tech = session.exec(select(Technician).where(Technician.code == code)).first()
+    return (tech.id, None) if tech else (None, _("No technician with this code."))
+
+
+def _technician_code(session, technician_id: int | None) -> str:
+    from dispatch.models import Technician
+
+    tech = session.get(Technician, technician_id) if technician_id else None
+    return tech.code if tech else ""
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_user(user_id: int):
+    """Change an account's name, role and technician; reset its password from here."""
+    session = get_session()
+    user = _user_or_404(session, user_id)
+    form = EditUserForm(obj=None if request.method == "POST" else user)
+    if request.method == "GET":
+        form.technician_code.data = _technician_code(session, user.technician_id)
+    status = 200
+    if form.validate_on_submit():
+        tech_id, error = _technician_id_for(session, form.technician_code.data)
+        if error:
+            form.technician_code.errors.append(error)
+        else:
+            try:
+                update_user(session, user, display_name=form.display_name.data or "",
+                            role=form.role.data, technician_id=tech_id,
+                            actor_user_id=current_user.id)
+                session.commit()
+            except APIError as exc:
+                session.rollback()
+                _put_errors(form, exc)
+            else:
+                flash(_("User %(name)s saved.", name=user.username), "success")
+                return redirect(url_for("admin.index"))
+        status = 422
+    elif request.method == "POST":
+        status = 422
+    return render_template("admin/user.html", form=form, user=user, reset_link=None), status
+
+
+@bp.post("/users/<int:user_id>/reset-password")
+@roles_required(Role.ADMIN)
+def reset_password(user_id: int):
+    """A one-time link for the user to choose a new password, shown once to the admin
+    to hand over (FixRoute sends no e-mail). The old password keeps working until the
+    link is used; a second reset replaces nothing but the link the admin sees."""
+    from flask import current_app
+
+    session = get_session()
+    user = _user_or_404(session, user_id)
+    token = password_reset_token(user, current_app.config["SECRET_KEY"])
+    record_audit(session, "user", user.id, "password_reset_link", current_user.id)
+    session.commit()
+    form = EditUserForm(obj=user)
+    form.technician_code.data = _technician_code(session, user.technician_id)
+    link = url_for("auth.reset_password", token=token, _external=True)
+    return render_template("admin/user.html", form=form, user=user, reset_link=link)
+
+
+def _put_errors(form, exc: APIError) -> None:
+    for f in exc.fields:
+        name = {"technician_id": "technician_code"}.get(f["field"], f["field"])
+        target = getattr(form, name, None)
+        (target.errors if target is not None else form.role.errors).append(f["reason"])
 
 
 def init_admin(app) -> None:

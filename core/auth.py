@@ -37,6 +37,8 @@ from core.users import (
     end_browser_sessions,
     issue_token,
     revoke_token,
+    set_password,
+    user_for_reset_token,
     user_for_token,
 )
 
@@ -169,6 +171,43 @@ def login():
             for err in errors:
                 flash(f"{field}: {err}", "error")
     return render_template("auth/login.html", form=form), status
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=256)])
+    confirm = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=256)])
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """The one-time link an admin handed over: choose a new password, then sign in."""
+    from flask import current_app
+
+    session = get_session()
+    try:
+        user = user_for_reset_token(session, token, current_app.config["SECRET_KEY"])
+    except APIError as exc:
+        session.rollback()
+        return render_template("auth/reset.html", form=None, error=exc.message), exc.status
+    form = NewPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        if form.password.data != form.confirm.data:
+            form.confirm.errors.append(_("The two passwords differ."))
+        else:
+            try:
+                set_password(session, user, form.password.data, actor_user_id=user.id)
+                session.commit()
+            except APIError as exc:
+                session.rollback()
+                form.password.errors.append(exc.message)
+            else:
+                flash(_("Password changed. Sign in with the new one."), "success")
+                return redirect(url_for("auth.login"))
+        status = 422
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/reset.html", form=form, user=user, error=None), status
 
 
 @bp.post("/logout")

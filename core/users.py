@@ -243,3 +243,94 @@ def revoke_token(session: Session, token: str, actor_user_id: int | None) -> boo
     record_audit(session, "api_token", row.id, "revoked", actor_user_id)
     session.commit()
     return True
+
+
+# ---------------------------------------------------------------------------------
+# an admin changes an account
+
+RESET_LINK_MAX_AGE = 24 * 3600
+_RESET_SALT = "fixroute.password-reset"
+
+
+def update_user(session: Session, user: User, *, display_name: str, role: str,
+                technician_id: int | None, actor_user_id: int | None) -> User:
+    """Name, role and technician of an account; the caller commits. A role change ends
+    the user's browser sessions: what they may see changed under them."""
+    if role not in {r.value for r in Role}:
+        raise ValidationFailed(_l("must be one of %(choices)s",
+                                  choices=", ".join(r.value for r in Role)), field="role")
+    if len(display_name or "") > 120:
+        raise ValidationFailed(_l("must be at most %(n)s characters", n=120), field="display_name")
+    if role == Role.TECHNICIAN and technician_id is None:
+        raise ValidationFailed(_l("a technician account needs a technician"), field="technician_id")
+    if role != Role.TECHNICIAN:
+        technician_id = None
+    if technician_id is not None and session.exec(
+        select(User).where(User.technician_id == technician_id, User.id != user.id)
+    ).first():
+        raise APIError(_l("this technician already has an account"), status=409, code="conflict",
+                       field="technician_id")
+    before = {"display_name": user.display_name, "role": user.role,
+              "technician_id": user.technician_id}
+    user.display_name = (display_name or "").strip() or user.username
+    role_changed = user.role != role
+    user.role = role
+    user.technician_id = technician_id
+    if role_changed:
+        user.session_version = (user.session_version or 0) + 1
+    session.add(user)
+    after = {"display_name": user.display_name, "role": user.role,
+             "technician_id": user.technician_id}
+    record_audit(session, "user", user.id, "updated", actor_user_id,
+                 changed={k: [before[k], after[k]] for k in after if before[k] != after[k]})
+    return user
+
+
+def _password_fingerprint(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def password_reset_token(user: User, secret_key: str) -> str:
+    """A link for the user to choose a new password, valid once: it names the current
+    password's fingerprint, so it stops working as soon as the password changes."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(secret_key, salt=_RESET_SALT).dumps(
+        {"u": user.id, "p": _password_fingerprint(user)})
+
+
+def user_for_reset_token(session: Session, token: str, secret_key: str,
+                         max_age: int = RESET_LINK_MAX_AGE) -> User:
+    from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+    try:
+        data = URLSafeTimedSerializer(secret_key, salt=_RESET_SALT).loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise APIError(_l("this link has expired; ask an administrator for a new one"),
+                       status=410, code="expired", field="token") from exc
+    except BadSignature as exc:
+        raise APIError(_l("this link is not valid"), status=404, code="not_found",
+                       field="token") from exc
+    user = session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or not user.active or data.get("p") != _password_fingerprint(user):
+        raise APIError(_l("this link was already used or replaced"), status=410, code="expired",
+                       field="token")
+    return user
+
+
+def set_password(session: Session, user: User, password: str, *,
+                 actor_user_id: int | None) -> None:
+    """A new password ends every browser session and API token of the user; the
+    caller commits."""
+    if len(password or "") < 8:
+        raise ValidationFailed(_l("must be at least 8 characters"), field="password")
+    if len(password) > 256:
+        raise ValidationFailed(_l("must be at most %(n)s characters", n=256), field="password")
+    user.password_hash = generate_password_hash(password)
+    user.session_version = (user.session_version or 0) + 1
+    session.add(user)
+    session.execute(sa.update(ApiToken.__table__)
+                    .where(ApiToken.__table__.c.user_id == user.id,
+                           ApiToken.__table__.c.revoked_at.is_(None))
+                    .values(revoked_at=utcnow()))
+    record_audit(session, "user", user.id, "password_set", actor_user_id)
