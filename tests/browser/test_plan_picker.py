@@ -14,7 +14,13 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 
 @pytest.fixture
-def admin_page(browser, live_server):
+def admin_page(browser, live_server, monkeypatch):
+    from datetime import date
+
+    from maintenance import views
+
+    # the form's "next dates" count from today: pin it so the dates below stay true
+    monkeypatch.setattr(views, "_local_today", lambda: date(2026, 11, 27))
     ctx = browser.new_context(base_url=live_server, viewport={"width": 1200, "height": 1000},
                               locale="en-US")
     ctx.set_default_timeout(10_000)
