@@ -40,6 +40,8 @@ class PreviewOut(BaseModel):
     terminal_count: int
     merchant_count: int
     kind: str
+    words: str  # the recurrence in words, in the request's language
+    first_date: str | None  # the plan's first due date (on or after active_from)
 
 
 def _today():

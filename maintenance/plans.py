@@ -17,7 +17,7 @@ from dispatch.catalog import SKILLS
 from dispatch.models import Merchant, Terminal, TerminalModel, TerminalStatus
 from maintenance.catalog import PM_CHECKLIST, SCOPE_KEYS, TIERS
 from maintenance.models import PMPlan
-from maintenance.recurrence import next_rule_dates, validate_rule
+from maintenance.recurrence import describe_interval, describe_rule, next_rule_dates, validate_rule
 
 
 class PlanScope(BaseModel):
@@ -183,9 +183,13 @@ def preview_plan(session: Session, data: PlanInput, today: date, count: int = 8)
     data = validate_plan(session, data)
     start = max(today, data.active_from)
     if data.rrule:
-        dates = next_rule_dates(validate_rule(data.rrule, data.active_from), start, count)
+        rule = validate_rule(data.rrule, data.active_from)
+        dates = next_rule_dates(rule, start, count)
+        first = next_rule_dates(rule, data.active_from, 1)[0]  # validate_plan: there is one
+        words = describe_rule(data.rrule, data.active_from)
     else:
         dates = [start + timedelta(days=data.interval_days * i) for i in range(count)]
+        first, words = data.active_from, describe_interval(data.interval_days)
     if data.active_to is not None:
         dates = [d for d in dates if d <= data.active_to]
     rows = session.exec(scope_terminals_query(scope_dict(data.scope))).all()
@@ -194,4 +198,6 @@ def preview_plan(session: Session, data: PlanInput, today: date, count: int = 8)
         "terminal_count": len(rows),
         "merchant_count": len({m.id for _t, m, _r, _mo in rows}),
         "kind": "rrule" if data.rrule else "interval",
+        "words": words,
+        "first_date": first.isoformat() if data.active_to is None or first <= data.active_to else None,
     }

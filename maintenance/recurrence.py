@@ -339,6 +339,11 @@ def describe_rule(text: str, active_from: date) -> str:
             else _("Every %(num)s months on day %(day)s", num=n, day=day))
 
 
+def describe_interval(days: int) -> str:
+    """An interval plan in words, in the reader's language."""
+    return _("Every %(num)s days after each terminal's last completed service", num=days)
+
+
 def date_in_words(d: date) -> str:
     """A date as a reader says it: "Friday, November 27, 2026", "2026年11月27日星期五"."""
     return format_date(d, format="full")

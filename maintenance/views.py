@@ -43,6 +43,7 @@ from maintenance.recurrence import (
     Recurrence,
     RuleError,
     date_in_words,
+    describe_interval,
     describe_rule,
     picker_from_rule,
     picker_rule,
@@ -181,8 +182,7 @@ def recurrence_summary(values) -> dict:
         raw = str(values.get("interval_days") or "").strip()
         if not raw.isdigit() or int(raw) < 1:
             return {"error": _("Give the number of days between services.")}
-        return {"words": _("Every %(num)s days after each terminal's last completed service",
-                           num=int(raw))}
+        return {"words": describe_interval(int(raw))}
     active_from = _form_date(values, "active_from")
     if active_from is None:
         return {"error": _("Give the start date (active from) to see the dates.")}

@@ -108,6 +108,15 @@ def test_plan_api_names_the_bad_field(client, db):
                                                          "active_from": "2027-01-01"}, headers=headers)
     assert resp.status_code == 200
     assert resp.get_json()["dates"][:2] == ["2028-02-29", "2032-02-29"]
+    resp = client.post("/api/v1/pm-plans/preview", json={
+        **body, "rrule": "FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=27", "active_from": "2026-11-27"},
+        headers=headers)
+    assert resp.get_json()["words"] == "Every 2 months on day 27"
+    assert resp.get_json()["first_date"] == "2026-11-27"
+    resp = client.post("/api/v1/pm-plans", json={**body, "rrule": "MONTHLY"}, headers=headers)
+    assert resp.get_json()["error"]["fields"] == [
+        {"field": "rrule",
+         "reason": "“MONTHLY” is not of the form NAME=VALUE (for example FREQ=MONTHLY)"}]
     created = client.post("/api/v1/pm-plans", json={**body, "rrule": "FREQ=WEEKLY"}, headers=headers)
     assert created.status_code == 201
     listing = client.get("/api/v1/pm-plans", headers=bearer(client, "dispatcher")).get_json()
