@@ -362,7 +362,10 @@ def _archive_charts(series: dict) -> dict:
     zh = str(get_locale()) == "zh"
     return {
         "failures": [{"label": format_skeleton("yMMM", r["month"], locale=get_locale()),
-                      "value": r["value"], "text": str(r["value"])} for r in series["failures"]],
+                      "short": format_skeleton("MMM", r["month"], locale=get_locale()),
+                      "sub": str(r["month"].year) if i == 0 or r["month"].month == 1 else "",
+                      "value": r["value"], "text": str(r["value"])}
+                     for i, r in enumerate(series["failures"])],
         "parts": [{"label": f"{(r['part_zh'] if zh and r['part_zh'] else r['part'])} ({r['sku']})",
                    "value": r["qty"], "text": str(r["qty"])} for r in series["parts"]],
         "restore": [{"label": r["number"], "value": r["hours"],
