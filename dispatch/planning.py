@@ -49,6 +49,7 @@ from dispatch.models import (
     WorkOrderKind,
     WorkOrderStatus,
 )
+from dispatch.replan import keep_commitments, record_hand_move, told_window, window_moved
 from dispatch.solver import (
     Break,
     Depot,
@@ -430,6 +431,8 @@ def build_input(
                     job = job_by_id[v.work_order_id]
                     job.skills = list(job.skills) + [PIN_SKILL.format(veh.id)]
                     job.optional = False
+    if keep_pins:  # hand moves and announced windows of a published day (dispatch/replan.py)
+        keep_commitments(session, plan, vehicles, jobs, secs)
 
     if coords:
         durations, distances = matrix_provider(osrm_url)(coords)
@@ -745,7 +748,8 @@ def apply_solution(session: Session, plan: Plan, inp: PlanInput, sol: Solution,
             v.planned_arrival = inp.at(st.arrival)
             v.planned_start = inp.at(st.service_start)
             v.planned_end = inp.at(st.end)
-            v.window_start, v.window_end = arrival_window(v.planned_arrival, tz)
+            v.window_start, v.window_end = told_window(v, v.planned_arrival,
+                                                       arrival_window(v.planned_arrival, tz))
             v.travel_seconds = st.duration
             v.travel_meters = st.distance
             pk = pickups_for.pop(st.id, None)  # collected earlier on the route for this visit
@@ -1030,6 +1034,8 @@ def edit_plan(session: Session, plan_id: int, op: str, *, version: int, visit_id
                                                      Visit.work_order_id == target_wo)).first()
             if moved is not None and visit is not None and visit.technician_id != technician_id:
                 moved.pinned = False
+        # a hand move stays with its technician through re-optimising, until released
+        record_hand_move(plan, target_wo, technician_id if op in ("move", "assign") else None)
         plan.version += 1
         session.add(plan)
         record_audit(session, "plan", plan.id, op, getattr(actor, "id", None), work_order_id=target_wo,
@@ -1255,25 +1261,33 @@ def best_insertions(session: Session, plan_id: int, work_order_id: int, *, now: 
             if viol:
                 continue
             wins = _route_windows(sol, inp, tid)
+            steps = {s.id: s for r in sol.routes for s in r.steps if s.type == "job"}
             moved = []
+            sla_broken = []
             delay = 0
             for j in ids:
                 v = visits.get(j)
                 old = (v.notified_window_start or v.window_start, v.notified_window_end or v.window_end) \
                     if v is not None else None
-                if old and old[0] is not None and wins.get(j) and wins[j] != old:
+                if old and wins.get(j) and window_moved(old, inp.at(steps[j].arrival), wins[j]):
                     moved.append({"work_order_id": j, "number": inp.work_orders[j].number,
                                   "from": _hm(old[0], tz) + "–" + _hm(old[1], tz),
                                   "to": _hm(wins[j][0], tz) + "–" + _hm(wins[j][1], tz)})
                     delay += max(0, int((wins[j][0] - old[0]).total_seconds()))
-            step = next(s for r in sol.routes for s in r.steps if s.type == "job" and s.id == work_order_id)
+                due = inp.work_orders[j].sla_due_at
+                if due is not None and j in steps and inp.at(steps[j].service_start) > due \
+                        and not (v is not None and v.planned_start is not None and v.planned_start > due):
+                    sla_broken.append({"work_order_id": j, "number": inp.work_orders[j].number,
+                                       "sla_due": _hm(due, tz)})
+            step = steps[work_order_id]
             added = sum(r.duration for r in sol.routes) - base_travel
             out.append({
                 "technician_id": tid, "technician": tech.name,
                 "position": inp.fixed_prefix.get(tid, 0) + pos + 1,
                 "arrival": inp.at(step.arrival).isoformat(), "arrival_local": _hm(inp.at(step.arrival), tz),
                 "added_travel_minutes": round(added / 60, 1), "lateness_minutes": round(step.lateness / 60, 1),
-                "windows_moved": moved, "score": added + step.lateness * 2 + delay // 2,
+                "windows_moved": moved, "sla_broken": sla_broken,
+                "score": added + step.lateness * 2 + delay // 2 + 3600 * len(sla_broken),
             })
     out.sort(key=lambda c: (c["score"], c["technician_id"], c["position"]))
     return out[:limit]
