@@ -1,7 +1,7 @@
 """Realistic FixRoute days, solved by FixRoute and by VROOM on the same JSON.
 
     .venv/bin/python benchmarks/field_days.py [--sizes 100x10:10,300x25:30,1000x60:60] [--seed 7]
-        [--no-write] [--dump-dir DIR]
+        [--plain] [--workers N] [--builder auto|pyvrp|vroom|ortools] [--no-write] [--dump-dir DIR]
 
 A day in a city region (a 12 km disc around a centre): merchants with opening
 hours (a third close for lunch 12:30-14:00, some open late), technicians with
@@ -16,6 +16,10 @@ optional visits or depot pickups).  Each solve runs in its own subprocess so
 that its peak RSS can be read (``resource.getrusage``); both answers go through
 the same validator.  Results go to the "## Solver: field days" section of
 docs/benchmarks.md.
+
+``--plain`` gives FixRoute the plain VROOM JSON too (the ``x_fixroute_`` keys left
+out, as a new user would try it): the same input for both, so the priority placed
+compares directly.  ``--workers`` and ``--builder`` are passed to FixRoute's solve.
 """
 
 from __future__ import annotations
@@ -155,7 +159,7 @@ def metrics(problem, solution) -> dict:
     }
 
 
-def worker(solver: str, path: str, time_limit: float) -> None:
+def worker(solver: str, path: str, time_limit: float, workers: int = 1, builder: str = "auto") -> None:
     """Child process: solve one instance, print metrics as JSON (with peak RSS)."""
     data = json.loads(Path(path).read_text())
     problem = problem_from_json(data)
@@ -163,8 +167,8 @@ def worker(solver: str, path: str, time_limit: float) -> None:
     if solver == "fixroute":
         from dispatch.solver import solve
 
-        sol = solve(problem, time_limit, workers=1)
-        extra = {"config": sol.stats.config, "status": sol.stats.status}
+        sol = solve(problem, time_limit, workers=workers, builder=builder)
+        extra = {"config": sol.stats.config, "status": sol.stats.status, "detail": sol.stats.detail}
     else:
         import vroom
 
@@ -181,13 +185,15 @@ def worker(solver: str, path: str, time_limit: float) -> None:
     out = metrics(problem, sol)
     out.update(extra)
     out["time_s"] = wall
-    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mib"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                              resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     print(json.dumps(out))
 
 
-def run_child(solver: str, path: str, time_limit: float) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--worker", solver, path, str(time_limit)],
-                          capture_output=True, text=True, timeout=time_limit * 3 + 300)
+def run_child(solver: str, path: str, time_limit: float, workers: int = 1, builder: str = "auto") -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--worker", solver, path, str(time_limit), str(workers),
+                           builder],
+                          check=False, capture_output=True, text=True, timeout=time_limit * 3 + 300)
     if proc.returncode != 0:
         return {"error": proc.stderr[-2000:]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -195,13 +201,17 @@ def run_child(solver: str, path: str, time_limit: float) -> dict:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+        worker(sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100x10:10,300x25:30,1000x60:60", help="JOBSxTECHS:SECONDS,...")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--dump-dir", default=None, help="keep the generated problem files here")
+    ap.add_argument("--plain", action="store_true", help="FixRoute gets the plain VROOM JSON too")
+    ap.add_argument("--workers", type=int, default=1, help="FixRoute's workers (VROOM: 1 thread)")
+    ap.add_argument("--builder", default="auto", choices=["auto", "pyvrp", "vroom", "ortools"])
+    ap.add_argument("--solvers", default="fixroute,vroom", help="comma list: fixroute,vroom")
     args = ap.parse_args()
     from importlib.metadata import version
 
@@ -216,11 +226,13 @@ def main() -> None:
         n_jobs, n_techs = (int(x) for x in size.split("x"))
         t0 = time.monotonic()
         data = with_matrix(generate_day(n_jobs, n_techs, args.seed))
+        if args.plain:
+            data = strip_extensions(data)
         gen_s = time.monotonic() - t0
-        path = dump / f"day_{n_jobs}x{n_techs}_seed{args.seed}.json"
+        path = dump / f"day_{n_jobs}x{n_techs}_seed{args.seed}{'_plain' if args.plain else ''}.json"
         path.write_text(json.dumps(data))
-        for solver in ("fixroute", "vroom"):
-            r = run_child(solver, str(path), float(secs))
+        for solver in args.solvers.split(","):
+            r = run_child(solver, str(path), float(secs), args.workers, args.builder)
             r.update({"size": f"{n_jobs}/{n_techs}", "solver": solver, "limit": float(secs), "gen_s": gen_s})
             rows.append(r)
             print(json.dumps(r), flush=True)
@@ -229,30 +241,39 @@ def main() -> None:
     cmd = "python benchmarks/field_days.py " + " ".join(sys.argv[1:])
     body = [
         f"Command: `{cmd.strip()}` (run on {time.strftime('%Y-%m-%d')})  ",
-        f"Machine: {machine()}, pyvroom {version('pyvroom')} (VROOM exploration level 5, 1 thread); "
-        f"FixRoute 1 worker, default configuration.  ",
-        "Same VROOM JSON and straight-line matrix (x1.3 detour, 30 km/h) for both; VROOM gets it without "
-        "`x_fixroute_` keys (no due times, no optional flag, no depot pickups). Each solve in its own process; "
+        (f"Machine: {machine()}, pyvroom {version('pyvroom')}, pyvrp {version('pyvrp')} (VROOM exploration "
+        f"level 5, 1 thread); FixRoute {args.workers} worker(s), builder {args.builder}.  "),
+        ("Both get the plain VROOM JSON (no `x_fixroute_` keys) and the same straight-line matrix (x1.3 detour, "
+         "30 km/h). " if args.plain else
+         "Same VROOM JSON and straight-line matrix (x1.3 detour, 30 km/h) for both; VROOM gets it without "
+         "`x_fixroute_` keys (no due times, no optional flag, no depot pickups). ") +
+        "Each solve in its own process; "
         "peak RSS of that process (problem parsing and validation included). Priority = sum of priorities of "
         "assigned jobs (what VROOM maximises first); lateness = minutes after the soft due times.",
         "",
-        "| size (jobs/techs) | solver | limit s | time s | assigned (required/total req, optional) | "
-        "priority sum | travel h | lateness min | lateness cost | violations | peak RSS MiB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        ("| size (jobs/techs) | solver | limit s | time s | assigned (required/total req, optional) | "
+        "priority sum | travel h | travel min per visit | lateness min | lateness cost | violations | "
+        "peak RSS MiB |"),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "error" in r:
-            body.append(f"| {r['size']} | {r['solver']} | {r['limit']:g} | error | | | | | | | |")
+            body.append(f"| {r['size']} | {r['solver']} | {r['limit']:g} | error | | | | | | | | |")
             continue
         body.append(
             f"| {r['size']} | {r['solver']} | {r['limit']:g} | {r['time_s']:.1f} | {r['assigned']} "
             f"({r['required_assigned']}/{r['required_total']}, {r['optional_assigned']}) | {r['priority']} | "
-            f"{r['travel_h']:.1f} | {r['late_min']:.0f} | {r['late_cost']:.0f} | {r['violations']} "
+            f"{r['travel_h']:.1f} | {60 * r['travel_h'] / max(1, r['assigned']):.1f} | {r['late_min']:.0f} | "
+            f"{r['late_cost']:.0f} | {r['violations']} "
             f"{','.join(r['violation_kinds'])} | {r['peak_rss_mib']:.0f} |")
     body.append("")
     body.append("Unassigned reasons (FixRoute): " + "; ".join(
         f"{r['size']}: {r.get('unassigned_reasons')}" for r in rows if r.get("solver") == "fixroute"))
-    write_section(ROOT / "docs" / "benchmarks.md", "Solver: field days (FixRoute vs VROOM)", "\n".join(body))
+    body.append("")
+    body.append("FixRoute configurations: " + "; ".join(
+        f"{r['size']}: {r.get('config')} ({r.get('detail', '')})" for r in rows if r.get("solver") == "fixroute"))
+    title = "Solver: field days, plain VROOM format" if args.plain else "Solver: field days (FixRoute vs VROOM)"
+    write_section(ROOT / "docs" / "benchmarks.md", title, "\n".join(body))
 
 
 if __name__ == "__main__":

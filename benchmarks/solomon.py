@@ -51,7 +51,7 @@ def read_solomon(path: Path) -> dict:
     xs = [r[1] for r in rows]
     ys = [r[2] for r in rows]
     n = len(rows)
-    mat = [[int(math.floor(10 * math.hypot(xs[a] - xs[b], ys[a] - ys[b]))) for b in range(n)] for a in range(n)]
+    mat = [[math.floor(10 * math.hypot(xs[a] - xs[b], ys[a] - ys[b])) for b in range(n)] for a in range(n)]
     depot = rows[0]
     vehicles = [{"id": v, "start_index": 0, "end_index": 0, "capacity": [cap],
                  "time_window": [depot[4] * 10, depot[5] * 10]} for v in range(n_veh)]
@@ -72,10 +72,11 @@ def read_bks() -> dict[str, tuple[int, float]]:
 def machine() -> str:
     cpu = "unknown"
     try:
-        for ln in open("/proc/cpuinfo"):
-            if ln.startswith("model name"):
-                cpu = ln.split(":", 1)[1].strip()
-                break
+        with open("/proc/cpuinfo") as fh:
+            for ln in fh:
+                if ln.startswith("model name"):
+                    cpu = ln.split(":", 1)[1].strip()
+                    break
     except OSError:
         pass
     import ortools
@@ -171,9 +172,9 @@ def main() -> None:
         f"Search: seed={args.seed}, workers={args.workers}, config={args.config or rows[0]['config'] if rows else ''}  ",
         f"Time limit per instance: {args.time_limit:g} s (wall time includes model build and, with workers, process start).",
         "",
-        f"**Mean gap {mean_gap:.2f}%** over {len(gaps)} feasible instances of {len(rows)} "
+        (f"**Mean gap {mean_gap:.2f}%** over {len(gaps)} feasible instances of {len(rows)} "
         f"({n_feas}/{len(rows)} feasible, all customers served within the fleet limit, validator clean); "
-        f"peak RSS {peak_mb:.0f} MiB (parent), {peak_children:.0f} MiB (largest worker).",
+        f"peak RSS {peak_mb:.0f} MiB (parent), {peak_children:.0f} MiB (largest worker)."),
         "",
         "| family | mean gap % |",
         "|---|---|",

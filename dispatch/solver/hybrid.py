@@ -29,7 +29,7 @@ from .ortools_model import PORTFOLIO, ProgressFn, RoutingModel, SearchConfig, so
 
 #: share of the time limit the builder gets (the finish gets the rest); measured in
 #: docs/benchmarks.md ("Solver: builders")
-BUILD_SHARE = {"pyvrp": 0.6, "vroom": 0.5}
+BUILD_SHARE = {"pyvrp": 0.85, "vroom": 0.7}
 #: with ``solution_limit`` (reproducible runs) the builders are bounded by work, not time
 BUILD_ITERATIONS = {"pyvrp": 2000, "vroom": 1}
 #: the OR-Tools configuration that finishes a builder's routes

@@ -27,9 +27,8 @@ Semantics worth knowing (they differ subtly between routing engines):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
-Skill = Union[int, str]
+Skill = int | str
 Window = tuple[int, int]
 
 #: unassigned reason codes and the sentence a dispatcher reads

@@ -38,6 +38,7 @@ lateness cost per minute becomes an integer coefficient per second.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -352,7 +353,7 @@ class RoutingModel:
                 self.cost_mats[v] = cm
         for v, veh in enumerate(p.vehicles):
             if veh.costs.fixed:
-                routing.SetFixedCostOfVehicle(int(round(veh.costs.fixed * COST_SCALE)), v)
+                routing.SetFixedCostOfVehicle(round(veh.costs.fixed * COST_SCALE), v)
 
         # time
         time_cb = routing.RegisterTransitMatrix((dur + service[:, None]).tolist())
@@ -367,7 +368,7 @@ class RoutingModel:
                 continue
             tdim.CumulVar(routing.End(v)).SetRange(s, e)
             if veh.overtime_after is not None and veh.costs.overtime_per_hour:
-                coef = int(round(veh.costs.overtime_per_hour * COST_SCALE / 3600.0))
+                coef = round(veh.costs.overtime_per_hour * COST_SCALE / 3600.0)
                 if coef > 0 and veh.overtime_after < e:
                     tdim.SetCumulVarSoftUpperBound(routing.End(v), max(s, veh.overtime_after), coef)
 
@@ -376,7 +377,7 @@ class RoutingModel:
                 return
             var = tdim.CumulVar(idx)
             var.SetRange(wins[0][0], wins[-1][1])
-            for (a0, a1), (b0, b1) in zip(wins, wins[1:]):
+            for (a0, a1), (b0, b1) in itertools.pairwise(wins):
                 if b0 - a1 > 1:
                     var.RemoveInterval(a1 + 1, b0 - 1)
 
@@ -386,7 +387,7 @@ class RoutingModel:
                 idx = m.NodeToIndex(n_i)
                 windows(idx, [node.win] if node.win is not None else job.time_windows)
                 if job.due is not None and job.lateness_cost_per_minute > 0:
-                    coef = max(1, int(round(job.lateness_cost_per_minute * COST_SCALE / 60.0)))
+                    coef = max(1, round(job.lateness_cost_per_minute * COST_SCALE / 60.0))
                     tdim.SetCumulVarSoftUpperBound(idx, max(0, job.due), coef)
             elif node.kind == "pickup":
                 windows(m.NodeToIndex(n_i), p.depots[node.depot].time_windows)  # type: ignore[index]
@@ -493,7 +494,7 @@ class RoutingModel:
                 wins = [w for w in wins if w[0] <= w[1]]
                 lo, hi = wins[0][0], wins[-1][1]
                 iv = solver.FixedDurationIntervalVar(lo, hi, brk.service, False, f"break:{v}:{b}")
-                for (a0, a1), (b0, b1) in zip(wins, wins[1:]):
+                for (a0, a1), (b0, b1) in itertools.pairwise(wins):
                     st = iv.StartExpr()
                     solver.Add((st <= a1) + (st >= b0) >= 1)
                 ivs.append(iv)
@@ -604,7 +605,11 @@ class RoutingModel:
         self.start_objective = None
         if initial:
             routing.CloseModelWithParameters(params)
-            start = self.read_routes(initial)
+            # a work-bounded run (solution_limit) must not depend on the clock: no deadline
+            start = self.read_routes(initial, deadline=None if solution_limit else t0 + 0.5 * time_limit_s)
+            # reading (and repairing) the start is part of the limit
+            left = max(0.05, time_limit_s - (time.monotonic() - t0))
+            params.time_limit.FromMilliseconds(max(50, int(left * 1000)))
             if start is not None:
                 self.start_objective = start.ObjectiveValue()
                 assignment = routing.SolveFromAssignmentWithParameters(start, params)
@@ -630,13 +635,15 @@ class RoutingModel:
         )
         return assignment, stats
 
-    def read_routes(self, initial: dict[int, list[tuple[int, bool, int]]]):
+    def read_routes(self, initial: dict[int, list[tuple[int, bool, int]]], deadline: float | None = None):
         """The full model's assignment of proposed routes, repaired if the model refuses them.
 
         A route can break what the proposer did not model (a break, a pin, a part, a
         max travel time).  It is not thrown away: its visits are kept in order as long
         as the growing route stays feasible on its own, the others stay unperformed for
-        the search to reinsert.  Returns None only if nothing could be read.
+        the search to reinsert.  Returns None only if nothing could be read.  Past
+        ``deadline`` (``time.monotonic()``) the repair stops: routes not yet checked keep
+        only their pinned visits.
         """
         routing = self.routing
         routes = self._routes_to_indices(initial, grouped=True)
@@ -659,13 +666,18 @@ class RoutingModel:
         for v, units in enumerate(routes):
             trial = list(empty)
             trial[v] = [i for unit in units for i in unit]
+            if deadline is not None and time.monotonic() > deadline:
+                kept.append(empty[v])
+                self.repair_dropped += sum(1 for unit in units if not all(i in pinned for i in unit))
+                continue
             if not units or routing.ReadAssignmentFromRoutes(trial, True) is not None:
                 kept.append(trial[v])
                 continue
             good: list[int] = []
             for unit in units:
                 trial[v] = good + list(unit)
-                if routing.ReadAssignmentFromRoutes(trial, True) is not None:
+                late = deadline is not None and time.monotonic() > deadline
+                if not late and routing.ReadAssignmentFromRoutes(trial, True) is not None:
                     good = trial[v]
                 else:
                     self.repair_dropped += 1
@@ -780,7 +792,7 @@ def build_route(
     """Earliest schedule of a node sequence (with breaks placed after positions)."""
     veh = p.vehicles[v]
     H = horizon_of(p)
-    s, e = veh.time_window if veh.time_window else (0, H)
+    s, _e = veh.time_window if veh.time_window else (0, H)
     D = p.durations
     Dist = p.distances
     steps: list[Step] = []
@@ -886,7 +898,7 @@ def finish_route(p: Problem, v: int, steps: list[Step], K: int) -> Route:
     return Route(
         vehicle=veh.id,
         steps=steps,
-        cost=int(round(cost)),
+        cost=round(cost),
         service=sum(st.service for st in steps if st.type != "break"),
         duration=travel,
         waiting_time=sum(st.waiting_time for st in steps),

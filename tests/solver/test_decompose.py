@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dispatch.solver.decompose as decompose
-from dispatch.solver import Depot, Job, Vehicle, solve, validate
+from dispatch.solver import Depot, Job, Vehicle, decompose, solve, validate
 
 from .conftest import make_problem
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -33,7 +34,7 @@ def test_detour_and_speed_scale_distance_and_time():
 
 
 class _FakeOSRM(BaseHTTPRequestHandler):
-    requests: list[str] = []
+    requests: ClassVar[list[str]] = []
 
     def do_GET(self):
         _FakeOSRM.requests.append(self.path)
