@@ -100,8 +100,17 @@ def _picker_text(form) -> str:
         raise ValidationFailed(exc.args[0], field=exc.field) from None
 
 
+def _kind(form) -> str:
+    """Which recurrence the form uses; a post without the choice but with a rule (a
+    form made before the picker) keeps its rule."""
+    kind = form.get("recurrence")
+    if kind in ("picker", "rrule", "interval"):
+        return kind
+    return "rrule" if form.get("rrule") and not form.get("freq") else "picker"
+
+
 def _rule_text(form) -> str | None:
-    kind = form.get("recurrence", "picker")
+    kind = _kind(form)
     if kind == "picker":
         return _picker_text(form)
     if kind == "rrule":
@@ -110,7 +119,7 @@ def _rule_text(form) -> str | None:
 
 
 def _form_to_input(form) -> PlanInput:
-    kind = form.get("recurrence", "picker")
+    kind = _kind(form)
     raw = {
         "name": form.get("name", ""),
         "scope": {"models": form.getlist("scope_models"), "regions": form.getlist("scope_regions"),
@@ -133,7 +142,7 @@ def _form_to_input(form) -> PlanInput:
 
 def _form_values(form=None, plan: PMPlan | None = None) -> dict:
     if form is not None:
-        return {"name": form.get("name", ""), "recurrence": form.get("recurrence", "picker"),
+        return {"name": form.get("name", ""), "recurrence": _kind(form),
                 "freq": form.get("freq", "monthly"), "every": form.get("every", "1"),
                 "weekdays": form.getlist("weekdays"), "monthday": form.get("monthday", ""),
                 "rrule": form.get("rrule", ""), "interval_days": form.get("interval_days", ""),
@@ -177,7 +186,7 @@ def recurrence_summary(values) -> dict:
     """What the form shows beside the picker, from its current values (a form, the
     preview request's query or a saved plan's values): the rule in words, the first
     date and the next five, each date in words; or why there are none."""
-    kind = values.get("recurrence", "picker")
+    kind = _kind(values)
     if kind == "interval":
         raw = str(values.get("interval_days") or "").strip()
         if not raw.isdigit() or int(raw) < 1:

@@ -269,3 +269,12 @@ def test_only_admins_use_the_recurrence_preview(client, db):
     make_world(db)
     login(client, "dispatcher")
     assert client.get("/maintenance/plans/recurrence-preview").status_code == 403
+
+
+def test_a_form_posted_without_the_recurrence_choice_keeps_its_rule(client, db):
+    make_world(db)
+    login(client, "admin")
+    data = {k: v for k, v in FORM.items() if k != "recurrence"}
+    assert client.post("/maintenance/plans/new", data={**data, "action": "save"}).status_code == 302
+    db.rollback()
+    assert db.exec(select(PMPlan.rrule)).one() == "FREQ=MONTHLY;BYMONTHDAY=-1"
