@@ -10,6 +10,9 @@ def init_app(app) -> None:
     from dispatch.tech import init_tech  # technician phone pages and API
 
     init_tech(app)
+    from dispatch.report_views import init_report  # service report, merchant's signed link
+
+    init_report(app)
     from dispatch.board import init_board  # dispatcher board: plan, adjust, publish
 
     init_board(app)

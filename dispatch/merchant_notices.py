@@ -5,7 +5,9 @@ sent before the commit; we never commit here).
 - created (a repair or backup swap, e.g. escalated)   -> fault_received
 - dispatched (a published plan)                         -> technician_assigned with the window
 - en_route                                              -> technician_on_the_way, fresh estimate
-- completed                                             -> visit_done (asks for the 1-5 score)
+- completed                                             -> visit_done_report (the signed link
+                                                           to the service report, and the
+                                                           1-5 score); visit_done without a URL
 
 Idempotency keys are f"wo:{id}:{event}:{version}": a replayed signal for the same
 version adds nothing, a later re-dispatch (new version, new window) is a new notice.
@@ -104,13 +106,19 @@ def notice_for(session: Session, wo: WorkOrder, event) -> tuple[str, dict, bool]
         return "technician_on_the_way", {"ref": wo.number, "technician": tech.name if tech else "-",
                                          "eta": format_time(eta, tz)}, True
     if to_status == WorkOrderStatus.COMPLETED:
+        from dispatch.service_report import report_link
+
+        link = report_link(wo)  # the signed, expiring link to the service report
+        if link:
+            return "visit_done_report", {"ref": wo.number, "link": link}, True
         return "visit_done", {"ref": wo.number}, True
     return None
 
 
 def _event_name(template: str) -> str:
     return {"fault_received": "received", "technician_assigned": "assigned",
-            "technician_on_the_way": "en_route", "visit_done": "done"}[template]
+            "technician_on_the_way": "en_route", "visit_done": "done",
+            "visit_done_report": "done"}[template]
 
 
 @work_order_changed.connect

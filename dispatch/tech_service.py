@@ -402,10 +402,16 @@ def arrive(session: Session, visit_id: int, actor: User, client_action_id: str, 
 def complete(session: Session, visit_id: int, actor: User, client_action_id: str, *,
              resolution_code: str, notes: str = "", parts: list[PartUsed] | tuple = (),
              loaner_serial: str | None = None, faulty_serial: str | None = None,
-             checklist_done: list[int] | tuple = (), at: datetime | None = None) -> ActionResult:
+             checklist_done: list[int] | tuple = (), at: datetime | None = None,
+             signoff=None) -> ActionResult:
     """Done: resolution, parts used from the van (serials for serialized parts), notes,
-    and for a backup swap the loaner installed and the faulty unit taken."""
+    for a backup swap the loaner installed and the faulty unit taken, and the
+    merchant's sign-off (a `dispatch.signoff.SignoffIn`: signature and printed name, or
+    why there is none), all in one transaction under the phone's id."""
+    from dispatch.signoff import check_signoff, record_signoff
+
     at = client_time(at)
+    checked_signoff = check_signoff(signoff) if signoff is not None else None
     if resolution_code not in RESOLUTION_CODES:
         raise ValidationFailed(_l("must be one of %(choices)s",
                                   choices=", ".join(RESOLUTION_CODES)), field="resolution_code")
@@ -436,8 +442,12 @@ def complete(session: Session, visit_id: int, actor: User, client_action_id: str
         if ticked:
             data["checklist_done"] = ticked
         data.update(swap)
+        if checked_signoff is not None:
+            data["signed_off"] = True
         event = _transition(session, wo, WorkOrderStatus.COMPLETED, actor, notes, data,
                             client_action_id)
+        if checked_signoff is not None:
+            record_signoff(session, wo, visit, checked_signoff, actor)
         return ActionResult(visit, wo, False, event.id)
 
     return _run_action(session, visit_id, actor, client_action_id, "complete", apply)
@@ -496,6 +506,25 @@ def add_photo(session: Session, visit_id: int, actor: User, client_action_id: st
         return ActionResult(visit, wo, False, event.id, {"attachment_id": att.id})
 
     return _run_action(session, visit_id, actor, client_action_id, "photos", apply)
+
+
+def add_signoff(session: Session, visit_id: int, actor: User, client_action_id: str, *,
+                signoff) -> ActionResult:
+    """The merchant's sign-off for a visit completed without one (queued on the phone
+    like the other updates; a resend stores it once)."""
+    from dispatch.signoff import check_signoff, record_signoff
+
+    checked = check_signoff(signoff)
+
+    def apply(visit: Visit, wo: WorkOrder) -> ActionResult:
+        if visit.status != "done":
+            raise Conflict(_l("the merchant signs off a completed visit: complete it first"),
+                           field="visit_id")
+        _row, event = record_signoff(session, wo, visit, checked, actor,
+                                     client_action_id=client_action_id)
+        return ActionResult(visit, wo, False, event.id)
+
+    return _run_action(session, visit_id, actor, client_action_id, "signoff", apply)
 
 
 # ---------------------------------------------------------------- parts and terminals
@@ -637,6 +666,7 @@ __all__ = [
     "PartUsed",
     "Position",
     "add_photo",
+    "add_signoff",
     "arrive",
     "complete",
     "could_not_complete",

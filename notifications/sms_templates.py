@@ -65,6 +65,16 @@ TEMPLATES: dict[str, SmsTemplate] = {
             {"ref": "WO-2611-0042"},
         ),
         SmsTemplate(
+            "visit_done_report", _l("Visit done, with the service report link and the survey"),
+            {"en": "FixRoute: the visit for ref {ref} is complete, thank you! Service report: "
+                   "{link} How did we do? Reply 1 (poor) to 5 (excellent).",
+             "zh": "【FixRoute】单号{ref}的上门服务已完成，感谢配合！服务报告：{link} "
+                   "请回复1(差)到5(很好)为本次服务打分。"},
+            {"ref": "WO-2611-0042",
+             "link": "https://fixroute.example/r/NDI0Mg.aSh0qQ.kDq3T2bM1ZxV9wQ8hYc4LrN7pAe"},
+            common=False,  # the link makes it two segments; it replaces an app and a login
+        ),
+        SmsTemplate(
             "backup_offer", _l("Backup terminal offer"),
             {"en": "FixRoute: the repair of your terminal (ref {ref}) may take a while. "
                    "Would you like a backup terminal meanwhile? Reply YES or NO.",

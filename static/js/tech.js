@@ -358,8 +358,67 @@
     return order.map(function (id) { return byPart[id]; });
   }
 
+  // The merchant signs with a finger on a canvas; it keeps whether anything was drawn.
+  function wireSignature(form) {
+    var canvas = form.querySelector(".sig-canvas");
+    if (!canvas) return;
+    var ctx = canvas.getContext("2d");
+    ctx.lineWidth = 3; ctx.lineCap = "round"; ctx.lineJoin = "round"; ctx.strokeStyle = "#111";
+    var drawing = false;
+    canvas.dataset.signed = "";
+    function at(ev) {
+      var r = canvas.getBoundingClientRect();
+      return [(ev.clientX - r.left) * canvas.width / r.width, (ev.clientY - r.top) * canvas.height / r.height];
+    }
+    canvas.addEventListener("pointerdown", function (ev) {
+      drawing = true;
+      if (canvas.setPointerCapture) { try { canvas.setPointerCapture(ev.pointerId); } catch (e) { /* synthetic */ } }
+      var p = at(ev);
+      ctx.beginPath(); ctx.moveTo(p[0], p[1]); ctx.lineTo(p[0] + 0.1, p[1] + 0.1); ctx.stroke();
+      canvas.dataset.signed = "1";
+      ev.preventDefault();
+    });
+    canvas.addEventListener("pointermove", function (ev) {
+      if (!drawing) return;
+      var p = at(ev);
+      ctx.lineTo(p[0], p[1]); ctx.stroke();
+      ev.preventDefault();
+    });
+    ["pointerup", "pointercancel", "pointerleave"].forEach(function (name) {
+      canvas.addEventListener(name, function () { drawing = false; });
+    });
+    form.querySelector(".sig-clear").addEventListener("click", function () {
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+      canvas.dataset.signed = "";
+    });
+    var noSig = form.querySelector(".no-sig");
+    noSig.addEventListener("change", function () {
+      form.querySelector("[data-role=no-sig-area]").hidden = !noSig.checked;
+      form.querySelector("[data-role=sig-area]").hidden = noSig.checked;
+    });
+  }
+
+  // The sign-off of the completion form, or an error text for the technician.
+  function signoffOf(form, fd) {
+    var canvas = form.querySelector(".sig-canvas");
+    if (!canvas) return { value: null };
+    if (form.querySelector(".no-sig").checked) {
+      var reason = fd.get("no_signature_reason") || "";
+      var note = (fd.get("no_signature_note") || "").trim();
+      if (!reason) return { error: T.no_signature_reason };
+      if (reason === "other" && !note) return { error: T.no_signature_note };
+      return { value: { no_signature_reason: reason, no_signature_note: note,
+                        signer_name: (fd.get("signer_name") || "").trim() } };
+    }
+    var name = (fd.get("signer_name") || "").trim();
+    if (!canvas.dataset.signed) return { error: T.signature_required };
+    if (!name) return { error: T.signer_required };
+    return { value: { signer_name: name, signature: canvas.toDataURL("image/png") } };
+  }
+
   function wire(el) {
     var visitId = el.dataset.visitId;
+    el.querySelectorAll("form.panel[data-act=complete]").forEach(wireSignature);
     el.querySelectorAll("button[data-act]").forEach(function (btn) {
       btn.addEventListener("click", function () {
         btn.disabled = true;
@@ -405,6 +464,9 @@
           var faulty = (fd.get("faulty_serial") || "").trim();
           if (loaner) body.loaner_serial = loaner;
           if (faulty && (loaner || el.dataset.kind === "backup_swap")) body.faulty_serial = faulty;
+          var signoff = signoffOf(form, fd);
+          if (signoff.error) { err.textContent = signoff.error; return; }
+          if (signoff.value) body.signoff = signoff.value;
         } else {
           body.reason = fd.get("reason") || "";
           if (!body.reason) { err.textContent = T.reason_required; return; }

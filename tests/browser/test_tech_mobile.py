@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from dispatch.models import Attachment, Visit, WorkOrder, WorkOrderEvent
+from dispatch.models import Attachment, Signoff, Visit, WorkOrder, WorkOrderEvent
 from inventory.models import StockLevel, StockMove
 from tests.browser.conftest import PHONE_VIEWPORT
 from tests.dispatch.test_tech_service import make_day
@@ -52,6 +52,18 @@ def sent_all(page):
     """Every tap saved on the phone and every saved update answered by the server."""
     page.wait_for_function("() => window.fixrouteTech && window.fixrouteTech.settled()")
     expect(page.get_by_test_id("outbox")).to_be_hidden()
+
+
+def sign(page, c, name: str = "Wang Min") -> None:
+    """The merchant draws a signature with a finger and the printed name is typed."""
+    box = c.get_by_test_id("signature-pad").bounding_box()
+    x, y = box["x"], box["y"]
+    page.mouse.move(x + 20, y + box["height"] * 0.7)
+    page.mouse.down()
+    for i in range(1, 8):
+        page.mouse.move(x + 20 + i * box["width"] / 10, y + box["height"] * (0.3 if i % 2 else 0.7))
+    page.mouse.up()
+    c.get_by_test_id("signer-name").fill(name)
 
 
 def big_photo(tmp_path) -> str:
@@ -105,6 +117,10 @@ def test_technician_works_the_day_on_a_phone(db, phone, app, tmp_path, artifacts
     c.get_by_test_id("notes").fill("Replaced the card reader, test payment OK")
     c.get_by_test_id("check-item").check()
     c.get_by_test_id("submit-complete").click()
+    # without the merchant's signature (or a reason for none) the form says so
+    expect(c.locator("[data-role=error]").first).to_contain_text("sign")
+    sign(page, c)
+    c.get_by_test_id("submit-complete").click()
     expect(status_of(page, first.id)).to_have_text("Done")
     sent_all(page)
 
@@ -134,7 +150,10 @@ def test_technician_works_the_day_on_a_phone(db, phone, app, tmp_path, artifacts
     arrive = next(e for e in events_of(db, wo1.id) if e.to_status == "on_site")
     assert arrive.data["position"]["lat"] == pytest.approx(31.2304)
     assert van_level(db, day) == 1
-    assert events_of(db, wo1.id)[-1].data["checklist_done"] == ["clean_card_slot"]
+    done = next(e for e in events_of(db, wo1.id) if e.to_status == "completed"
+                and e.action == "transition")
+    assert done.data["checklist_done"] == ["clean_card_slot"]
+    assert events_of(db, wo1.id)[-1].action == "signoff"  # with the completion, audited
     photo = db.exec(select(Attachment).where(Attachment.work_order_id == wo1.id)).one()
     stored = app.config["FIXROUTE"].upload_dir + "/" + photo.storage_path
     with Image.open(stored) as img:  # resized on the phone before upload
@@ -165,8 +184,11 @@ def test_updates_made_offline_are_sent_once_when_back_online(db, phone):
     c.get_by_test_id("resolution").select_option("replaced_part")
     c.get_by_test_id("add-part").click()
     c.locator(".part-select").select_option(str(day.world.part.id))
+    sign(page, c)
     c.get_by_test_id("submit-complete").click()
     expect(page.get_by_test_id("outbox-count")).to_have_text("2")
+    expect(page.get_by_test_id("outbox-item").first).to_contain_text(day.wo2.number)
+    expect(page.get_by_test_id("outbox-item").first).to_contain_text("Wang's Noodle House")
     db.rollback()  # a fresh snapshot: the server wrote from another connection
     db.expire_all()
     assert db.get(WorkOrder, wo_id).status == "en_route"  # nothing reached the server
@@ -179,9 +201,14 @@ def test_updates_made_offline_are_sent_once_when_back_online(db, phone):
     phone.set_offline(False)
     sent_all(page)
     expect(page.get_by_test_id("net-state")).to_have_text("Online")
-    assert [e.to_status for e in events_of(db, wo_id)] == ["en_route", "on_site", "completed"]
+    assert [e.to_status for e in events_of(db, wo_id) if e.action == "transition"] == ["en_route", "on_site", "completed"]
     assert van_level(db, day) == 1
     assert len(db.exec(select(StockMove).where(StockMove.kind == "consume")).all()) == 1
+    signoffs = db.exec(select(Signoff).where(Signoff.work_order_id == wo_id)).all()
+    assert len(signoffs) == 1 and signoffs[0].signer_name == "Wang Min"
+    assert signoffs[0].signature_png.startswith(b"\x89PNG")
+    page.reload()
+    expect(card(page, v.id).get_by_test_id("signoff-state")).to_have_text("Signed by Wang Min")
 
 
 def test_an_update_whose_answer_is_lost_is_resent_and_applied_once(db, phone):
@@ -209,13 +236,17 @@ def test_an_update_whose_answer_is_lost_is_resent_and_applied_once(db, phone):
     c.get_by_test_id("resolution").select_option("replaced_part")
     c.get_by_test_id("add-part").click()
     c.locator(".part-select").select_option(str(day.world.part.id))
+    c.get_by_test_id("no-signature").check()
+    c.get_by_test_id("no-signature-merchant_absent").check()
     c.get_by_test_id("submit-complete").click()
     expect(page.get_by_test_id("outbox-count")).to_have_text("1")
     page.get_by_role("button", name="Send now").click()
     sent_all(page)
 
-    done = [e for e in events_of(db, v.work_order_id) if e.to_status == "completed"]
+    done = [e for e in events_of(db, v.work_order_id) if e.to_status == "completed"
+            and e.action == "transition"]
     assert len(done) == 1 and done[0].client_action_id == lost[0]
+    assert len(db.exec(select(Signoff).where(Signoff.work_order_id == v.work_order_id)).all()) == 1
     assert van_level(db, day) == 1
     assert len(db.exec(select(StockMove).where(StockMove.kind == "consume")).all()) == 1
 
