@@ -57,6 +57,8 @@ from .ortools_model import Analysis, _pad, drop_penalty, horizon_of, required_ba
 Routes = dict[int, list[tuple[int, bool, int]]]
 
 BUILDERS = ("pyvrp", "vroom")
+#: seconds VROOM runs past its timeout (measured, see docs/benchmarks.md)
+VROOM_OVERRUN_S = 2.5
 
 
 class BuilderUnavailable(RuntimeError):
@@ -101,6 +103,7 @@ class _Plan:
     vehicles: list[int]  # usable vehicle list indices
     horizon: int
     windows: dict[int, list[tuple[int, int]]]  # job -> the windows the builder sees
+    service: dict[int, int]  # job -> service the builder sees (a depot job: + the pickup's detour)
 
 
 def builder_windows(job, horizon: int, due_as_window: bool = True) -> list[tuple[int, int]]:
@@ -142,7 +145,20 @@ def _plan(problem: Problem, an: Analysis) -> _Plan:
             depot_job.add(j)
     vehicles = [v for v in range(len(problem.vehicles)) if v not in an.unusable]
     windows = {j: builder_windows(problem.jobs[j], an.horizon) for j in jobs}
-    return _Plan(jobs, eligible, depot_job, pinned, vehicles, an.horizon, windows)
+    # a job served through a depot costs the pickup too: its service plus half the round
+    # trip, so the builders leave room for it (measured: without it most such routes had
+    # a visit refused by the full model)
+    D = problem.durations
+    service = {}
+    for j in jobs:
+        job = problem.jobs[j]
+        extra = 0
+        if j in depot_job:
+            dep = problem.depots[an.depot_of[j]]
+            a, b = dep.location_index, job.location_index
+            extra = dep.service + (D[a][b] + D[b][a]) // 2
+        service[j] = job.service + extra
+    return _Plan(jobs, eligible, depot_job, pinned, vehicles, an.horizon, windows, service)
 
 
 def _to_routes(problem: Problem, an: Analysis, plan: _Plan, raw: dict[int, list[tuple[int, int]]]) -> Routes:
@@ -272,7 +288,7 @@ def build_pyvrp(problem: Problem, an: Analysis, time_limit_s: float, seed: int |
         wins = plan.windows[j]
         required = required_mode and not job.optional
         if len(wins) == 1:
-            clients.append(Client(location=job_loc[j], delivery=need, service_duration=job.service,
+            clients.append(Client(location=job_loc[j], delivery=need, service_duration=plan.service[j],
                                   tw_early=wins[0][0], tw_late=wins[0][1], prize=prize[j], required=required))
             client_job.append(j)
             continue
@@ -281,7 +297,7 @@ def build_pyvrp(problem: Problem, an: Analysis, time_limit_s: float, seed: int |
         groups.append(group)
         for a, z in wins:
             group.add_client(len(clients))
-            clients.append(Client(location=job_loc[j], delivery=need, service_duration=job.service,
+            clients.append(Client(location=job_loc[j], delivery=need, service_duration=plan.service[j],
                                   tw_early=a, tw_late=z, prize=prize[j], required=False, group=gi))
             client_job.append(j)
 
@@ -378,7 +394,7 @@ def vroom_input(problem: Problem, an: Analysis) -> tuple[dict, _Plan]:
     jobs = []
     for j in plan.jobs:
         job = p.jobs[j]
-        d = {"id": j, "location_index": job.location_index, "service": job.service,
+        d = {"id": j, "location_index": job.location_index, "service": plan.service[j],
              "priority": priority(j), "skills": sk(job.skills)}
         if K:
             d["delivery"] = [0] * K if j in plan.depot_job else _pad(job.delivery, K)
@@ -424,6 +440,8 @@ def build_vroom(problem: Problem, an: Analysis, time_limit_s: float, seed: int |
     finally:
         os.unlink(path)
     remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
+    # VROOM overruns its timeout by 2.5-4 s here (100-300 jobs, 2 loaded cores)
+    remaining = max(0.5 * remaining, remaining - VROOM_OVERRUN_S)
     timeout = None if iterations else datetime.timedelta(seconds=remaining)
     raw_sol = inp.solve(exploration_level=exploration_level, nb_threads=1, timeout=timeout)
     out = raw_sol.to_dict()
