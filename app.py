@@ -26,7 +26,7 @@ import notifications
 from core import auth as core_auth
 from core import web as core_web
 from core.api import APIError, api_v1, error_response
-from core.db import close_session, get_session, import_all_models, make_engine
+from core.db import close_session, import_all_models, make_engine
 from core.i18n import LANGUAGES, init_i18n
 from core.openapi import build_spec
 from core.security import init_security
@@ -86,15 +86,17 @@ def create_app(
     @app.before_request
     def _csrf_unless_token():
         if request.method in ("GET", "HEAD", "OPTIONS") or not app.config.get("WTF_CSRF_ENABLED", True):
-            return None
+            return
         if request.path.startswith("/webhooks/"):
-            return None  # Twilio signs these instead
+            return  # Twilio signs these instead
         if request.headers.get("Authorization", "").lower().startswith("bearer "):
-            return None  # not sent automatically by a browser, so no CSRF risk
+            return  # not sent automatically by a browser, so no CSRF risk
         if request.path == "/api/v1/auth/token":
-            return None  # takes credentials, sets no cookie
+            return  # takes credentials, sets no cookie
+        if request.path.startswith("/api/") and not current_user.is_authenticated:
+            return  # no session to ride on: the view answers 401, as documented
         csrf.protect()
-        return None
+        return
 
     @app.context_processor
     def _inject():
@@ -159,8 +161,12 @@ def _register_error_handlers(app: Flask) -> None:
         if request.path.startswith("/api/"):
             field = "file" if exc.code == 413 else None
             fields = [{"field": field, "reason": exc.description}] if field else []
-            return error_response(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"),
+            resp = error_response(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"),
                                   exc.description or exc.name, fields)
+            for name, value in exc.get_headers():  # 405's Allow, 401's WWW-Authenticate
+                if name.lower() != "content-type":
+                    resp.headers[name] = value
+            return resp
         return render_template("core/error.html", status=exc.code, message=exc.description,
                                fields=[]), exc.code
 

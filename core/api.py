@@ -267,7 +267,8 @@ def validation_error_from_pydantic(exc: ValidationError) -> ValidationFailed:
     return ValidationFailed(message, fields=fields)
 
 
-MAX_PAGE = 1_000_000  # keeps OFFSET inside the database's integer range
+MAX_PAGE = 100_000  # keeps OFFSET inside the database's integer range (the OpenAPI
+# document states this bound for every `page` parameter)
 
 
 class Page(BaseModel):

@@ -90,19 +90,25 @@ def document(
 
 
 def path_param(name: str, type_: str = "integer") -> dict:
+    """A path parameter; integer ids get their bounds in build_spec."""
     return {"name": name, "in": "path", "required": True, "schema": {"type": type_}}
 
 
-def query_param(name: str, type_: str = "string", enum: list[str] | None = None) -> dict:
+def query_param(name: str, type_: str = "string", enum: list[str] | None = None, *,
+                minimum: int | None = None, maximum: int | None = None) -> dict:
     schema: dict[str, Any] = {"type": type_}
     if enum:
         schema["enum"] = enum
+    if minimum is not None:
+        schema["minimum"] = minimum
+    if maximum is not None:
+        schema["maximum"] = maximum
     return {"name": name, "in": "query", "required": False, "schema": schema}
 
 
 PAGE_PARAMS = [
     {"name": "page", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000}},
+     "schema": {"type": "integer", "minimum": 1, "maximum": 100_000}},
     {
         "name": "per_page",
         "in": "query",
@@ -128,14 +134,59 @@ def _openapi_30(node: Any) -> Any:
     return out
 
 
+MAX_ID = 2**31 - 1  # ids are database integers; larger ones are a 404 (the URL converter)
+
+
+def _state_real_bounds(paths: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """What the code accepts, stated once for every operation so that no endpoint's
+    document can promise more: path ids and `*_id` query filters are 1..2**31-1 (the
+    code refuses others with 422 or 404), `page` is 1..MAX_PAGE, and an enum filter may
+    be sent empty (``priority=``), which every list reads as "no filter"."""
+    from core.api import MAX_PAGE
+
+    out: dict[str, dict[str, Any]] = {}
+    for path, ops in paths.items():
+        out[path] = {}
+        for method, op in ops.items():
+            op = dict(op)
+            params = []
+            for p in op.get("parameters", []):
+                p = {**p, "schema": dict(p.get("schema", {}))}
+                sch, where, name = p["schema"], p.get("in"), p.get("name", "")
+                if sch.get("type") == "integer" and (where == "path" or name.endswith("_id")):
+                    sch.setdefault("minimum", 1)
+                    sch.setdefault("maximum", MAX_ID)
+                if where == "query" and name == "page":
+                    sch["maximum"] = min(sch.get("maximum", MAX_PAGE), MAX_PAGE)
+                if where == "query" and "enum" in sch and "" not in sch["enum"]:
+                    sch["enum"] = [*sch["enum"], ""]
+                    p["allowEmptyValue"] = True
+                    p.setdefault("description", "empty: no filter")
+                params.append(p)
+            if params:
+                op["parameters"] = params
+            out[path][method] = op
+    return out
+
+
+METHOD_NOT_ALLOWED = (
+    "A method an operation does not list answers 405 Method Not Allowed in the error "
+    "format, with an `Allow` header naming the methods the path accepts.")
+
+
 def build_spec() -> dict[str, Any]:
     return _openapi_30({
         "openapi": "3.0.3",
-        "info": {"title": "FixRoute API", "version": "1"},
+        "info": {"title": "FixRoute API", "version": "1", "description": METHOD_NOT_ALLOWED},
         "servers": [{"url": "/"}],
-        "paths": dict(sorted(_PATHS.items())),
+        "paths": _state_real_bounds(dict(sorted(_PATHS.items()))),
         "components": {
             "schemas": {"Error": ERROR_SCHEMA, **_SCHEMAS},
+            "responses": {"MethodNotAllowed": {
+                "description": METHOD_NOT_ALLOWED,
+                "headers": {"Allow": {"schema": {"type": "string"}}},
+                "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Error"}}}}},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "session"},

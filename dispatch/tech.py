@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core import openapi
-from core.api import ValidationFailed, api_v1, parse_body
+from core.api import NotFound, ValidationFailed, api_v1, parse_body
 from core.auth import STAFF, roles_required
 from core.db import get_session
 from core.models import Depot, Region, Role
@@ -314,8 +314,8 @@ def _technician_for_request(session: Session) -> Technician:
         tech = session.get(Technician, int(raw))
     except ValueError:
         raise ValidationFailed(_l("must be an integer"), field="technician_id") from None
-    if tech is None:
-        raise ValidationFailed(_l("no such technician"), field="technician_id")
+    if tech is None:  # a well-formed id of no one: 404, as for every other id
+        raise NotFound(_l("no such technician"), field="technician_id")
     return tech
 
 
@@ -572,9 +572,10 @@ _VISIT = [openapi.path_param("visit_id")]
 _ACTION_ERRORS = (401, 403, 404, 409, 422)
 openapi.document("/api/v1/tech/day", "get", tag="technician",
                  summary="The technician's visits of a day in route order (today by default)",
-                 parameters=[openapi.query_param("date"),
+                 parameters=[{**openapi.query_param("date"),
+                              "schema": {"type": "string", "format": "date"}},
                              openapi.query_param("technician_id", "integer")],
-                 errors=(401, 403, 422))
+                 errors=(401, 403, 404, 422))
 openapi.document("/api/v1/tech/visits/{visit_id}", "get", tag="technician",
                  summary="One visit as the phone shows it", parameters=_VISIT,
                  errors=(401, 403, 404))

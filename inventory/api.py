@@ -463,7 +463,8 @@ openapi.document("/api/v1/inventory/reservations", "get", summary="Part reservat
                              *openapi.PAGE_PARAMS])
 openapi.document("/api/v1/inventory/reorder", "get",
                  summary="Low-stock alerts and reorder suggestions per depot", tag=TAG,
-                 errors=_reads, parameters=[_qi("depot_id"), _qi("horizon_days")])
+                 errors=_reads, parameters=[_qi("depot_id"),
+                                            _q("horizon_days", "integer", minimum=1, maximum=90)])
 openapi.document("/api/v1/inventory/restock", "get",
                  summary="Van restock suggestions from a day's published plans", tag=TAG,
                  errors=_reads, parameters=[{**_q("day"), "schema": {"type": "string",

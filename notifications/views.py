@@ -1,6 +1,7 @@
 """Twilio webhooks, the outbox and template pages, the development phone, the JSON API."""
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask import (
@@ -20,7 +21,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from core import openapi
-from core.api import api_v1, paginate, read_page
+from core.api import MAX_PAGE, APIError, api_v1, paginate, read_page
 from core.auth import roles_required
 from core.db import get_engine, get_session
 from core.models import Role
@@ -225,7 +226,7 @@ def _serialize(m: OutboundMessage) -> dict:
     }
 
 
-MAX_PAGE = 1_000_000
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
 @api_v1.get("/sms/outbox")
@@ -242,7 +243,16 @@ def api_outbox():
         stmt = stmt.where(OutboundMessage.status == status)
     to = request.args.get("to")
     if to:
-        stmt = stmt.where(OutboundMessage.to_number == normalize_e164(to, "to"))
+        if not E164.fullmatch(to):
+            from core.api import ValidationFailed
+
+            raise ValidationFailed(_l("must be a number in E.164 form (+<country><number>)"),
+                                   field="to")
+        try:
+            to = normalize_e164(to, "to")
+        except APIError:  # the documented form, but no such number: it matches nothing
+            pass
+        stmt = stmt.where(OutboundMessage.to_number == to)
     page = read_page()
     if page.page > MAX_PAGE:  # an OFFSET beyond 64 bits would overflow the database driver
         from core.api import ValidationFailed
@@ -256,7 +266,8 @@ openapi.document(
     tag="sms",
     parameters=[
         {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
-        {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "E.164 number"},
+        {"name": "to", "in": "query", "schema": {"type": "string", "pattern": E164.pattern},
+         "description": "E.164 number"},
         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                    "maximum": MAX_PAGE}},
         {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
