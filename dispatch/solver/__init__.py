@@ -94,8 +94,7 @@ def plans_for(problem: Problem, seed: int | None, workers: int, builder: str | N
     """What each worker runs: [(builder, OR-Tools configuration)], in order of preference."""
     import os
 
-    from .builders import available
-    from .hybrid import FINISH_CONFIG, choose_builder
+    from .hybrid import FINISH_CONFIG, race_for
 
     name = builder or os.environ.get("FIXROUTE_SOLVER_BUILDER") or "auto"
     workers = max(1, workers)
@@ -104,15 +103,13 @@ def plans_for(problem: Problem, seed: int | None, workers: int, builder: str | N
     if name == "ortools":
         return [("ortools", c) for c in configs_for(seed, workers)]
     if name == "auto":
-        first = choose_builder(problem)
-        if first == "ortools":
-            return [("ortools", c) for c in configs_for(seed, workers)]
-        lead = [first] + [b for b in ("pyvrp", "vroom") if b != first and available(b)]
+        lead = race_for(problem)[:workers]
     else:
         lead = [name]
-    plans: list[tuple] = [(b, FINISH_CONFIG) for b in lead[:workers]]
-    extra = configs_for(seed, workers)[: workers - len(plans)]
-    return plans + [("ortools", c) for c in extra]
+    ortools = iter(configs_for(seed, workers + 1))
+    plans: list[tuple] = [(b, next(ortools) if b == "ortools" else FINISH_CONFIG) for b in lead]
+    plans += [("ortools", next(ortools)) for _ in range(workers - len(plans))]
+    return plans
 
 
 def _run_plan(problem, plan, time_limit_s, seed, solution_limit, progress):

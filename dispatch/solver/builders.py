@@ -57,6 +57,8 @@ from .ortools_model import Analysis, _pad, drop_penalty, horizon_of, required_ba
 Routes = dict[int, list[tuple[int, bool, int]]]
 
 BUILDERS = ("pyvrp", "vroom")
+#: builders see a soft due time as the end of the job's windows (see ``builder_windows``)
+DUE_AS_WINDOW = True
 #: seconds VROOM runs past its timeout (measured, see docs/benchmarks.md)
 VROOM_OVERRUN_S = 2.5
 
@@ -106,7 +108,7 @@ class _Plan:
     service: dict[int, int]  # job -> service the builder sees (a depot job: + the pickup's detour)
 
 
-def builder_windows(job, horizon: int, due_as_window: bool = True) -> list[tuple[int, int]]:
+def builder_windows(job, horizon: int, due_as_window: bool | None = None) -> list[tuple[int, int]]:
     """A job's windows for a builder: a soft due time (with a lateness cost) closes them.
 
     Why: neither builder knows soft due times, and left alone they pile late visits on
@@ -116,6 +118,8 @@ def builder_windows(job, horizon: int, due_as_window: bool = True) -> list[tuple
     lateness, inserts it late.
     """
     wins = list(job.time_windows) or [(0, horizon)]
+    if due_as_window is None:
+        due_as_window = DUE_AS_WINDOW
     if due_as_window and job.due is not None and job.lateness_cost_per_minute > 0:
         cut = [(a, min(z, job.due)) for a, z in wins if a <= job.due]
         if cut:
@@ -464,14 +468,22 @@ def build(name: str, problem: Problem, an: Analysis, time_limit_s: float, seed: 
 
 
 def day_shape(problem: Problem) -> str:
-    """"required" (everything must be done, Solomon-like) or "overfull" (priorities, optional work).
+    """Which kind of day this is, for choosing the builder (measured in docs/benchmarks.md).
 
-    Measured (docs/benchmarks.md): PyVRP wins on the first, VROOM on the second.
+    * ``"required"``: every job required and alike, no breaks (Solomon-like): PyVRP wins;
+    * ``"overfull"``: what VROOM's format says (priorities, skills, breaks, several
+      windows, van stock) and nothing more: VROOM wins;
+    * ``"extended"``: FixRoute's own extensions (soft due times, depot pickups, optional
+      visits): the builders cannot state them, and OR-Tools alone measured better on
+      FixRoute's objective (the builders' plans left required visits out).
     """
     jobs = problem.jobs
     if not jobs:
         return "required"
-    alike = all(not j.optional for j in jobs) and len({j.priority for j in jobs}) == 1
+    if problem.depots or any(j.optional or (j.due is not None and j.lateness_cost_per_minute > 0)
+                             for j in jobs):
+        return "extended"
+    alike = len({j.priority for j in jobs}) == 1
     breaks = any(v.breaks for v in problem.vehicles)
     return "required" if alike and not breaks else "overfull"
 

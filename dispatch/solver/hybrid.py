@@ -35,18 +35,30 @@ BUILD_ITERATIONS = {"pyvrp": 2000, "vroom": 1}
 #: the OR-Tools configuration that finishes a builder's routes
 FINISH_CONFIG = PORTFOLIO[0]
 #: the builder for each day shape (``builders.day_shape``), measured
-BUILDER_FOR_SHAPE = {"required": "pyvrp", "overfull": "vroom"}
+#: what runs for each day shape (``builders.day_shape``), best first: one worker runs the
+#: first, two workers race the first two (measured, docs/benchmarks.md)
+RACE_FOR_SHAPE = {
+    "required": ["pyvrp", "vroom"],
+    "overfull": ["vroom", "pyvrp"],
+    "extended": ["ortools", "vroom"],
+}
+
+
+def race_for(problem: Problem) -> list[str]:
+    """The plans' builders for this problem, best first, skipping what is not installed."""
+    from .builders import available, day_shape
+
+    names = [b for b in RACE_FOR_SHAPE[day_shape(problem)] if b == "ortools" or available(b)]
+    if not names:
+        names = ["ortools"]
+    if "ortools" not in names and len(names) < 2:
+        names.append("ortools")
+    return names
 
 
 def choose_builder(problem: Problem) -> str:
-    """The builder one worker uses for this problem's shape (see ``BUILDER_FOR_SHAPE``)."""
-    from .builders import available, day_shape
-
-    name = BUILDER_FOR_SHAPE[day_shape(problem)]
-    if available(name):
-        return name
-    other = [b for b in BUILDER_FOR_SHAPE.values() if b != name and available(b)]
-    return other[0] if other else "ortools"
+    """What one worker runs for this problem's shape (see ``RACE_FOR_SHAPE``)."""
+    return race_for(problem)[0]
 
 
 def solve_built(
