@@ -13,6 +13,9 @@ def init_app(app) -> None:
     from dispatch.report_views import init_report  # service report, merchant's signed link
 
     init_report(app)
+    from dispatch.replies_views import init_replies  # replies inbox, follow-ups of poor ratings
+
+    init_replies(app)
     from dispatch.board import init_board  # dispatcher board: plan, adjust, publish
 
     init_board(app)

@@ -246,6 +246,16 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in [
               (("technician", _l("Technician")), ("name", _l("Name")),
                ("shift_hours", _l("Shift hours")), ("service_hours", _l("Service hours")),
                ("utilisation", _l("Utilisation"))), "technician", "utilisation", ("utilisation",)),
+    *[TableSpec(f"ratings_{by}", title,
+                ((by, label), *((("name", _l("Name")),) if by == "technician" else ()),
+                 ("responses", _l("Ratings")), ("average", _l("Average (1-5)")),
+                 ("low", _l("Poor (1-2)")), *((f"s{i}", str(i)) for i in range(1, 6))),
+                (by, "name") if by == "technician" else by, "average")
+      for by, title, label in (
+          ("region", _l("Merchant ratings by region"), _l("Region")),
+          ("technician", _l("Merchant ratings by technician"), _l("Technician")),
+          ("category", _l("Merchant ratings by fault category"), _l("Category")),
+          ("month", _l("Merchant ratings by month"), _l("Month")))],
 ]}
 
 
@@ -269,4 +279,8 @@ def compute_table(session: Session, name: str, since: datetime, until: datetime,
         return technician_utilisation(session, since.astimezone(zone).date(),
                                       (until - timedelta(microseconds=1)).astimezone(zone).date()
                                       + timedelta(days=1))
+    if name.startswith("ratings_"):  # merchants' 1-5 scores (maintenance.ratings)
+        from maintenance.ratings import ratings_by
+
+        return ratings_by(session, name.removeprefix("ratings_"), since, until)
     raise KeyError(name)

@@ -41,6 +41,14 @@ def _reply_locale(session: Session, phone: str, body: str) -> str:
     return last or "en"
 
 
+def _answer_help(session: Session, sid: str, phone: str, body: str) -> None:
+    try:
+        enqueue_sms(session, key=f"help:{sid}", to=phone, template="help",
+                    locale=_reply_locale(session, phone, body), context={}, urgent=True)
+    except ValidationFailed as exc:  # an unusable number: keep the message, no answer possible
+        log.warning("HELP to %s not queued: %s", phone, exc.message_en)
+
+
 def receive_inbound(session: Session, *, sid: str, from_number: str, to_number: str = "",
                     body: str = "") -> tuple[InboundMessage, bool]:
     """Store and handle one inbound SMS; returns (message, created). A SID seen before
@@ -86,11 +94,7 @@ def _store_inbound(session: Session, *, sid: str, from_number: str, to_number: s
         message.handled_as = "opt_in"
     elif whole in HELP_WORDS:
         message.handled_as = "help"
-        try:
-            enqueue_sms(session, key=f"help:{sid}", to=phone, template="help",
-                        locale=_reply_locale(session, phone, body), context={}, urgent=True)
-        except ValidationFailed as exc:  # an unusable number: keep the message, no answer possible
-            log.warning("HELP from %s not answered: %s", phone, exc.message_en)
+        _answer_help(session, sid, phone, body)
     else:
         try:
             with session.begin_nested():
@@ -100,7 +104,10 @@ def _store_inbound(session: Session, *, sid: str, from_number: str, to_number: s
             log.exception("inbound reply %s: a receiver failed; kept as unhandled", sid)
             message.handled_as = ""
         if not message.handled_as:
+            # Nobody understood it ("9", a YES with no offer open): the merchant gets the
+            # HELP text rather than silence; free text reaches a person through dispatch.
             message.handled_as = "unhandled"
+            _answer_help(session, sid, phone, body)
     session.add(message)
     session.commit()
     return message, True

@@ -60,11 +60,15 @@ def test_free_text_becomes_a_note_on_the_open_work_order(db):
     assert any("come before 5pm" in n.note for n in notes)
 
 
-def test_a_digit_without_a_recent_visit_is_a_note_not_a_score(db):
+def test_a_digit_without_a_recent_visit_is_not_a_score_and_gets_the_help_answer(db):
+    from notifications.models import OutboundMessage
+
     world = make_world(db)
     _work_order(db, world)
-    assert _reply(db, world, "SM4", "4").handled_as == "note"
+    assert _reply(db, world, "SM4", "4").handled_as == "unhandled"
     assert db.exec(select(SurveyResponse)).all() == []
+    assert [m.template for m in db.exec(select(OutboundMessage)).all()
+            if m.idempotency_key == "help:SM4"] == ["help"]
 
 
 def test_yes_and_no_are_left_for_the_backup_offer(db):

@@ -141,7 +141,8 @@ def test_technician_utilisation_is_time_on_site_over_shift_time(db, history):
 def test_every_table_is_computed_by_name(db, history):
     for name in analytics.TABLES:
         rows = analytics.compute_table(db, name, SINCE, UNTIL, "Asia/Shanghai", NOW)
-        assert rows, name
+        # the history has no merchant ratings: tests/dispatch/test_ratings_and_replies.py
+        assert rows or name.startswith("ratings_"), name
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
