@@ -75,6 +75,7 @@ PARTS = [
     ("DSP-V200", "Display assembly V200c", "显示屏组件 V200c", "display", False, 22000, ["VF-V200C"]),
     ("MB-GEN", "Main board (refurbished)", "主板 (翻新)", "main_board", True, 52000, ["PAX-A920PRO", "ING-MOVE5000", "VF-V200C", "NL-N910", "SUNMI-P2"]),
     ("CM-4G", "4G comm module", "4G通信模块", "comm_module", False, 18000, ["PAX-A920PRO", "ING-MOVE5000", "NL-N910", "SUNMI-P2"]),
+    ("CM-ETH", "Ethernet/Wi-Fi comm board V200c", "以太网/Wi-Fi通信板 V200c", "comm_module", False, 9000, ["VF-V200C"]),
     ("PWR-12V", "Power adapter 12 V", "电源适配器 12V", "power_adapter", False, 4500, ["VF-V200C"]),
     ("PWR-USB", "USB-C charger 5 V", "USB-C充电器 5V", "power_adapter", False, 3500, ["PAX-A920PRO", "ING-MOVE5000", "NL-N910", "SUNMI-P2"]),
     ("KP-GEN", "Keypad membrane", "键盘膜", "keypad", False, 5000, ["ING-MOVE5000", "VF-V200C"]),
@@ -272,11 +273,13 @@ def build_demo_world(
             session.add(tech)
             technicians.append(tech)
     session.flush()
+    vans: dict[int, StockLocation] = {}
     for tech in technicians:
         van = StockLocation(code=f"VAN-{tech.code}", name=f"Van {tech.code}", kind="van",
                             technician_id=tech.id, depot_id=tech.depot_id)
         session.add(van)
         session.flush()
+        vans[tech.id] = van
         for sku in ("PAPER-57", "PR-58", "BAT-LI", "PWR-USB", "CM-4G", "CR-PAX", "CR-GEN"):
             _receive(session, van, parts[sku], rng.randint(1, 3), "van initial load")
             moves += 1
@@ -304,9 +307,10 @@ def build_demo_world(
     session.flush()
 
     numbers = _work_order_numbers()
+    catalog = _Catalog(parts, models, vans)
     history = _history(session, rng, today, history_days, regions, merchants, terminals,
-                       technicians, numbers)
-    open_count = _open_faults(session, rng, today, regions, merchants, terminals, numbers)
+                       technicians, numbers, catalog)
+    open_count = _open_faults(session, rng, today, regions, merchants, terminals, numbers, catalog)
     from maintenance.demo import add_demo_pm_plans  # preventive plans; the scheduler makes the work
 
     add_demo_pm_plans(session, today)
@@ -331,13 +335,48 @@ def _receive(session: Session, loc: StockLocation, part: Part, qty: int, reason:
     session.add(StockLevel(location_id=loc.id, part_id=part.id, on_hand=qty))
 
 
+class _Catalog:
+    """Which parts fit which model, for faults that a terminal can really have (no
+    keypad fault on a touch-only model) and the parts a past repair really used."""
+
+    def __init__(self, parts: dict[str, Part], models: dict[str, TerminalModel],
+                 vans: dict[int, StockLocation]) -> None:
+        self.part_for: dict[tuple[int, str], Part] = {}
+        for sku, *_rest, fits in PARTS:
+            part = parts[sku]
+            for mcode in fits:
+                self.part_for.setdefault((models[mcode].id, part.kind), part)
+        self.vans = vans
+
+    def categories_for(self, cats: list, model_id: int) -> list:
+        return [c for c in cats if all((model_id, k) in self.part_for for k in c.parts)]
+
+    def record_parts_used(self, session: Session, wo: WorkOrder, term: Terminal, kinds,
+                          tech_id: int, at: datetime) -> None:
+        """The parts a finished repair used, in the ledger as the phone records them: a
+        consume from the technician's van tagged with the work order (after the unit
+        was brought in for it, so the van's stock stays as loaded)."""
+        van = self.vans[tech_id]
+        for kind in kinds:
+            part = self.part_for[(term.model_id, kind)]
+            serial = f"{part.sku}-{wo.number}"[:40] if part.serialized else None
+            session.add(StockMove(kind="receive", part_id=part.id, location_id=van.id, at=at,
+                                  on_hand_delta=1, serial=serial, reason=f"for {wo.number}"))
+            session.add(StockMove(kind="consume", part_id=part.id, location_id=van.id, at=at,
+                                  on_hand_delta=-1, serial=serial, work_order_id=wo.id,
+                                  reason="installed"))
+            if serial:
+                session.add(SerialUnit(serial=serial, part_id=part.id, location_id=None,
+                                       status="installed", work_order_id=wo.id))
+
+
 def _work_order_numbers():
     """WO-000001, WO-000002, ... for one build of the world."""
     return (f"WO-{n:06d}" for n in itertools.count(1))
 
 
 def _history(session, rng, today, days, regions, merchants, terminals, technicians,
-             numbers) -> int:
+             numbers, catalog: _Catalog) -> int:
     """Closed repairs over past weeks, with plans, visits and their timelines."""
     by_merchant: dict[int, list[Terminal]] = {}
     for t in terminals:
@@ -356,7 +395,7 @@ def _history(session, rng, today, days, regions, merchants, terminals, technicia
             for k in range(rng.randint(6, 12)):
                 m = rng.choice(region_merchants)
                 term = rng.choice(by_merchant[m.id])
-                cat = rng.choice(cats)
+                cat = rng.choice(catalog.categories_for(cats, term.model_id))
                 tech = techs[k % len(techs)]
                 reported = _local(day - timedelta(days=1), f"{rng.randint(9, 19):02d}:{rng.choice(['05', '20', '40'])}")
                 fault = FaultReport(merchant_id=m.id, terminal_id=term.id, category=cat.code,
@@ -386,6 +425,8 @@ def _history(session, rng, today, days, regions, merchants, terminals, technicia
                     wo.updated_at = wo.completed_at
                 session.add(wo)
                 session.flush()
+                if wo.resolution_code == "replaced_part":
+                    catalog.record_parts_used(session, wo, term, cat.parts, tech.id, end)
                 fault.work_order_id = wo.id
                 session.add(Visit(plan_id=plan.id, work_order_id=wo.id, technician_id=tech.id,
                                   sequence=k // len(techs) + 1, planned_arrival=start,
@@ -434,7 +475,8 @@ def _history(session, rng, today, days, regions, merchants, terminals, technicia
     return count
 
 
-def _open_faults(session, rng, today, regions, merchants, terminals, numbers) -> int:
+def _open_faults(session, rng, today, regions, merchants, terminals, numbers,
+                 catalog: _Catalog) -> int:
     """Open repairs ready to plan for today and tomorrow, plus faults still in triage."""
     by_merchant: dict[int, list[Terminal]] = {}
     for t in terminals:
@@ -447,7 +489,7 @@ def _open_faults(session, rng, today, regions, merchants, terminals, numbers) ->
         chosen = rng.sample(region_merchants, min(22, len(region_merchants)))
         for idx, m in enumerate(chosen):
             term = rng.choice(by_merchant[m.id])
-            cat = rng.choice(cats)
+            cat = rng.choice(catalog.categories_for(cats, term.model_id))
             reported = now - timedelta(hours=rng.randint(1, 20))
             in_triage = idx >= 18
             fault = FaultReport(merchant_id=m.id, terminal_id=term.id, category=cat.code,

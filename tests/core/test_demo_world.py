@@ -145,3 +145,15 @@ def test_a_part_named_for_a_model_fits_only_that_model():
                  if model_name.split()[0] in name}
         if named:
             assert set(fits) <= named, f"{sku} ({name}) fits {fits}"
+
+
+def test_every_replaced_part_in_the_history_is_in_the_ledger(demo):
+    """The terminal archive read '0 parts used' beside 'replaced_part' outcomes: the
+    demo's past repairs never recorded the parts they used."""
+    _summary, demo = demo
+    replaced = demo.exec(
+        select(WorkOrder).where(WorkOrder.resolution_code == "replaced_part")).all()
+    assert replaced
+    consumed = {m.work_order_id
+                for m in demo.exec(select(StockMove).where(StockMove.kind == "consume"))}
+    assert {wo.id for wo in replaced} <= consumed

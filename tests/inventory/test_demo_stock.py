@@ -31,32 +31,18 @@ def test_demo_stock_is_consistent_and_serials_match_on_hand(app, db, client):
         assert client.get(url).status_code == 200, url
 
 
-def test_reorder_names_the_model_no_catalog_part_fits_on_the_demo_catalog(app, db, client):
+def test_every_demo_demand_has_a_catalog_part_that_fits(app, db, client):
     # Why: the page said "No part in the catalog for: keypad × 3, comm_module × 1" although
-    # the catalog lists KP-GEN and CM-4G. The kinds match; those parts do not fit the
-    # terminals' models (CM-4G is a 4G module, the Verifone V200c has Ethernet and Wi-Fi).
+    # the catalog lists KP-GEN and CM-4G. The kinds matched; the parts did not fit the
+    # terminals' models: the demo gave keypad faults to touch-only PAX terminals and the
+    # Verifone V200c (Ethernet and Wi-Fi) had no comm board. The demo now has faults a
+    # terminal can have, and the reorder page names a part for every predicted need.
+    # (tests/inventory/test_forecast.py keeps the page's answer for a need no part fits.)
     build_demo_world(db, seed=3, today=date(2026, 11, 24), merchants_per_region=12,
                      technicians_per_region=2, history_days=2)
     depots = forecast.reorder_suggestions(db, horizon_days=7)
-    uncovered = [u for d in depots for u in d.uncovered]
-    assert uncovered, "the demo world has predicted parts no catalog part fits"
-    for u in uncovered:
-        assert u.model_code and u.work_orders and u.qty >= 1
-        for part, fits in u.parts_of_kind:
-            assert part.kind == u.kind and u.model_code not in fits
-    comm = [u for u in uncovered if u.kind == "comm_module"]
-    assert {u.model_code for u in comm} == {"VF-V200C"}
-    assert [(p.sku, fits) for p, fits in comm[0].parts_of_kind] == [
-        ("CM-4G", ["ING-MOVE5000", "NL-N910", "PAX-A920PRO", "SUNMI-P2"])]
-    # every unit of demand is either covered by a part or listed with its model
-    for d in depots:
-        assert sum(d.unmatched.values()) == sum(u.qty for u in d.uncovered)
+    assert [u for d in depots for u in d.uncovered] == []
+    assert all(sum(d.unmatched.values()) == 0 for d in depots)
     login(client, "dispatcher", DEMO_PASSWORD)
     html = client.get("/inventory/reorder").get_data(as_text=True)
     assert "No part in the catalog for" not in html
-    assert "Comm module for Verifone V200c Plus × 1" in html
-    assert "CM-4G (ING-MOVE5000, NL-N910, PAX-A920PRO, SUNMI-P2)" in html
-    client.post("/lang/zh")
-    html = client.get("/inventory/reorder").get_data(as_text=True)
-    assert "Verifone V200c Plus 的通信模块 × 1" in html
-    assert "目录中这类部件只适配其他型号" in html
