@@ -22,7 +22,7 @@ from core.auth import roles_required
 from core.db import get_session
 from core.models import Region, Role
 from core.timeutil import utcnow
-from dispatch import plan_jobs, planning
+from dispatch import board_live, plan_jobs, planning, replan
 from dispatch.models import Merchant, Plan, Shift, Technician, Visit, WorkOrder
 
 bp = Blueprint("board", __name__)
@@ -125,7 +125,10 @@ def board_data(session: Session, region_id: int | None, day_text: str | None) ->
                     segs.append({"kind": "wait", "left": pct(v.planned_arrival),
                                  "width": pct(v.planned_start) - pct(v.planned_arrival), "label": ""})
                 segs.append({"kind": "service", "left": pct(v.planned_start),
-                             "width": pct(v.planned_end) - pct(v.planned_start), "label": wo.number})
+                             "width": pct(v.planned_end) - pct(v.planned_start), "label": m.name,
+                             "title": f"{m.name} · {wo.number} · {_fmt(v.planned_start, tz)}–"
+                                      f"{_fmt(v.planned_end, tz)}",
+                             "visit_id": v.id, "work_order_id": wo.id, "status": v.status})
             late = bool(wo.sla_due_at and v.planned_start and v.planned_start > wo.sla_due_at)
             stops.append({"visit": v, "wo": wo, "merchant": m, "late": late,
                           "arrival": _fmt(v.planned_arrival, tz), "start": _fmt(v.planned_start, tz),
@@ -161,7 +164,10 @@ def board_data(session: Session, region_id: int | None, day_text: str | None) ->
                         for u in unassigned if u["merchant"] is not None]
     hours = [{"label": f"{h:02d}", "left": (h - TIMELINE_START_H) / (TIMELINE_END_H - TIMELINE_START_H) * 100}
              for h in range(TIMELINE_START_H, TIMELINE_END_H + 1, 2)]
+    live = board_live.live_state(session, plan)
     return {
+        "hand_moves": replan.hand_moves(plan), "changes": replan.changes_against_published(session, draft, tz),
+        "live": live, "late_by_tech": {t["technician_id"]: t for t in live["technicians"]},
         "regions": regions, "region": region, "day": day, "tz": tz, "plan": plan, "draft": draft,
         "published": published, "technicians": techs, "ready": ready, "merchants": merchants,
         "planned_ids": planned_ids, "unassigned": unassigned, "figures": (plan.figures or {}) if plan else {},
@@ -179,7 +185,16 @@ def board():
     region_id = request.args.get("region_id", type=int)
     data = board_data(session, region_id, request.args.get("day"))
     return render_template("dispatch/board.html", **data, timeline_start=TIMELINE_START_H,
-                           timeline_end=TIMELINE_END_H)
+                           timeline_end=TIMELINE_END_H, labels=_labels())
+
+
+def _labels() -> dict:
+    """Codes the board shows as words in the reader's language (priority, skills, visit states)."""
+    from dispatch.catalog import SKILLS
+    from dispatch.desk import PRIORITY_LABELS
+    from dispatch.tech_service import VISIT_STATUSES
+
+    return {"priority": PRIORITY_LABELS, "skill": SKILLS, "visit": VISIT_STATUSES}
 
 
 # ------------------------------------------------------------------ JSON API
@@ -237,6 +252,11 @@ class VersionRequest(BaseModel):
 class InsertionRequest(BaseModel):
     work_order_id: int
     limit: int = Field(default=5, ge=1, le=20)
+
+
+class ReleaseRequest(BaseModel):
+    work_order_id: int
+    version: int
 
 
 class AcceptInsertionRequest(BaseModel):
@@ -331,6 +351,24 @@ def accept_insertion(plan_id: int):
                     "warnings": result["warnings"]})
 
 
+@api_v1.post("/plans/<int:plan_id>/hand-moves/release")
+@roles_required(*ROLES)
+def release_hand_move(plan_id: int):
+    body = parse_body(ReleaseRequest)
+    plan = replan.release_hand_move(get_session(), plan_id, body.work_order_id, version=body.version,
+                                    actor=current_user)
+    return jsonify({"plan": plan_json(plan)})
+
+
+@api_v1.get("/plans/<int:plan_id>/live")
+@roles_required(*ROLES)
+def plan_live(plan_id: int):
+    session = get_session()
+    plan = _plan_or_404(session, plan_id)
+    return jsonify(dict(board_live.live_state(session, plan), version=plan.version,
+                        job_status=plan.job_status, status=plan.status))
+
+
 _PLAN = {"type": "object", "properties": {"id": {"type": "integer"}, "status": {"type": "string"},
                                           "version": {"type": "integer"}, "job_status": {"type": "string"}}}
 _pid = [openapi.path_param("plan_id")]
@@ -356,6 +394,13 @@ openapi.document("/api/v1/plans/{plan_id}/insertions/accept", "post",
                  summary="Insert an urgent work order into a technician's route",
                  tag="planning", request=AcceptInsertionRequest, parameters=_pid,
                  errors=(401, 403, 404, 409, 422))
+
+openapi.document("/api/v1/plans/{plan_id}/hand-moves/release", "post",
+                 summary="Let the optimiser place a hand-moved visit freely again",
+                 tag="planning", request=ReleaseRequest, parameters=_pid, errors=(401, 403, 404, 409, 422))
+openapi.document("/api/v1/plans/{plan_id}/live", "get",
+                 summary="The day's visit states from the phones and the technicians running late",
+                 tag="planning", parameters=_pid, errors=(401, 403, 404))
 
 NAV_LABEL = _l("Board")
 

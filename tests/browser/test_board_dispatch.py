@@ -1,0 +1,222 @@
+"""The dispatcher's board in Chromium, as dispatchers used to other boards expect it:
+drag a visit between technicians and from the unassigned list, insert an urgent order
+into a published day texting only the merchants it moves (once), re-plan a published
+day keeping the announced windows, and see a phone's report on the board live."""
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+
+from core.timeutil import utcnow
+from dispatch import planning, replan
+from dispatch.models import Merchant, Plan, Visit, WorkOrder, WorkOrderStatus
+from dispatch.solver import solve
+from notifications.models import OutboundMessage
+from tests.dispatch.planning_world import make_planning_world
+from tests.factories import PASSWORD, bearer, local_dt
+
+pytestmark = pytest.mark.browser
+expect = pytest.importorskip("playwright.sync_api").expect
+
+
+def _today():
+    return utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
+
+
+def _planned(db, day, *, publish=False, n_orders=6):
+    """A solved plan of ``day`` whose orders any technician may take."""
+    w, orders = make_planning_world(db, n_orders, day=day)
+    for o in orders:
+        o.required_skills = []
+        db.add(o)
+    db.commit()
+    plan, _ = planning.get_or_create_draft(db, w.region.id, day)
+    early = local_dt(day, "06:00")
+    inp = planning.build_input(db, w.region.id, day, plan=plan, now=early)
+    planning.apply_solution(db, plan, inp, solve(inp.problem, time_limit_s=5, solution_limit=30))
+    plan.version += 1
+    db.commit()
+    if publish:
+        planning.publish_plan(db, plan.id, version=plan.version, now=early)
+    _fresh(db)
+    return w, orders, db.get(Plan, plan.id)
+
+
+def _fresh(db):
+    db.rollback()  # end the read: a SQLite reader keeps its snapshot
+    db.expire_all()
+
+
+def _urgent(db, w, merchant_id, number="WO-URG1"):
+    wo = WorkOrder(number=number, status=WorkOrderStatus.READY, region_id=w.region.id,
+                   merchant_id=merchant_id, required_skills=[], priority="critical",
+                   service_minutes=20, sla_due_at=local_dt(_today() + timedelta(days=3), "17:00"))
+    db.add(wo)
+    db.commit()
+    return wo
+
+
+@pytest.fixture
+def desk(browser, live_server):
+    ctx = browser.new_context(base_url=live_server, viewport={"width": 1400, "height": 1100}, locale="en-US")
+    ctx.set_default_timeout(15_000)
+    ctx.route("https://tile.openstreetmap.org/**", lambda route: route.abort())
+    yield ctx
+    ctx.close()
+
+
+def _board(desk, w, day, extra=""):
+    page = desk.new_page()
+    page.goto("/login")
+    page.fill("#username", "dispatcher")
+    page.fill("#password", PASSWORD)
+    page.click("form:has(#username) button[type=submit]")
+    page.goto(f"/board?region_id={w.region.id}&day={day.isoformat()}{extra}", wait_until="domcontentloaded")
+    return page
+
+
+def _drag(page, handle, target):
+    """A mouse drag the way a hand does it (SortableJS follows the pointer)."""
+    target.scroll_into_view_if_needed()
+    handle.scroll_into_view_if_needed()
+    a, b = handle.bounding_box(), target.bounding_box()
+    page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(a["x"] + a["width"] / 2 + 6, a["y"] + a["height"] / 2 + 6, steps=4)
+    page.mouse.move(b["x"] + 20, b["y"] + min(b["height"] - 4, 14), steps=20)
+    page.mouse.up()
+
+
+def _saved_or_confirmed(page, board, version):
+    """Wait for the rule check's answer; a check that finds broken rules is answered
+    in place and saved anyway."""
+    page.wait_for_function(
+        "v => document.querySelector('#board').dataset.version !== v || "
+        "!document.querySelector('[data-testid=violations]').hidden", arg=version)
+    violations = page.get_by_test_id("violations")
+    if violations.is_visible():
+        violations.get_by_role("button", name="Save anyway").click()
+    expect(board).not_to_have_attribute("data-version", version)
+
+
+def test_drag_a_visit_to_another_technician_and_an_unassigned_order_onto_one(app, db, desk, artifacts):
+    day = _today() + timedelta(days=3)
+    w, _orders, plan = _planned(db, day)
+    gone = planning.plan_visits(db, plan.id)[-1]
+    planning.edit_plan(db, plan.id, "unassign", version=plan.version, visit_id=gone.id,
+                       now=local_dt(day, "06:00"))
+    page = _board(desk, w, day)
+    board = page.locator("#board")
+    src = page.locator(f'[data-testid=route][data-technician-id="{w.tech.id}"] [data-testid=stop]').first
+    visit_id = int(src.get_attribute("data-visit-id"))
+    target = page.locator(f'ol[data-role=route-list][data-technician-id="{w.tech2.id}"]')
+    version = board.get_attribute("data-version")
+    _drag(page, src.locator(".drag-handle"), target)
+    _saved_or_confirmed(page, board, version)
+    _fresh(db)
+    moved = db.get(Visit, visit_id)
+    assert moved.technician_id == w.tech2.id
+    moved_stop = page.locator(f'[data-testid=stop][data-work-order-id="{moved.work_order_id}"]')
+    expect(moved_stop.get_by_test_id("hand-moved")).to_be_visible()
+    assert replan.hand_moves(db.get(Plan, plan.id)) == {moved.work_order_id: w.tech2.id}
+
+    # an unassigned order dragged onto a technician's route
+    item = page.get_by_test_id("unassigned-item").first
+    wo_id = int(item.get_attribute("data-work-order-id"))
+    assert wo_id == gone.work_order_id
+    version = board.get_attribute("data-version")
+    _drag(page, item.locator(".drag-handle"),
+          page.locator(f'ol[data-role=route-list][data-technician-id="{w.tech.id}"]'))
+    _saved_or_confirmed(page, board, version)
+    _fresh(db)
+    back = db.exec(select(Visit).where(Visit.plan_id == plan.id, Visit.work_order_id == wo_id)).one()
+    assert back.technician_id == w.tech.id
+    expect(page.get_by_test_id("unassigned-item")).to_have_count(0)
+    page.screenshot(path=str(artifacts / "board-drag.png"), full_page=True)
+
+
+def test_insert_an_urgent_order_into_the_published_day_texts_only_moved_merchants_once(app, db, desk):
+    day = _today() + timedelta(days=3)
+    w, orders, _plan = _planned(db, day, publish=True)
+    urgent = _urgent(db, w, orders[1].merchant_id)
+    sms_before = {m.id for m in db.exec(select(OutboundMessage)).all()}
+    page = _board(desk, w, day)
+    expect(page.get_by_test_id("plan-status")).to_have_text("published")
+    row = page.locator(f'[data-testid=ready-row][data-work-order-id="{urgent.id}"]')
+    row.get_by_test_id("insert-button").click()
+    option = row.get_by_test_id("insertion-option").first
+    expect(option).to_be_visible()
+    moved_numbers = [t.split(":")[0] for t in option.locator("li").all_text_contents()
+                     if "→" in t]
+    option.get_by_test_id("accept-insertion").click()
+    notice = page.get_by_test_id("board-notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("Inserted")
+    page.wait_for_timeout(1500)  # the confirmation outlives the reload that follows it
+    expect(notice).to_be_visible()
+    notice.get_by_role("button", name="Dismiss").click()
+    expect(notice).to_be_hidden()
+
+    _fresh(db)
+    assert db.get(WorkOrder, urgent.id).status == WorkOrderStatus.DISPATCHED
+    new_sms = [m for m in db.exec(select(OutboundMessage)).all() if m.id not in sms_before]
+    phones = [m.to_number for m in new_sms]
+    expected = {db.get(Merchant, urgent.merchant_id).phone}
+    for number in moved_numbers:
+        wo = db.exec(select(WorkOrder).where(WorkOrder.number == number)).one()
+        expected.add(db.get(Merchant, wo.merchant_id).phone)
+    assert sorted(phones) == sorted(expected)  # each affected merchant once, nobody else
+
+
+def test_replanning_a_published_day_after_an_urgent_order_keeps_the_other_windows(app, db, desk):
+    day = _today() + timedelta(days=3)
+    w, orders, plan = _planned(db, day, publish=True)
+    told = {v.work_order_id: (v.technician_id, v.notified_window_start, v.notified_window_end)
+            for v in planning.plan_visits(db, plan.id)}
+    urgent = _urgent(db, w, orders[2].merchant_id)
+    sms_before = {m.id for m in db.exec(select(OutboundMessage)).all()}
+    page = _board(desk, w, day, "&time_limit=10&solution_limit=30")
+    board = page.locator("#board")
+    page.get_by_test_id("plan-button").click()
+    expect(page.get_by_test_id("plan-status")).to_have_text("draft", timeout=60_000)
+    expect(board).to_have_attribute("data-job-status", "done", timeout=60_000)
+    expect(page.get_by_test_id("publish-changes")).to_have_count(0)  # nobody's window moves
+    expect(page.locator(f'[data-testid=stop][data-work-order-id="{urgent.id}"]')).to_have_count(1)
+    page.get_by_test_id("publish-button").click()
+    expect(page.get_by_test_id("plan-status")).to_have_text("published", timeout=20_000)
+    expect(page.get_by_test_id("board-notice")).to_contain_text("1 work orders dispatched, 0 corrections")
+
+    _fresh(db)
+    pub = planning.published_plan(db, w.region.id, day)
+    assert pub.id != plan.id
+    now = {v.work_order_id: v for v in planning.plan_visits(db, pub.id)}
+    for wo_id, (tech_id, ws, we) in told.items():
+        assert (now[wo_id].technician_id, now[wo_id].notified_window_start,
+                now[wo_id].notified_window_end) == (tech_id, ws, we)
+    new_sms = [m for m in db.exec(select(OutboundMessage)).all() if m.id not in sms_before]
+    assert [m.to_number for m in new_sms] == [db.get(Merchant, urgent.merchant_id).phone]
+
+
+def test_the_board_shows_a_phones_report_without_a_reload(app, db, desk, client):
+    day = _today()
+    w, _orders, plan = _planned(db, day, publish=True)
+    first = next(v for v in planning.plan_visits(db, plan.id) if v.technician_id == w.tech.id)
+    page = _board(desk, w, day, "&poll=1")
+    stop = page.locator(f'[data-testid=stop][data-work-order-id="{first.work_order_id}"]')
+    expect(stop.get_by_test_id("visit-state")).to_be_hidden()  # planned: no badge yet
+    page.evaluate("window.__same_page = true")
+
+    headers = bearer(client, "tech01")
+    resp = client.post(f"/api/v1/tech/visits/{first.id}/start-travel", headers=headers,
+                       json={"client_action_id": "board-live-1"})
+    assert resp.status_code == 200, resp.get_json()
+    expect(stop.get_by_test_id("visit-state")).to_have_text("On the way")
+    expect(stop).to_have_attribute("data-status", "en_route")
+    resp = client.post(f"/api/v1/tech/visits/{first.id}/arrive", headers=headers,
+                       json={"client_action_id": "board-live-2"})
+    assert resp.status_code == 200, resp.get_json()
+    expect(stop.get_by_test_id("visit-state")).to_have_text("On site")
+    assert page.evaluate("window.__same_page === true")  # no reload happened
