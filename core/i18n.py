@@ -39,6 +39,9 @@ def init_i18n(app) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(p) for p in TRANSLATION_DIRS)
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
     babel.init_app(app, locale_selector=select_locale)
+    from core.words import init_words
+
+    init_words(app)
 
 
 def msgid(lazy) -> str:

@@ -48,6 +48,7 @@ from dispatch.models import (
     WorkOrderKind,
     WorkOrderStatus,
 )
+from dispatch.words import said
 from dispatch.workorders import _actor_fields, _begin_unit, _event, _lock_row, status_word
 
 DEFAULT_THRESHOLD_HOURS = 4
@@ -321,7 +322,9 @@ def evaluate(session: Session, wo_or_id, actor=None, *, now: datetime | None = N
         if wo.backup_status != "":
             return result
         wo.backup_status = "eligible"
-        _step(session, wo, "backup_eligible", actor, note=result.reason)
+        _step(session, wo, "backup_eligible", actor, note=result.reason,
+              data=said("backup_eligibility", result.code,
+                        **({"h": round(result.hours, 1)} if result.hours is not None else {})))
         merchant = session.get(Merchant, wo.merchant_id)
         if merchant is not None and merchant.sla_tier in always_tiers():
             _offer(session, wo, actor or "rule")
@@ -416,7 +419,8 @@ def accept(session: Session, wo_or_id, actor=None, *, via: str = "dispatcher",
             if loaner_terminal_id is not None:
                 raise
             _step(session, wo, "note", actor,
-                  note=f"backup accepted, no loaner yet: {exc.message_en}")
+                  note=f"backup accepted, no loaner yet: {exc.message_en}",
+                  data=said("event_note", "backup_no_loaner_yet"))
         send_backup_confirmation(session, wo, session.get(Merchant, wo.merchant_id))
     return wo
 
@@ -448,7 +452,7 @@ def decline(session: Session, wo_or_id, actor=None, *, via: str = "dispatcher",
 
 
 def cancel(session: Session, wo_or_id, actor=None, *, note: str = "",
-           commit: bool = True) -> WorkOrder:
+           commit: bool = True, note_code: str = "") -> WorkOrder:
     """Call the backup off before delivery (repaired quickly, work order cancelled):
     a reserved loaner is free again."""
     wo = _load(session, wo_or_id)
@@ -458,7 +462,8 @@ def cancel(session: Session, wo_or_id, actor=None, *, note: str = "",
         wo.backup_status = "cancelled"
         wo.loaner_terminal_id = None
         _step(session, wo, "backup_cancelled", actor, note=note,
-              data={"loaner_terminal_id": loaner_id})
+              data={"loaner_terminal_id": loaner_id,
+                    **(said("event_note", note_code) if note_code else {})})
         if loaner_id:
             _audit_terminal(session, session.get(Terminal, loaner_id), "loaner_unreserved", actor,
                             work_order_id=wo.id)
@@ -608,11 +613,13 @@ def _on_work_order_changed(work_order: WorkOrder, *, session: Session, event, ac
         evaluate(session, work_order, actor, commit=False)
     elif to_status == WorkOrderStatus.CANCELLED and work_order.backup_status in (
             "eligible", "offered", "accepted"):
-        cancel(session, work_order, actor, note="work order cancelled", commit=False)
+        cancel(session, work_order, actor, note="work order cancelled", commit=False,
+               note_code="work_order_cancelled")
     elif to_status == WorkOrderStatus.COMPLETED and work_order.backup_status in (
             "eligible", "offered") and work_order.loaner_terminal_id is None:
         # repaired before any loaner was handed over: the offer is moot
-        cancel(session, work_order, actor, note="work order completed", commit=False)
+        cancel(session, work_order, actor, note="work order completed", commit=False,
+               note_code="work_order_completed")
 
 
 def _merchant_offer(session: Session, phone: str) -> WorkOrder | None:

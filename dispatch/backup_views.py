@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +18,9 @@ from core.auth import roles_required
 from core.db import get_session
 from core.models import Depot, Role
 from core.timeutil import utcnow
+from core.words import sentence, word
 from dispatch import backup
+from dispatch import words as dwords
 from dispatch.models import Merchant, Terminal, WorkOrder
 from dispatch.tech_service import require_technician_scope
 
@@ -28,48 +29,21 @@ ROLES = (Role.DISPATCHER,)
 MAX_ID = 2**31 - 1
 TAG = "backup"
 
-WHERE_LABELS = {
-    "pool": _l("In the pool"),
-    "reserved": _l("Reserved for a visit"),
-    "loaned": _l("At a merchant"),
-    "in_repair": _l("In repair"),
-    "retired": _l("Retired"),
-    "installed": _l("Installed"),
-}
-STATUS_LABELS = {
-    "": _l("None"),
-    "eligible": _l("Eligible"),
-    "offered": _l("Offered, waiting for the merchant"),
-    "accepted": _l("Accepted"),
-    "declined": _l("Declined"),
-    "delivered": _l("Loaner delivered"),
-    "returned": _l("Swapped back"),
-    "cancelled": _l("Cancelled"),
-}
+# The backup pages' words live in dispatch.words; these names stay for old callers.
+WHERE_LABELS = dwords.BACKUP_WHERE
+STATUS_LABELS = dwords.BACKUP_STATUS
 
 
 def eligibility_text(e: backup.Eligibility) -> str:
-    texts = {
-        "not_repair": _l("Only repairs get a backup terminal."),
-        "closed": _l("The work order is closed."),
-        "no_terminal": _l("The work order names no terminal."),
-        "is_loaner": _l("The terminal is itself a loaner."),
-        "not_down": _l("The terminal still works."),
-        "tier": _l("This merchant tier always gets a backup."),
-        "unknown": _l("No restoration time is known yet."),
-    }
-    if e.code == "overdue":
-        return _("The repair is late: restoration was expected %(h)s hours ago.",
-                 h=f"{e.hours:.1f}")
-    if e.code in ("over", "within"):
-        return _("Restoration expected in %(h)s hours.", h=f"{e.hours:.1f}")
-    return str(texts.get(e.code, e.reason))
+    """Why a work order does or does not get a backup, in the reader's language."""
+    return sentence("backup_eligibility", e.code, {"h": e.hours} if e.hours is not None else {},
+                    default=e.reason)
 
 
 @bp.context_processor
 def _labels():
-    return {"where_label": lambda k: WHERE_LABELS.get(k, k),
-            "backup_label": lambda k: STATUS_LABELS.get(k, k),
+    return {"where_label": lambda k: word("backup_where", k),
+            "backup_label": lambda k: word("backup_status", k),
             "eligibility_text": eligibility_text}
 
 

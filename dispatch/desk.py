@@ -18,6 +18,7 @@ from core.models import Region, Role, User
 from core.timeutil import to_local, utcnow
 from dispatch import attachments as att_svc
 from dispatch import faults as fault_svc
+from dispatch import words as dwords
 from dispatch import workorders as wo_svc
 from dispatch.catalog import CATEGORIES, SEVERITIES, SKILLS, TRIAGE_OUTCOMES, TRIAGE_STEPS
 from dispatch.desk_api import (
@@ -35,38 +36,22 @@ from dispatch.models import (
     WorkOrder,
 )
 from dispatch.sla import DAY_KEYS, business_calendar, opening_windows, sla_at_risk, sla_rule
+from inventory import words as iwords
 
 bp = Blueprint("desk", __name__)
 
-STATUS_LABELS = {
-    "new": _l("New"), "ready": _l("Ready"), "planned": _l("Planned"),
-    "dispatched": _l("Dispatched"), "en_route": _l("En route"), "on_site": _l("On site"),
-    "completed": _l("Completed"), "needs_follow_up": _l("Needs follow-up"),
-    "cancelled": _l("Cancelled"), "open": _l("Open"),
-}
-FAULT_STATUS_LABELS = {"open": _l("In triage"), "resolved_remotely": _l("Resolved remotely"),
-                       "escalated": _l("Escalated")}
-PRIORITY_LABELS = {"critical": _l("Critical"), "high": _l("High"), "normal": _l("Normal"),
-                   "low": _l("Low")}
-KIND_LABELS = {"repair": _l("Repair"), "preventive": _l("Preventive maintenance"),
-               "install": _l("Installation"), "backup_swap": _l("Backup terminal swap"),
-               "retrieval": _l("Retrieval")}
-CHANNEL_LABELS = {"phone": _l("Phone"), "sms": _l("SMS"), "web": _l("Web"), "email": _l("Email")}
-OUTCOME_LABELS = {"fixed": _l("Fixed it"), "not_fixed": _l("Did not help"),
-                  "skipped": _l("Skipped"), "not_applicable": _l("Not applicable")}
-TIER_LABELS = {"platinum": _l("Platinum"), "gold": _l("Gold"), "standard": _l("Standard")}
-GROUP_LABELS = {"hardware": _l("Hardware"), "software": _l("Software"), "network": _l("Network"),
-                "account": _l("Account"), "environment": _l("Power and environment")}
-ACTION_LABELS = {"created": _l("Created"), "transition": _l("Status changed"),
-                 "note": _l("Note"), "duplicate_merged": _l("Another report joined")}
-DAY_LABELS = {"mon": _l("Mon"), "tue": _l("Tue"), "wed": _l("Wed"), "thu": _l("Thu"),
-              "fri": _l("Fri"), "sat": _l("Sat"), "sun": _l("Sun")}
-PART_LABELS = {
-    "card_reader": _l("Card reader module"), "printer": _l("Printer module"),
-    "battery": _l("Battery"), "display": _l("Display"), "main_board": _l("Main board"),
-    "comm_module": _l("Comm module"), "power_adapter": _l("Power adapter"),
-    "keypad": _l("Keypad"), "paper": _l("Paper roll"),
-}
+# The desk's words live in dispatch.words (core.words); these names stay for old callers.
+STATUS_LABELS = dwords.WORK_ORDER_STATUS
+FAULT_STATUS_LABELS = dwords.FAULT_STATUS
+PRIORITY_LABELS = dwords.PRIORITY
+KIND_LABELS = dwords.WORK_ORDER_KIND
+CHANNEL_LABELS = dwords.CHANNEL
+OUTCOME_LABELS = dwords.TRIAGE_OUTCOME
+TIER_LABELS = dwords.SLA_TIER
+GROUP_LABELS = dwords.FAULT_GROUP
+ACTION_LABELS = dwords.EVENT_ACTION
+DAY_LABELS = dwords.DAY
+PART_LABELS = iwords.PART_KIND
 
 
 @bp.app_context_processor
@@ -77,7 +62,8 @@ def _labels():
         "outcome": OUTCOME_LABELS, "tier": TIER_LABELS, "group": GROUP_LABELS,
         "action": ACTION_LABELS, "severity": SEVERITIES, "skill": SKILLS, "step": TRIAGE_STEPS,
         "day": DAY_LABELS, "part": PART_LABELS,
-    }, "desk_categories": CATEGORIES}
+    }, "desk_categories": CATEGORIES, "wo_title": dwords.work_order_title, "title_text": dwords.title_text,
+            "wo_description": dwords.work_order_description, "event_note": dwords.event_note}
 
 
 def _tz(session, region_id: int | None) -> str:

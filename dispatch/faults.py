@@ -32,6 +32,7 @@ from dispatch.models import (
     WorkOrderKind,
 )
 from dispatch.sla import priority_for, sla_due_at
+from dispatch.words import keep_description_as_data
 from dispatch.workorders import PRIORITIES, create_work_order
 
 CHANNELS = ("phone", "sms", "web", "email")
@@ -305,6 +306,13 @@ def _description(session: Session, fault: FaultReport) -> str:
     return "\n".join(lines)
 
 
+def _description_data(session: Session, fault: FaultReport, note: str) -> dict:
+    """The description's parts as codes (the page says them in the reader's language)."""
+    return {"symptoms": fault.symptoms, "error_code": fault.error_code,
+            "checks": [[code, row.outcome] for code, row in triage_results(session, fault.id).items()],
+            "note": note.strip()}
+
+
 def escalate(session: Session, fault: FaultReport, *, actor: User | None = None,
              priority: str | None = None, note: str = "", kind: str = WorkOrderKind.REPAIR
              ) -> WorkOrder:
@@ -333,6 +341,7 @@ def escalate(session: Session, fault: FaultReport, *, actor: User | None = None,
             service_minutes=plan["service_minutes"], sla_due_at=plan["sla_due_at"],
             title=plan["title"], description=description, actor=actor, status="ready",
             commit=False)
+        keep_description_as_data(session, wo, **_description_data(session, fault, note))
         fault.work_order_id = wo.id
         session.add(fault)
         # earlier attachments of the fault go with the work order

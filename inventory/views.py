@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlmodel import select
 
@@ -18,27 +17,21 @@ from core.auth import roles_required
 from core.db import get_session
 from core.models import Role
 from core.timeutil import utcnow
+from core.words import word
 from inventory import forecast, stock
+from inventory import words as iwords
 from inventory.api import bounded_page
 from inventory.models import Part, SerialUnit, StockLocation
 
 bp = Blueprint("inventory", __name__, url_prefix="/inventory")
 ROLES = (Role.DISPATCHER,)  # admin always passes
 
-MOVE_LABELS = {
-    "receive": _l("Received"),
-    "transfer": _l("Transfer"),
-    "reserve": _l("Reserved"),
-    "release": _l("Released"),
-    "consume": _l("Used"),
-    "return_faulty": _l("Faulty returned"),
-    "adjust": _l("Adjusted"),
-}
+MOVE_LABELS = iwords.MOVE_KIND  # the ledger's words: inventory.words
 
 
 @bp.context_processor
 def _labels():
-    return {"move_label": lambda k: MOVE_LABELS.get(k, k)}
+    return {"move_label": lambda k: word("move_kind", k)}
 
 
 def tomorrow_local() -> date:
@@ -47,16 +40,11 @@ def tomorrow_local() -> date:
 
 
 # What each predicted part kind is called on the stock pages.
-PART_KIND_LABELS = {
-    "card_reader": _l("Card reader"), "printer": _l("Printer"), "battery": _l("Battery"),
-    "display": _l("Display"), "main_board": _l("Main board"), "comm_module": _l("Comm module"),
-    "power_adapter": _l("Power adapter"), "keypad": _l("Keypad"), "paper": _l("Paper roll"),
-    "terminal": _l("Terminal"),
-}
+PART_KIND_LABELS = iwords.PART_KIND
 
 
 def kind_label(kind: str) -> str:
-    return str(PART_KIND_LABELS.get(kind, kind))
+    return word("part_kind", kind)
 
 
 def part_name(part: Part) -> str:

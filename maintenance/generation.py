@@ -28,6 +28,7 @@ from core.i18n import msgid
 from core.models import Region, User
 from core.timeutil import utcnow
 from dispatch.models import Merchant, Priority, Terminal, WorkOrder, WorkOrderKind, WorkOrderStatus
+from dispatch.words import keep_description_as_data, said
 from dispatch.workorders import add_note, create_work_order
 from maintenance.catalog import PM_CHECKLIST
 from maintenance.models import PMOccurrence, PMPlan
@@ -257,7 +258,10 @@ def _generate_one(session: Session, plan: PMPlan, terminal: Terminal, merchant: 
                      actor=actor, commit=False,
                      data={"pm_plan_id": plan.id, "pm_occurrence_id": occ.id,
                            "terminal": terminal.serial, "due_date": due.isoformat(),
-                           "added_minutes": added})
+                           "added_minutes": added,
+                           **said("event_note", "pm_joined_covered" if covered else "pm_joined",
+                                  plan=plan.name, terminal=terminal.serial,
+                                  due=due.isoformat(), minutes=added)})
             outcome = "merged"
         else:
             wo = create_work_order(
@@ -268,6 +272,7 @@ def _generate_one(session: Session, plan: PMPlan, terminal: Terminal, merchant: 
                 description=f"Plan {plan.name}, due {due.isoformat()}",
                 optional=True, window_start_at=start_at, window_end_at=end_at,
                 checklist=items, actor=actor, status=WorkOrderStatus.READY, commit=False)
+            keep_description_as_data(session, wo, plan=plan.name, due=due.isoformat())
             occ.work_order_id = wo.id
             occ.outcome = "created"
             session.add(occ)

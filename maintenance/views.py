@@ -29,9 +29,11 @@ from core.auth import roles_required
 from core.db import get_session
 from core.models import Region, Role
 from core.timeutil import to_local, utcnow
+from core.words import has_word, word
 from dispatch.catalog import CATEGORIES, SKILLS
 from dispatch.models import Merchant, Terminal, TerminalModel
 from maintenance import analytics
+from maintenance import words as _words  # noqa: F401  (registers maintenance's vocabularies)
 from maintenance.archive import terminal_charts, terminal_summary, terminal_timeline
 from maintenance.catalog import PM_CHECKLIST, TIERS
 from maintenance.models import PMOccurrence, PMPlan
@@ -396,11 +398,20 @@ def _period() -> tuple[int, object, object]:
     return days, until - timedelta(days=days), until
 
 
+# Columns of the analytics tables that hold codes: the page says them in words (the CSV
+# keeps the codes, for spreadsheets and scripts).
+WORD_COLUMNS = {"category": "fault_category", "model": "analytics_row",
+                "region": "analytics_row"}
+
+
 def format_cell(spec: analytics.TableSpec, key: str, value) -> str:
     """One analytics value as the page shows it: rates as percentages in the reader's
     locale (0.43 -> "43%"), nothing as a dash."""
     if value is None:
         return "—"
+    kind = WORD_COLUMNS.get(key)
+    if kind is not None and has_word(kind, value):
+        return word(kind, value)
     if key in spec.percent:
         return format_percent(value, "#,##0.#%")
     if isinstance(value, float):
@@ -411,7 +422,8 @@ def format_cell(spec: analytics.TableSpec, key: str, value) -> str:
 def bar_chart(rows: list[dict], spec: analytics.TableSpec, limit: int = 12) -> list[dict]:
     """Bars for the simple server-side SVG chart: label, value, its text and width in percent."""
     labels = spec.chart_label if isinstance(spec.chart_label, tuple) else (spec.chart_label,)
-    data = [(" · ".join(str(r[k]) for k in labels), r[spec.chart_value]) for r in rows
+    data = [(" · ".join(format_cell(spec, k, r[k]) for k in labels), r[spec.chart_value])
+            for r in rows
             if r.get(spec.chart_value) is not None][:limit]
     top = max((v for _l, v in data), default=0) or 1
     return [{"label": label, "value": value, "text": format_cell(spec, spec.chart_value, value),

@@ -25,6 +25,7 @@ from core.api import MAX_PAGE, APIError, api_v1, paginate, read_page
 from core.auth import roles_required
 from core.db import get_engine, get_session
 from core.models import Role
+from notifications import words as _words  # noqa: F401  (registers the SMS vocabularies)
 from notifications.inbound import MAX_SID, receive_inbound
 from notifications.models import InboundMessage, OutboundMessage
 from notifications.outbox import normalize_e164

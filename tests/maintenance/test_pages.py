@@ -149,7 +149,8 @@ def test_terminal_archive_shows_faults_visits_parts_and_outcomes(client, db):
     page = client.get(found.headers["Location"]).get_data(as_text=True)
     for kind in ("fault", "work_order", "visit", "part", "outcome"):
         assert f'data-kind="{kind}"' in page
-    assert "CR-PAX" in page and "replaced_part" in page and "40 min" in page
+    assert "CR-PAX" in page and "Replaced a part" in page and "40 min" in page
+    assert "replaced_part" not in page.split("<main", 1)[1]  # the outcome in words, not its code
 
 
 def test_analytics_page_draws_charts_and_each_table_exports_csv(client, db):

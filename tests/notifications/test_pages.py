@@ -53,7 +53,7 @@ def test_dev_phone_delivers_and_shows_the_conversation_and_takes_replies(app, cl
         assert s.exec(select(OutboundMessage.status)).one() == "dev_delivered"
     assert NUMBER in client.get("/dev/phone").get_data(as_text=True)
     page = client.get(f"/dev/phone/{NUMBER}").get_data(as_text=True)
-    assert "WO-9" in page and "dev_delivered" in page
+    assert "WO-9" in page and "On the development phone" in page  # the status in words
     client.post(f"/dev/phone/{NUMBER}/reply", data={"body": "HELP"})
     page = client.get(f"/dev/phone/{NUMBER}").get_data(as_text=True)
     assert 'data-testid="bubble-in"' in page
