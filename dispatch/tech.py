@@ -31,6 +31,8 @@ from dispatch.models import (
     FaultReport,
     Merchant,
     Plan,
+    Signoff,
+    SurveyResponse,
     Technician,
     Terminal,
     TerminalModel,
@@ -38,6 +40,7 @@ from dispatch.models import (
     Visit,
     WorkOrder,
 )
+from dispatch.signoff import NO_SIGNATURE_REASONS, signoff_view
 from inventory.models import Part, Reservation, SerialUnit, StockLevel, StockLocation
 
 bp = Blueprint("tech", __name__)
@@ -136,8 +139,17 @@ class _Prefetched:
         self.steps: dict[int, list] = {}
         self.reservations: dict[int, list] = {}
         self.photos: dict[int, int] = {}
+        self.signoffs: dict[int, Signoff] = {}
+        self.ratings: dict[int, int] = {}
         if not wo_ids:
             return
+        for row in session.exec(select(Signoff).where(Signoff.work_order_id.in_(wo_ids))).all():
+            self.signoffs[row.work_order_id] = row
+        for wo_id, score in session.exec(
+            select(SurveyResponse.work_order_id, SurveyResponse.score)
+            .where(SurveyResponse.work_order_id.in_(wo_ids)).order_by(SurveyResponse.id)
+        ).all():
+            self.ratings[wo_id] = score  # the latest answer counts
         faults = session.exec(select(FaultReport).where(FaultReport.work_order_id.in_(wo_ids))
                               .order_by(FaultReport.created_at, FaultReport.id)).all()
         for f in faults:
@@ -228,6 +240,11 @@ def visit_view(session: Session, visit: Visit, tz: str, pre: _Prefetched | None 
                        "done": bool(c.get("done")) if isinstance(c, dict) else False}
                       for c in (wo.checklist or [])],
         "photo_count": pre.photos.get(wo.id, 0),
+        "map_stop": {"sequence": visit.sequence, "lat": merchant.lat, "lon": merchant.lon,
+                     "name": merchant.name, "number": wo.number, "status": visit.status,
+                     "visit_id": visit.id},
+        "signoff": signoff_view(pre.signoffs.get(wo.id)),
+        "rating": pre.ratings.get(wo.id),
     }
 
 
@@ -387,6 +404,7 @@ def day():
     return render_template(
         "dispatch/tech_day.html", day=data, can_act=can_act, van=carried, heading=heading,
         resolution_codes=svc.RESOLUTION_CODES, reasons=svc.NOT_DONE_REASONS,
+        no_signature_reasons=NO_SIGNATURE_REASONS,
     )
 
 
@@ -407,6 +425,7 @@ def visit_page(visit_id: int):
     return render_template(
         "dispatch/tech_day.html", day=data, can_act=can_act, single=True, van=carried,
         resolution_codes=svc.RESOLUTION_CODES, reasons=svc.NOT_DONE_REASONS,
+        no_signature_reasons=NO_SIGNATURE_REASONS,
     )
 
 
@@ -445,6 +464,27 @@ class PartUsedIn(BaseModel):
     serials: list[str] = Field(default_factory=list, max_length=20)
 
 
+class SignoffBody(BaseModel):
+    signer_name: str = Field(default="", max_length=120,
+                             description="the merchant's printed name (needed with a signature)")
+    signature: str | None = Field(default=None, max_length=300_000,
+                                  description="PNG drawn on the phone, as a data URL or base64")
+    no_signature_reason: str = Field(default="", json_schema_extra={
+        "enum": ["", "merchant_absent", "refused", "unattended", "other"]})
+    no_signature_note: str = Field(default="", max_length=500)
+
+    def to_service(self):
+        from dispatch.signoff import SignoffIn
+
+        return SignoffIn(self.signer_name, self.signature, self.no_signature_reason,
+                         self.no_signature_note)
+
+
+class SignoffActionIn(BaseModel):
+    client_action_id: str = Field(min_length=8, max_length=64)
+    signoff: SignoffBody
+
+
 class CompleteIn(BaseModel):
     client_action_id: str = Field(min_length=8, max_length=64)
     at: datetime | None = None
@@ -455,6 +495,8 @@ class CompleteIn(BaseModel):
     faulty_serial: str | None = Field(default=None, max_length=40)
     checklist_done: list[int] = Field(default_factory=list, max_length=50,
                                       description="indexes of the checklist items done")
+    signoff: SignoffBody | None = Field(default=None, description=(
+        "the merchant's signature with the printed name, or why there is none"))
 
 
 class NotDoneIn(BaseModel):
@@ -542,7 +584,17 @@ def api_complete(visit_id: int):
     result = svc.complete(get_session(), visit_id, current_user, body.client_action_id,
                           resolution_code=body.resolution_code, notes=body.notes, parts=parts,
                           loaner_serial=body.loaner_serial, faulty_serial=body.faulty_serial,
-                          checklist_done=body.checklist_done, at=body.at)
+                          checklist_done=body.checklist_done, at=body.at,
+                          signoff=body.signoff.to_service() if body.signoff else None)
+    return _answer(result)
+
+
+@api_v1.post("/tech/visits/<int:visit_id>/signoff")
+@roles_required(Role.TECHNICIAN)
+def api_signoff(visit_id: int):
+    body = parse_body(SignoffActionIn)
+    result = svc.add_signoff(get_session(), visit_id, current_user, body.client_action_id,
+                             signoff=body.signoff.to_service())
     return _answer(result)
 
 
@@ -592,6 +644,11 @@ openapi.document("/api/v1/tech/visits/{visit_id}/arrive", "post", tag="technicia
 openapi.document("/api/v1/tech/visits/{visit_id}/complete", "post", tag="technician",
                  summary="Complete: resolution, parts used from the van, notes, swap serials",
                  request=CompleteIn, response=ActionOut, parameters=_VISIT, errors=_ACTION_ERRORS)
+openapi.document("/api/v1/tech/visits/{visit_id}/signoff", "post", tag="technician",
+                 summary="The merchant's sign-off for a visit completed without one "
+                         "(signature and printed name, or why there is none)",
+                 request=SignoffActionIn, response=ActionOut, parameters=_VISIT,
+                 errors=_ACTION_ERRORS)
 openapi.document("/api/v1/tech/visits/{visit_id}/photos", "post", tag="technician",
                  summary="Add a photo (JPEG, PNG or WebP; resized on the phone) to the work order",
                  multipart={"type": "object", "required": ["file", "client_action_id"],

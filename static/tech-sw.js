@@ -2,9 +2,11 @@
  * coverage. Served at /tech/sw.js (scope /tech/). Updates are not cached here: the
  * page keeps them in its own outbox (IndexedDB) and sends them itself. */
 "use strict";
-var CACHE = "fixroute-tech-v2";  // the page writes its open day here too (tech.js)
+var CACHE = "fixroute-tech-v3";  // the page writes its open day here too (tech.js)
 // The day page itself too (fetched with the signed-in cookie), so it opens offline.
-var SHELL = ["/tech/", "/static/css/app.css", "/static/css/tech.css", "/static/js/tech.js"];
+var SHELL = ["/tech/", "/static/css/app.css", "/static/css/tech.css", "/static/js/tech.js",
+             "/static/js/tech-map.js", "/static/vendor/leaflet/leaflet.js",
+             "/static/vendor/leaflet/leaflet.css"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (c) { return c.addAll(SHELL); })
