@@ -24,8 +24,9 @@ from core.db import get_session
 from core.models import Depot, Region, Role
 from core.settings import PROJECT_ROOT
 from core.timeutil import to_local
+from core.words import has_word, word
 from dispatch import tech_service as svc
-from dispatch.catalog import CATEGORIES, TRIAGE_STEPS
+from dispatch import words as dwords
 from dispatch.models import (
     Attachment,
     FaultReport,
@@ -41,25 +42,16 @@ from dispatch.models import (
     WorkOrder,
 )
 from dispatch.signoff import NO_SIGNATURE_REASONS, signoff_view
+from inventory import words as iwords
 from inventory.models import Part, Reservation, SerialUnit, StockLevel, StockLocation
 
 bp = Blueprint("tech", __name__)
 TECH_ROLES = (Role.TECHNICIAN, *STAFF)
 
-PART_KIND_LABELS = {
-    "card_reader": _l("Card reader"), "printer": _l("Printer"), "battery": _l("Battery"),
-    "display": _l("Display"), "main_board": _l("Main board"), "comm_module": _l("Comm module"),
-    "power_adapter": _l("Power adapter"), "keypad": _l("Keypad"), "paper": _l("Paper roll"),
-    "terminal": _l("Terminal"),
-}
-KIND_LABELS = {
-    "repair": _l("Repair"), "preventive": _l("Preventive maintenance"), "install": _l("Install"),
-    "backup_swap": _l("Backup swap"), "retrieval": _l("Retrieval"),
-}
-OUTCOME_LABELS = {
-    "fixed": _l("fixed it"), "not_fixed": _l("did not help"), "skipped": _l("skipped"),
-    "not_applicable": _l("not applicable"),
-}
+# The phone's words live in the vocabularies (core.words); these names stay for old callers.
+PART_KIND_LABELS = iwords.PART_KIND
+KIND_LABELS = dwords.WORK_ORDER_KIND
+OUTCOME_LABELS = dwords.TRIAGE_OUTCOME
 
 
 # ---------------------------------------------------------------- presentation
@@ -83,11 +75,16 @@ def _checklist_label(item) -> str:
     if isinstance(item, dict):
         code = item.get("code") or ""
         label = item.get("label") or item.get("text") or item.get("title") or ""
-        text = _(label) if label else str(TRIAGE_STEPS.get(code, code))
+        if has_word("pm_checklist", code):
+            text = word("pm_checklist", code)
+        elif has_word("triage_step", code):
+            text = word("triage_step", code)
+        else:
+            text = _(label) if label else code
         if item.get("terminal"):
             text = f"{text} · {item['terminal']}"
         return text
-    return str(TRIAGE_STEPS.get(item, item))
+    return word("triage_step", item)
 
 
 def _pickup_label(session: Session, item, tz: str) -> str:
@@ -96,7 +93,7 @@ def _pickup_label(session: Session, item, tz: str) -> str:
         return str(item)
     if isinstance(item.get("parts"), dict):
         depot = session.get(Depot, item.get("depot_id")) if item.get("depot_id") else None
-        what = ", ".join(f"{n} × {PART_KIND_LABELS.get(kind, kind)}"
+        what = ", ".join(f"{n} × {word('part_kind', kind)}"
                          for kind, n in item["parts"].items())
         when = ""
         if item.get("arrival"):
@@ -182,13 +179,12 @@ def visit_view(session: Session, visit: Visit, tz: str, pre: _Prefetched | None 
     model = session.get(TerminalModel, terminal.model_id) if terminal else None
     faults = []
     for f in pre.faults.get(wo.id, []):
-        cat = CATEGORIES.get(f.category)
         steps = pre.steps.get(f.id, [])
         faults.append({
-            "id": f.id, "category": f.category, "category_name": str(cat.name) if cat else f.category,
+            "id": f.id, "category": f.category, "category_name": word("fault_category", f.category),
             "symptoms": f.symptoms, "error_code": f.error_code,
-            "triage": [{"step": s.step_code, "label": str(TRIAGE_STEPS.get(s.step_code, s.step_code)),
-                        "outcome": s.outcome, "outcome_label": str(OUTCOME_LABELS.get(s.outcome, s.outcome)),
+            "triage": [{"step": s.step_code, "label": word("triage_step", s.step_code),
+                        "outcome": s.outcome, "outcome_label": word("triage_outcome", s.outcome),
                         "note": s.note} for s in steps],
         })
     reservations = []
@@ -202,7 +198,7 @@ def visit_view(session: Session, visit: Visit, tz: str, pre: _Prefetched | None 
         "id": visit.id,
         "sequence": visit.sequence,
         "status": visit.status,
-        "status_label": str(svc.VISIT_STATUSES.get(visit.status, visit.status)),
+        "status_label": word("visit_status", visit.status),
         "window_start": _iso(start), "window_end": _iso(end),
         "window_local": f"{_hhmm(start, tz)}–{_hhmm(end, tz)}" if start and end else "",
         "planned_arrival": _iso(visit.planned_arrival),
@@ -213,9 +209,12 @@ def visit_view(session: Session, visit: Visit, tz: str, pre: _Prefetched | None 
         "actual_end": _iso(visit.actual_end),
         "work_order": {
             "id": wo.id, "number": wo.number, "kind": wo.kind,
-            "kind_label": str(KIND_LABELS.get(wo.kind, wo.kind)), "status": wo.status,
+            "kind_label": word("work_order_kind", wo.kind), "status": wo.status,
             "priority": wo.priority, "severity": wo.severity, "title": wo.title,
-            "description": wo.description, "resolution_code": wo.resolution_code,
+            "title_label": dwords.work_order_title(wo),
+            "description": wo.description, "description_label": dwords.description_of(session, wo),
+            "resolution_code": wo.resolution_code,
+            "resolution_label": word("resolution_code", wo.resolution_code),
             "resolution_note": wo.resolution_note, "backup_status": wo.backup_status,
         },
         "merchant": {
@@ -228,7 +227,7 @@ def visit_view(session: Session, visit: Visit, tz: str, pre: _Prefetched | None 
         "faults": faults,
         "bring": {
             "predicted_parts": [{"kind": p.get("kind"), "qty": p.get("qty", 1),
-                                 "label": str(PART_KIND_LABELS.get(p.get("kind"), p.get("kind")))}
+                                 "label": word("part_kind", p.get("kind"))}
                                 for p in (wo.predicted_parts or []) if isinstance(p, dict)],
             "reserved": reservations,
             "pickups": [label for label in (_pickup_label(session, p, tz) for p in visit.pickups or [])
