@@ -190,7 +190,8 @@ def _path_values(scene) -> dict:
     return {"work_order_id": d.wo.id, "visit_id": d.visit.id, "fault_id": scene.fault.id,
             "reservation_id": scene.reservation.id, "plan_id": d.plan.id,
             "user_id": d.world.users["tech01"].id, "van_id": d.world.van.id,
-            "merchant_id": d.world.merchant.id, "number": d.world.merchant.phone}
+            "merchant_id": d.world.merchant.id, "number": d.world.merchant.phone,
+            "reply_id": 1, "response_id": 1}
 
 
 def _bodies(scene, van_id: int) -> dict:
@@ -213,6 +214,9 @@ def _bodies(scene, van_id: int) -> dict:
         # last: the owner's run completes the work order
         "api_v1.api_complete": ("json", {"client_action_id": aid(),
                                          "resolution_code": "fixed_on_site"}),
+        # after completion: the merchant's sign-off of a visit completed without one
+        "api_v1.api_signoff": ("json", {"client_action_id": aid(),
+                                        "signoff": {"no_signature_reason": "refused"}}),
     }
 
 
