@@ -25,6 +25,7 @@ from core.models import Region
 from core.timeutil import utcnow
 from dispatch.models import Merchant, Technician, Visit, WorkOrder, WorkOrderKind, WorkOrderStatus
 from dispatch.signals import work_order_changed
+from dispatch.words import said
 from notifications.outbox import enqueue_sms
 from notifications.sms_templates import format_time, window_context
 
@@ -149,4 +150,7 @@ def notify_merchant(wo: WorkOrder, *, session: Session, event=None, actor=None, 
         from dispatch.workorders import add_note
 
         add_note(session, wo, f"SMS '{template}' to the merchant was not queued: {exc.message_en}",
-                 actor="sms", data={"sms_error": exc.fields_en}, commit=False)
+                 actor="sms", commit=False,
+                 data={"sms_error": exc.fields_en,
+                       **said("event_note", "sms_not_queued",
+                              template={"kind": "sms_template", "code": template})})

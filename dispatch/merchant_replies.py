@@ -32,6 +32,7 @@ from dispatch.models import (
     WorkOrderEvent,
     WorkOrderStatus,
 )
+from dispatch.words import said
 from notifications.signals import inbound_reply
 
 log = logging.getLogger("fixroute.dispatch.replies")
@@ -96,7 +97,10 @@ def handle_merchant_reply(phone: str, *, session: Session, message, keyword: str
         from dispatch.workorders import add_note
 
         add_note(session, wo, f"SMS from merchant ({phone}): {message.body.strip()}"[:4000],
-                 actor="sms", data={"inbound_message_id": message.id}, commit=False)
+                 actor="sms", commit=False,
+                 data={"inbound_message_id": message.id,
+                       **said("event_note", "sms_from_merchant", phone=phone,
+                              body=message.body.strip()[:3800])})
     message.handled_as = "note"
 
 
@@ -116,7 +120,8 @@ def record_rating(session: Session, wo: WorkOrder, score: int, *,
                                from_status=wo.status, to_status=wo.status,
                                note=f"Merchant rated the visit {score}/5",
                                data={"score": score, "follow_up": row.follow_up == "open",
-                                     "inbound_message_id": inbound_message_id}))
+                                     "inbound_message_id": inbound_message_id,
+                                     **said("event_note", "rated", score=score)}))
     session.flush()
     return row
 

@@ -66,6 +66,7 @@ from dispatch.solver import (
     validate,
 )
 from dispatch.solver.matrix import provider as matrix_provider
+from dispatch.words import said
 from inventory.models import Part, StockLevel, StockLocation
 
 DAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -1142,10 +1143,11 @@ def _dispatch_visits(session: Session, plan: Plan, visits: list[Visit], region: 
         wo = session.get(WorkOrder, v.work_order_id)
         if wo.status in (WorkOrderStatus.READY, WorkOrderStatus.NEEDS_FOLLOW_UP):
             transition(session, wo, WorkOrderStatus.PLANNED, actor=actor, commit=False,
-                       note=f"plan {plan.id}")
+                       note=f"plan {plan.id}", data=said("event_note", "plan", plan=plan.id))
         if wo.status == WorkOrderStatus.PLANNED:
             transition(session, wo, WorkOrderStatus.DISPATCHED, actor=actor, commit=False,
-                       note=f"plan {plan.id}", data={"plan_id": plan.id, "visit_id": v.id})
+                       note=f"plan {plan.id}", data={"plan_id": plan.id, "visit_id": v.id,
+                                                     **said("event_note", "plan", plan=plan.id)})
             counts["dispatched"] += 1
         elif wo.status == WorkOrderStatus.DISPATCHED and v.notified_window_start is not None \
                 and _window_changed(v):
@@ -1199,7 +1201,8 @@ def publish_plan(session: Session, plan_id: int, *, version: int, actor=None,
                 wo = session.get(WorkOrder, v.work_order_id)
                 if v.work_order_id not in mine and wo.status == WorkOrderStatus.DISPATCHED:
                     transition(session, wo, WorkOrderStatus.READY, actor=actor, commit=False,
-                               note=f"left out of plan {plan.id}")
+                               note=f"left out of plan {plan.id}",
+                               data=said("event_note", "left_out_of_plan", plan=plan.id))
                     counts["returned_to_ready"] += 1
         plan.status = "published"
         plan.published_at = utcnow()

@@ -42,6 +42,9 @@ EVENT_ACTION = {
     "backup_returned": _l("Terminal swapped back"),
     "photo_added": _l("Photo added"),
     "signoff": _l("Merchant's sign-off"),
+    "rating": _l("Merchant's rating"),
+    "rating_followed_up": _l("Low rating followed up"),
+    "reply_handled": _l("Merchant's reply handled"),
 }
 DAY = {"mon": _l("Mon"), "tue": _l("Tue"), "wed": _l("Wed"), "thu": _l("Thu"),
        "fri": _l("Fri"), "sat": _l("Sat"), "sun": _l("Sun")}
@@ -85,6 +88,12 @@ EVENT_NOTE = {
                     "joined this visit: +%(minutes)s min"),
     "pm_joined_covered": _l("Preventive maintenance '%(plan)s' for terminal %(terminal)s "
                             "(due %(due)s) joined this visit (already on its checklist)"),
+    "rated": _l("The merchant rated the visit %(score)s/5"),
+    "sms_from_merchant": _l("SMS from the merchant (%(phone)s): %(body)s"),
+    "sms_not_queued": _l("The SMS “%(template)s” to the merchant was not queued."),
+    "sla_passed": _l("SLA deadline passed while the work order is still open"),
+    "sla_soon": _l("SLA deadline in %(minutes)s min and the work order is still open"),
+    "preventive_window_closing": _l("The preventive window is closing: this visit is now required"),
 }
 # Why a work order gets (or does not get) a backup terminal, as the timeline and the
 # backups page say it.

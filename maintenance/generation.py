@@ -321,7 +321,8 @@ def escalate_closing_windows(session: Session, today: date | datetime,
             session.flush()
             add_note(session, wo, "The preventive window is closing: this visit is now required",
                      actor=actor, commit=False,
-                     data={"escalated": True, "priority": [before, wo.priority]})
+                     data={"escalated": True, "priority": [before, wo.priority],
+                           **said("event_note", "preventive_window_closing")})
             changed += 1
         session.commit()
     return changed

@@ -23,6 +23,7 @@ from dispatch.models import (
     WorkOrder,
     WorkOrderKind,
 )
+from dispatch.words import said
 from dispatch.workorders import add_note
 from maintenance.generation import ACTOR, escalate_closing_windows, generate_due
 from maintenance.models import PMOccurrence
@@ -107,7 +108,9 @@ def sla_watch(session: Session, now: datetime, warn_minutes: int = SLA_WARN_MINU
                 else f"SLA deadline in {minutes_left} min and the work order is still open")
         add_note(session, wo, text, actor=ACTOR, commit=False,
                  data={"sla_warning": True, "sla_due_at": wo.sla_due_at.isoformat(),
-                       "minutes_left": minutes_left})
+                       "minutes_left": minutes_left,
+                       **(said("event_note", "sla_passed") if missed
+                          else said("event_note", "sla_soon", minutes=minutes_left))})
         done.add(key)
         warned += 1
     session.commit()
