@@ -31,6 +31,7 @@ from core.i18n import LANGUAGES, init_i18n
 from core.openapi import build_spec
 from core.security import init_security
 from core.settings import PROJECT_ROOT, Settings, load_settings
+from core.timeutil import init_time_filters
 
 csrf = CSRFProtect()
 log = logging.getLogger("fixroute")
@@ -81,6 +82,7 @@ def create_app(
     app.session_interface = core_auth.TokenAwareSessionInterface()
     csrf.init_app(app)
     init_i18n(app)
+    init_time_filters(app)
     init_security(app)
 
     @app.before_request
