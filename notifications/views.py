@@ -135,11 +135,19 @@ def outbox_page():
                            twilio=current_app.config["FIXROUTE"].twilio_configured)
 
 
+def _drain(settings, limit: int, sender=None):
+    """Send due outbox rows now. The drain works in sessions of its own; the request's
+    transaction ends first (it holds SQLite's write lock from its start, and the drain
+    would wait for it until the busy timeout)."""
+    get_session().commit()
+    return drain_with_settings(get_engine(), settings, limit, sender=sender)
+
+
 @bp.post("/sms/send-pending")
 @roles_required(Role.DISPATCHER)
 def send_pending():
     settings = current_app.config["FIXROUTE"]
-    report = drain_with_settings(get_engine(), settings, 200)
+    report = _drain(settings, 200)
     flash(_("Sent %(sent)d, retrying %(retry)d, failed %(failed)d, waiting %(deferred)d.",
             sent=report.sent + report.recovered, retry=report.retry, failed=report.failed,
             deferred=report.deferred), "info")
@@ -198,7 +206,7 @@ def dev_phone_reply(number: str):
     else:
         receive_inbound(get_session(), sid=f"DEVIN{uuid.uuid4().hex[:27]}", from_number=phone,
                         body=body)
-        drain_with_settings(get_engine(), current_app.config["FIXROUTE"], 50, sender=DevSender())
+        _drain(current_app.config["FIXROUTE"], 50, sender=DevSender())
     return redirect(url_for("notifications.dev_phone_number", number=phone))
 
 
@@ -208,7 +216,7 @@ def dev_phone_deliver():
     """Deliver the due outbox rows to this page (only without Twilio)."""
     if current_app.config["FIXROUTE"].twilio_configured:
         abort(404)
-    report = drain_with_settings(get_engine(), current_app.config["FIXROUTE"], 200, sender=DevSender())
+    report = _drain(current_app.config["FIXROUTE"], 200, sender=DevSender())
     flash(_("Delivered %(n)d messages to the phone page.", n=report.sent), "info")
     return redirect(url_for("notifications.dev_phone"))
 
