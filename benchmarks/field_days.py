@@ -212,8 +212,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="FixRoute's workers (VROOM: 1 thread)")
     ap.add_argument("--builder", default="auto", choices=["auto", "pyvrp", "vroom", "ortools"])
     ap.add_argument("--solvers", default="fixroute,vroom", help="comma list: fixroute,vroom")
+    ap.add_argument("--section", default=None, help="title of the docs/benchmarks.md section to write")
     args = ap.parse_args()
-    from importlib.metadata import version
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from solomon import machine, write_section
@@ -241,7 +241,7 @@ def main() -> None:
     cmd = "python benchmarks/field_days.py " + " ".join(sys.argv[1:])
     body = [
         f"Command: `{cmd.strip()}` (run on {time.strftime('%Y-%m-%d')})  ",
-        (f"Machine: {machine()}, pyvroom {version('pyvroom')}, pyvrp {version('pyvrp')} (VROOM exploration "
+        (f"Machine: {machine()} (VROOM exploration "
         f"level 5, 1 thread); FixRoute {args.workers} worker(s), builder {args.builder}.  "),
         ("Both get the plain VROOM JSON (no `x_fixroute_` keys) and the same straight-line matrix (x1.3 detour, "
          "30 km/h). " if args.plain else
@@ -272,7 +272,8 @@ def main() -> None:
     body.append("")
     body.append("FixRoute configurations: " + "; ".join(
         f"{r['size']}: {r.get('config')} ({r.get('detail', '')})" for r in rows if r.get("solver") == "fixroute"))
-    title = "Solver: field days, plain VROOM format" if args.plain else "Solver: field days (FixRoute vs VROOM)"
+    title = args.section or ("Solver: field days, plain VROOM format" if args.plain
+                             else "Solver: field days (FixRoute vs VROOM)")
     write_section(ROOT / "docs" / "benchmarks.md", title, "\n".join(body))
 
 

@@ -79,12 +79,18 @@ def machine() -> str:
                     break
     except OSError:
         pass
+    from importlib.metadata import version
+
     import ortools
 
-    return f"{os.cpu_count()} cores (nproc), {cpu}, Python {platform.python_version()}, OR-Tools {ortools.__version__}"
+    extra = f", PyVRP {version('pyvrp')}, pyvroom {version('pyvroom')}"
+    load = ", load average {:.1f}/{:.1f}/{:.1f} at the end".format(*os.getloadavg())
+    return (f"{os.cpu_count()} cores (nproc), {cpu}, Python {platform.python_version()}, "
+            f"OR-Tools {ortools.__version__}{extra}{load}")
 
 
-def run_one(name: str, time_limit: float, seed, workers: int, config: str | None) -> dict:
+def run_one(name: str, time_limit: float, seed, workers: int, config: str | None,
+            builder: str | None = None) -> dict:
     data = read_solomon(DATA / f"{name}.txt")
     problem = problem_from_json(data)
     t0 = time.monotonic()
@@ -92,7 +98,7 @@ def run_one(name: str, time_limit: float, seed, workers: int, config: str | None
         cfg = next(c for c in PORTFOLIO if c.name == config)
         sol = solve_with_config(problem, cfg, time_limit)
     else:
-        sol = solve(problem, time_limit, seed=seed, workers=workers)
+        sol = solve(problem, time_limit, seed=seed, workers=workers, builder=builder)
     wall = time.monotonic() - t0
     viol = validate(problem, sol)
     return {
@@ -132,16 +138,21 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--section", default="Solver: Solomon VRPTW")
     ap.add_argument("--results", default=None, help="also dump rows as JSON here")
+    ap.add_argument("--from-results", default=None,
+                    help="write the section from rows dumped by an earlier --results run (no solving)")
+    ap.add_argument("--builder", default=None, help="auto|pyvrp|vroom|ortools (default: auto)")
     args = ap.parse_args()
     bks = read_bks()
     names = sorted(bks)
     if args.only:
         pref = args.only.split(",")
         names = [n for n in names if any(n == p or n.startswith(p) for p in pref)]
-    rows = []
+    rows = json.loads(Path(args.from_results).read_text()) if args.from_results else []
+    if rows:
+        names = []
     print(f"{'inst':6} {'veh':>4} {'dist':>9} {'bks':>9} {'gap%':>6} {'time':>6} feas viol", flush=True)
     for name in names:
-        r = run_one(name, args.time_limit, args.seed, args.workers, args.config)
+        r = run_one(name, args.time_limit, args.seed, args.workers, args.config, args.builder)
         r["bks"] = bks[name][1]
         r["bks_vehicles"] = bks[name][0]
         r["gap"] = 100.0 * (r["distance"] - r["bks"]) / r["bks"] if r["unassigned"] == 0 else float("nan")
@@ -159,7 +170,8 @@ def main() -> None:
         Path(args.results).write_text(json.dumps(rows, indent=1))
     if args.no_write:
         return
-    cmd = "python benchmarks/solomon.py " + " ".join(sys.argv[1:])
+    cmd = "python benchmarks/solomon.py " + " ".join(a for a in sys.argv[1:] if a != args.from_results
+                                                      and a != "--from-results")
     by_family: dict[str, list[float]] = {}
     for r in rows:
         fam = r["instance"].rstrip("0123456789")
