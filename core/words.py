@@ -101,6 +101,12 @@ def word(kind: str, code: Any, default: str | None = None) -> str:
     return str(code)
 
 
+def word_or_text(kind: str, value: Any) -> str:
+    """`value` in words when it is a code of `kind`, else as written (a column or a
+    label that holds codes and free text alike, such as an event's actor)."""
+    return word(kind, value) if has_word(kind, value) else ("" if value is None else str(value))
+
+
 def words(kind: str, codes_: Iterable[Any], sep: str = ", ") -> str:
     """Several codes (a technician's skills) as one string."""
     return sep.join(word(kind, c) for c in codes_ or ())
@@ -136,8 +142,10 @@ def in_english(fn: Callable[[], str]) -> str:
 
 
 def init_words(app) -> None:
-    """`word` and `words` as Jinja filters, `vocabulary` and `sentence` as globals."""
+    """`word`, `words` and `word_or_text` as Jinja filters, `vocabulary` and `sentence`
+    as globals."""
     app.jinja_env.filters["word"] = lambda code, kind, default=None: word(kind, code, default)
     app.jinja_env.filters["words"] = lambda codes_, kind, sep=", ": words(kind, codes_, sep)
+    app.jinja_env.filters["word_or_text"] = lambda value, kind: word_or_text(kind, value)
     app.jinja_env.globals["vocabulary"] = vocabulary
     app.jinja_env.globals["sentence"] = sentence

@@ -46,6 +46,10 @@ EVENT_ACTION = {
     "rating_followed_up": _l("Low rating followed up"),
     "reply_handled": _l("Merchant's reply handled"),
 }
+# Who did it, when no person did (the event's actor label).
+EVENT_ACTOR = {"sms": _l("SMS"), "rule": _l("Automatic rule"), "system": _l("System"),
+               "pm-scheduler": _l("Preventive maintenance scheduler"),
+               "cli": _l("Command line")}
 DAY = {"mon": _l("Mon"), "tue": _l("Tue"), "wed": _l("Wed"), "thu": _l("Thu"),
        "fri": _l("Fri"), "sat": _l("Sat"), "sun": _l("Sun")}
 BACKUP_STATUS = {
@@ -161,6 +165,7 @@ register("triage_outcome", TRIAGE_OUTCOME)
 register("sla_tier", SLA_TIER)
 register("fault_group", FAULT_GROUP)
 register("event_action", EVENT_ACTION)
+register("event_actor", EVENT_ACTOR)
 register("day", DAY)
 register("severity", SEVERITIES)
 register("skill", SKILLS)

@@ -400,8 +400,8 @@ def _period() -> tuple[int, object, object]:
 
 # Columns of the analytics tables that hold codes: the page says them in words (the CSV
 # keeps the codes, for spreadsheets and scripts).
-WORD_COLUMNS = {"category": "fault_category", "model": "analytics_row",
-                "region": "analytics_row"}
+WORD_COLUMNS = {"category": ("fault_category", "work_order_kind"), "model": ("analytics_row",),
+                "region": ("analytics_row",)}
 
 
 def format_cell(spec: analytics.TableSpec, key: str, value) -> str:
@@ -409,9 +409,9 @@ def format_cell(spec: analytics.TableSpec, key: str, value) -> str:
     locale (0.43 -> "43%"), nothing as a dash."""
     if value is None:
         return "—"
-    kind = WORD_COLUMNS.get(key)
-    if kind is not None and has_word(kind, value):
-        return word(kind, value)
+    for kind in WORD_COLUMNS.get(key, ()):
+        if has_word(kind, value):
+            return word(kind, value)
     if key in spec.percent:
         return format_percent(value, "#,##0.#%")
     if isinstance(value, float):

@@ -1,0 +1,130 @@
+"""The vocabulary layer (core.words) and the work-order text the system writes as data
+(issue 20, points 1-2)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlmodel import select
+
+from core import words
+from core.timeutil import utcnow
+from dispatch import backup
+from dispatch import faults as fault_svc
+from dispatch.models import WorkOrder, WorkOrderEvent
+from dispatch.words import event_note, work_order_description
+from tests.core.test_words_in_chinese import raw_codes, visible
+from tests.factories import login, make_world
+
+
+def test_word_says_a_code_in_the_readers_language_and_shows_an_unknown_code(app):
+    with app.test_request_context():
+        with force_locale("zh"):
+            assert words.word("work_order_status", "needs_follow_up") == "需跟进"
+            assert words.word("skill", "card_reader") == "读卡器 / 卡槽"
+            assert words.word("fault_category", "net_module") != "net_module"
+            assert words.word("sms_status", "dev_delivered") == "已送到开发测试手机"
+            # unknown: the code itself, visible, never an empty cell
+            assert words.word("skill", "teleportation") == "teleportation"
+            assert words.word("skill", None) == "" and words.word("sms_handled_as", "", "-") == "-"
+        with force_locale("en"):
+            assert words.word("resolution_code", "replaced_part") == "Replaced a part"
+            assert words.words("skill", ["hardware", "smart_pos"]) == \
+                "Hardware repair, Smart (Android) terminals"
+
+
+def test_a_package_registers_and_extends_a_vocabulary(app):
+    words.register("test_colour", {"red": _l("Red")})
+    words.register("test_colour", lambda: {"blue": _l("Blue")})
+    with app.test_request_context():
+        assert words.vocabulary("test_colour") == {"red": "Red", "blue": "Blue"}
+        assert words.has_word("test_colour", "blue") and not words.has_word("test_colour", "pink")
+    assert words.codes()["test_colour"] == {"red", "blue"}
+
+
+def test_every_vocabulary_has_chinese_for_every_code(app):
+    """A label without a translation would leave English on a Chinese page."""
+    with app.test_request_context():
+        for kind in words.kinds():
+            if kind.startswith("test_") or kind == "locale":
+                continue
+            with force_locale("en"):
+                english = words.vocabulary(kind)
+            with force_locale("zh"):
+                chinese = words.vocabulary(kind)
+            for code, label in english.items():
+                if label:
+                    assert chinese[code] != label or not label.isascii(), (kind, code, label)
+
+
+def test_a_sentence_with_an_unknown_code_keeps_the_stored_english(app):
+    with app.test_request_context(), force_locale("zh"):
+        assert words.sentence("event_note", "no_such_code", {}, default="as written") == "as written"
+        assert words.sentence("backup_eligibility", "over", {"h": 41.0}) == "预计 41.0 小时后修复。"
+
+
+def _escalated(db, w, agent):
+    f = fault_svc.create_fault(db, merchant=w.merchant, terminal=w.terminal,
+                               category="hw_card_reader", symptoms="reads no card",
+                               error_code="E-17", actor=agent)
+    fault_svc.record_triage(db, f, [("restart", "not_fixed", ""),
+                                    ("clean_card_slot", "skipped", "")], actor=agent)
+    return fault_svc.escalate(db, f, actor=agent, note="merchant waits")
+
+
+def test_the_escalation_text_is_kept_as_data_and_said_in_the_readers_language(app, client, db):
+    w = make_world(db)
+    wo = _escalated(db, w, w.users["agent"])
+    # the API and the audit keep the English as it always was
+    assert "Remote checks: restart=not_fixed, clean_card_slot=skipped" in wo.description
+    created = db.exec(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == wo.id,
+                                                   WorkOrderEvent.action == "created")).one()
+    assert created.data["description"] == {
+        "symptoms": "reads no card", "error_code": "E-17", "note": "merchant waits",
+        "checks": [["restart", "not_fixed"], ["clean_card_slot", "skipped"]]}
+    with app.test_request_context():
+        with force_locale("en"):
+            assert work_order_description(wo, [created]) == (
+                "reads no card\nError code: E-17\nRemote checks: Restart the terminal (hold power "
+                "10 s): Did not help, Clean the card slot and try another card: Skipped\n"
+                "merchant waits")
+        with force_locale("zh"):
+            said = work_order_description(wo, [created])
+    assert said.startswith("reads no card\n错误代码：E-17\n远程检查：") and "未解决" in said
+    login(client, "dispatcher")
+    client.post("/lang/zh")
+    page = client.get(f"/work-orders/{wo.id}").get_data(as_text=True)
+    text = visible(page).text
+    assert "远程检查" in text and "not_fixed" not in text and "Remote checks" not in text
+
+
+def test_a_backup_eligibility_on_the_timeline_is_said_in_chinese(app, client, db):
+    w = make_world(db)
+    w.merchant.sla_tier = "gold"
+    db.add(w.merchant)
+    db.commit()
+    wo = WorkOrder(number="WO-T0001", region_id=w.region.id, merchant_id=w.merchant.id,
+                   terminal_id=w.terminal.id, severity="down", status="ready",
+                   sla_due_at=utcnow() + timedelta(hours=41, minutes=2))
+    db.add(wo)
+    db.commit()
+    backup.evaluate(db, wo.id)
+    event = db.exec(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == wo.id,
+                                                 WorkOrderEvent.action == "backup_eligible")).one()
+    assert event.note.startswith("restoration expected in 41.0 h")  # English for the audit
+    assert event.data["say"] == {"kind": "backup_eligibility", "code": "over",
+                                 "params": {"h": 41.0}}
+    with app.test_request_context(), force_locale("zh"):
+        assert event_note(event) == "预计 41.0 小时后修复。"
+    login(client, "dispatcher")
+    client.post("/lang/zh")
+    text = visible(client.get(f"/work-orders/{wo.id}").get_data(as_text=True)).text
+    assert "预计 41.0 小时后修复" in text and "restoration expected" not in text
+    assert not raw_codes(text, words.codes())
+
+
+def test_an_old_event_without_data_still_reads(app):
+    event = WorkOrderEvent(work_order_id=1, action="note", note="typed by a person", data={})
+    with app.test_request_context(), force_locale("zh"):
+        assert event_note(event) == "typed by a person"
