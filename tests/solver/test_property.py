@@ -64,3 +64,13 @@ def test_solver_answers_pass_the_validator(problem):
     assert validate(problem, sol) == [], sol
     assert {s.id for r in sol.routes for s in r.steps if s.type == "job"} | {u.id for u in sol.unassigned} == {
         j.id for j in problem.jobs}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(), st.sampled_from(["pyvrp", "vroom"]))
+def test_builder_answers_pass_the_validator(problem, builder):
+    """The same random problems through each route builder and the OR-Tools finish."""
+    sol = solve(problem, 2.0, solution_limit=30, builder=builder)
+    assert validate(problem, sol) == [], sol
+    assert {s.id for r in sol.routes for s in r.steps if s.type == "job"} | {u.id for u in sol.unassigned} == {
+        j.id for j in problem.jobs}
