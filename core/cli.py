@@ -51,6 +51,13 @@ def register_core_commands(app: Flask) -> None:
                 click.echo("loading demo data (first run) ...")
                 summary = build_demo_world(session, seed=seed)
                 click.echo(", ".join(f"{k}: {v}" for k, v in summary.items()))
+            if session.exec(select(User).where(User.is_demo.is_(True))).first() is not None:
+                from demo.today import publish_today
+
+                # a day in progress in every region, as of now (once per day)
+                day = publish_today(session, seed=seed)
+                if any(day.values()):
+                    click.echo("today's plan: " + ", ".join(f"{k}: {v}" for k, v in day.items()))
             users = session.exec(select(User).where(User.is_demo == True)).all()  # noqa: E712
             names = [u.username for u in users]
         port = os.environ.get("PORT", "5000")

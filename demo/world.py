@@ -256,14 +256,19 @@ def build_demo_world(
 
     # Technicians, their vans, users and shifts.
     technicians: list[Technician] = []
+    tech_names: set[str] = set()  # two "Lin Ping"s on one board cannot be told apart
     n = 0
     for rcode, region in regions.items():
         depot = depots[rcode]
         for j in range(technicians_per_region):
             n += 1
             from_home = rng.random() < 0.4
+            tech_name = f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}"
+            while tech_name in tech_names:
+                tech_name = f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}"
+            tech_names.add(tech_name)
             tech = Technician(
-                code=f"tech{n:02d}", name=f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}",
+                code=f"tech{n:02d}", name=tech_name,
                 phone=_phone(rng, used_phones), region_id=region.id, depot_id=depot.id,
                 start_at="home" if from_home else "depot",
                 home_lat=round(rng.uniform(region.min_lat, region.max_lat), 6) if from_home else None,
@@ -275,7 +280,7 @@ def build_demo_world(
     session.flush()
     vans: dict[int, StockLocation] = {}
     for tech in technicians:
-        van = StockLocation(code=f"VAN-{tech.code}", name=f"Van {tech.code}", kind="van",
+        van = StockLocation(code=f"VAN-{tech.code}", name=f"{tech.name}'s van", kind="van",
                             technician_id=tech.id, depot_id=tech.depot_id)
         session.add(van)
         session.flush()
