@@ -176,6 +176,7 @@ def test_analytics_page_and_csv_show_ratings_by_technician_and_category(client, 
     html = client.get("/maintenance/analytics?days=30").get_data(as_text=True)
     assert 'data-table="ratings_technician"' in html and 'data-table="ratings_category"' in html
     assert "Li Wei" in html and "Merchant ratings by fault category" in html
+    assert html.count('data-testid="rating-distribution"') == 4  # one chart per dimension
     csv = client.get("/maintenance/analytics/ratings_technician.csv?days=30").get_data(as_text=True)
     assert csv.splitlines()[0] == "technician,name,responses,average,low,s1,s2,s3,s4,s5"
     assert csv.splitlines()[1] == "tech01,Li Wei,1,4.0,0,0,0,0,1,0"
