@@ -106,12 +106,13 @@ def test_day_page_moves_between_days_and_names_the_day(client, db):
     assert "Today, " in html and "My day" not in html.split("<main", 1)[1].split("</h1>")[0]
     assert f'href="/tech/?date={tomorrow.isoformat()}"' in html
     assert f'href="/tech/?date={(today - timedelta(days=1)).isoformat()}"' in html
-    assert 'data-testid="today-link"' not in html
+    assert 'data-testid="today-link"' not in html and 'data-testid="other-day-note"' not in html
     html = client.get(f"/tech/?date={tomorrow.isoformat()}").get_data(as_text=True)
     assert "Tomorrow, " in html and "Today, " not in html
     assert f'id="visit-{visit.id}"' in html and f'id="visit-{day.visit.id}"' not in html
     assert f'href="/tech/?date={today.isoformat()}"' in html  # back, and "Today"
     assert 'data-testid="today-link"' in html
+    assert 'data-testid="other-day-note"' in html
     later = (today + timedelta(days=5)).isoformat()
     html = client.get(f"/tech/?date={later}").get_data(as_text=True)
     assert "Today, " not in html and "Tomorrow, " not in html
