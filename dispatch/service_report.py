@@ -38,6 +38,7 @@ from dispatch.signoff import signature_data_url, signoff_view
 from inventory.models import Part, StockMove
 
 LINK_MAX_AGE = timedelta(days=30)
+REPORT_PATH = "/r/"  # the public page's route (report_views.public_report)
 _SALT = "fixroute.service-report.v1"
 
 
@@ -88,13 +89,12 @@ def report_link(wo: WorkOrder) -> str | None:
     if not has_app_context():
         return None  # a script without the app: the SMS goes without the link
     settings = current_app.config.get("FIXROUTE")
-    path_args = {"token": report_token(wo)}
+    token = report_token(wo)
     base = getattr(settings, "public_base_url", None)
-    if base:
-        with current_app.test_request_context(base_url=base):
-            return url_for("service_report.public_report", _external=True, **path_args)
+    if base:  # also from the scheduler or a worker, where there is no request
+        return f"{base.rstrip('/')}{REPORT_PATH}{token}"
     if has_request_context():
-        return url_for("service_report.public_report", _external=True, **path_args)
+        return url_for("service_report.public_report", token=token, _external=True)
     return None
 
 
