@@ -112,7 +112,11 @@ def api_reply_handled(reply_id: int):
     body = parse_body(HandledIn)
     session = get_session()
     reply = replies.mark_reply_handled(session, reply_id, _actor(), body.note)
-    return jsonify(_reply_dict(reply, None, None))
+    from dispatch.models import Merchant, WorkOrder
+
+    return jsonify(_reply_dict(
+        reply, session.get(Merchant, reply.merchant_id) if reply.merchant_id else None,
+        session.get(WorkOrder, reply.work_order_id) if reply.work_order_id else None))
 
 
 @api_v1.get("/follow-ups")

@@ -143,6 +143,7 @@ def test_free_text_without_an_open_work_order_still_reaches_the_inbox(client, db
     assert [i["body"] for i in items] == ["Thank you, works fine now"]
     resp = client.post(f"/api/v1/replies/{item.id}/handled", json={"note": "nothing to do"})
     assert resp.status_code == 200 and resp.get_json()["handled_at"]
+    assert resp.get_json()["merchant"]["name"] == day.world.merchant.name
     assert client.post(f"/api/v1/replies/{item.id}/handled", json={}).status_code == 409
 
 
