@@ -14,9 +14,10 @@ the moment the demo is loaded:
 - visits planned to end before now are done, the one in hand is on the way or on
   site, the rest are ahead, each through the work-order state machine.
 
-A merchant that would be closed at the hour its visit falls (loading at night, say) is
-made a 24-hour shop: the plan stays valid for the validator, so the dispatcher can
-still re-plan and publish the day. Everything but the clock comes from fixed seeds, so
+A merchant whose visit fits no technician's day within its opening hours (loading in
+the evening or at night, when the shops close before the shifts end) is made a 24-hour
+shop and the day planned again: the plan stays valid for the validator, so the
+dispatcher can still re-plan and publish the day. Everything but the clock comes from fixed seeds, so
 the same moment gives the same day. The open faults of the world stay ready for
 tomorrow (and for inserting into today's published day).
 """
@@ -112,7 +113,8 @@ def _orders(session: Session, rng: random.Random, region: Region, techs: list[Te
 
 
 def _greedy_routes(inp, job_ids: list[int]) -> dict[int, list[int]]:
-    """Each work order where it ends earliest, appended to a route; every candidate
+    """Each work order appended to the shortest route it fits (the day spread over every
+    technician), earliest first; every candidate
     re-timed and checked by the validator, so the routes are valid as they stand."""
     from dispatch import planning
 
@@ -125,7 +127,7 @@ def _greedy_routes(inp, job_ids: list[int]) -> dict[int, list[int]]:
             if viol:
                 continue
             step = next(s for r in sol.routes for s in r.steps if s.type == "job" and s.id == j)
-            key = (step.service_start, len(ids), tid)
+            key = (len(ids), step.service_start, tid)
             if best is None or key < best[0]:
                 best = (key, tid)
         if best is not None:
@@ -142,8 +144,9 @@ def _plan_region(session: Session, region: Region, today: date, now: datetime, w
     inp = planning.build_input(session, region.id, today, plan=plan, now=start, work_order_ids=ids)
     order = _greedy_routes(inp, ids)
     placed = {j for route in order.values() for j in route}
-    if len(placed) < len(ids) // 2:
-        # loaded at an hour when the shops are shut: these become 24-hour shops
+    if len(placed) < len(ids):
+        # loaded late in the day (or at night) the shops close before the shift ends: the
+        # merchants left out become 24-hour shops, so the afternoon is not empty
         for w in wos:
             if w.id not in placed:
                 m = session.get(Merchant, w.merchant_id)
