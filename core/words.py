@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask_babel import force_locale
+from jinja2 import pass_context
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +145,22 @@ def in_english(fn: Callable[[], str]) -> str:
 def init_words(app) -> None:
     """`word`, `words` and `word_or_text` as Jinja filters, `vocabulary` and `sentence`
     as globals."""
-    app.jinja_env.filters["word"] = lambda code, kind, default=None: word(kind, code, default)
-    app.jinja_env.filters["words"] = lambda codes_, kind, sep=", ": words(kind, codes_, sep)
-    app.jinja_env.filters["word_or_text"] = lambda value, kind: word_or_text(kind, value)
+    # pass_context keeps Jinja from folding `'repair'|word(...)` into the compiled
+    # template in the language of its first reader
+    @pass_context
+    def word_filter(_ctx, code, kind, default=None):
+        return word(kind, code, default)
+
+    @pass_context
+    def words_filter(_ctx, codes_, kind, sep=", "):
+        return words(kind, codes_, sep)
+
+    @pass_context
+    def word_or_text_filter(_ctx, value, kind):
+        return word_or_text(kind, value)
+
+    app.jinja_env.filters["word"] = word_filter
+    app.jinja_env.filters["words"] = words_filter
+    app.jinja_env.filters["word_or_text"] = word_or_text_filter
     app.jinja_env.globals["vocabulary"] = vocabulary
     app.jinja_env.globals["sentence"] = sentence

@@ -128,3 +128,14 @@ def test_an_old_event_without_data_still_reads(app):
     event = WorkOrderEvent(work_order_id=1, action="note", note="typed by a person", data={})
     with app.test_request_context(), force_locale("zh"):
         assert event_note(event) == "typed by a person"
+
+
+def test_a_constant_code_in_a_template_follows_each_readers_language(app):
+    """Jinja folds constant filter calls into the compiled template: the first reader's
+    language must not stay for everyone (it did for `'repair'|word(...)`)."""
+    with app.test_request_context():
+        with force_locale("en"):
+            template = app.jinja_env.from_string("{{ 'repair'|word('work_order_kind') }}")
+            assert template.render() == "Repair"
+        with force_locale("zh"):
+            assert template.render() == "维修"
