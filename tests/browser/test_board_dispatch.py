@@ -220,3 +220,26 @@ def test_the_board_shows_a_phones_report_without_a_reload(app, db, desk, client)
     assert resp.status_code == 200, resp.get_json()
     expect(stop.get_by_test_id("visit-state")).to_have_text("On site")
     assert page.evaluate("window.__same_page === true")  # no reload happened
+
+
+def test_an_error_is_said_once_next_to_the_action_that_caused_it(app, db, desk):
+    day = _today() + timedelta(days=3)
+    w, orders = make_planning_world(db, 3, day=day)
+    closed = db.get(Merchant, orders[0].merchant_id)
+    closed.opening_hours = {d: [] for d in ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+    db.add(closed)
+    db.commit()
+    plan, _ = planning.get_or_create_draft(db, w.region.id, day)
+    inp = planning.build_input(db, w.region.id, day, plan=plan, now=local_dt(day, "06:00"))
+    planning.apply_solution(db, plan, inp, solve(inp.problem, time_limit_s=5, solution_limit=30))
+    plan.version += 1
+    db.commit()
+    page = _board(desk, w, day)
+    item = page.locator(f'[data-testid=unassigned-item][data-work-order-id="{orders[0].id}"]')
+    item.get_by_test_id("insertions-button").click()
+    said = item.get_by_test_id("action-message")
+    expect(said).to_be_visible()
+    text = said.text_content()
+    assert text.count("cannot be planned on this day") == 1, text
+    assert "work_order_id" not in text
+    assert page.get_by_test_id("board-message").text_content() == ""
