@@ -233,6 +233,7 @@ class SolveRequest(BaseModel):
     version: int | None = None
     time_limit_s: float = Field(default=10.0, ge=0.1, le=300)
     solution_limit: int | None = Field(default=None, ge=1, le=plan_jobs.MAX_SOLUTION_LIMIT)
+    keep_announced: bool = True  # a published day's merchants keep their technician and window
 
 
 class EditRequest(BaseModel):
@@ -292,7 +293,7 @@ def solve_plan(plan_id: int):
     plan = plan_jobs.start_plan_job(get_session(), plan_id, version=body.version, database_url=s.database_url,
                                     redis_url=s.redis_url, time_limit_s=body.time_limit_s,
                                     solution_limit=body.solution_limit, osrm_url=s.osrm_url,
-                                    actor=current_user)
+                                    actor=current_user, keep_announced=body.keep_announced)
     return jsonify(plan_json(plan)), 202
 
 

@@ -66,8 +66,10 @@ MAX_SOLUTION_LIMIT = 1_000_000
 def start_plan_job(session: Session, plan_id: int, *, version: int | None, database_url: str,
                    redis_url: str | None = None, time_limit_s: float = 10.0,
                    solution_limit: int | None = None, osrm_url: str | None = None,
-                   actor=None, now: datetime | None = None) -> Plan:
-    """Queue a solve of a draft plan and start it (a process here, or an RQ job)."""
+                   actor=None, now: datetime | None = None, keep_announced: bool = True) -> Plan:
+    """Queue a solve of a draft plan and start it (a process here, or an RQ job).
+    ``keep_announced=False`` lets the solve move visits of a published day off what their
+    merchants were told (dispatch/replan.py reads it from the plan's progress)."""
     if not 0.1 <= float(time_limit_s) <= MAX_TIME_LIMIT_S:
         raise ValidationFailed(_l("must be between 0.1 and %(max)s seconds",
                                   max=f"{MAX_TIME_LIMIT_S:g}"), field="time_limit_s")
@@ -90,7 +92,8 @@ def start_plan_job(session: Session, plan_id: int, *, version: int | None, datab
         plan.job_id = job_id
         plan.job_status = "queued"
         plan.progress = {"phase": "queued", "time_limit_s": float(time_limit_s), "elapsed_s": 0.0,
-                         "solutions": 0, "queued_at": utcnow().isoformat()}
+                         "solutions": 0, "queued_at": utcnow().isoformat(),
+                         "keep_announced": bool(keep_announced)}
         session.add(plan)
         record_audit(session, "plan", plan.id, "solve_started", getattr(actor, "id", None),
                      job_id=job_id, time_limit_s=float(time_limit_s), solution_limit=solution_limit)

@@ -108,12 +108,16 @@ def announced(session: Session, plan: Plan | None) -> dict[int, Visit]:
 def keep_commitments(session: Session, plan: Plan | None, vehicles: list, jobs: list,
                      secs: Callable[[datetime], int]) -> dict[str, list[int]]:
     """Apply the day's commitments to a solver problem in place (see the module's
-    docstring). Returns which work orders were kept how, for the plan's record."""
+    docstring). A solve the dispatcher started with "keep what merchants were told"
+    unticked (``plan.progress["keep_announced"]`` false) keeps only the hand moves: the
+    board then shows every change before it is published. Returns which work orders
+    were kept how."""
     kept: dict[str, list[int]] = {"hand_moved": [], "announced": []}
     if plan is None:
         return kept
     moves = hand_moves(plan)
-    told = announced(session, plan)
+    keep_told = (plan.progress or {}).get("keep_announced", True)
+    told = announced(session, plan) if keep_told else {}
     if not moves and not told:
         return kept
     veh_by_id = {v.id: v for v in vehicles}

@@ -118,6 +118,8 @@
         state.planId = p.id; state.version = p.version;
         var body = { version: p.version, time_limit_s: limit };
         if (root.dataset.solutionLimit) body.solution_limit = +root.dataset.solutionLimit;
+        var keep = document.getElementById("keep-announced");
+        if (keep) body.keep_announced = keep.checked;
         return api("POST", "/api/v1/plans/" + p.id + "/solve", body);
       })
       .then(function () { say(T.planning); poll(); })

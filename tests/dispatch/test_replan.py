@@ -173,3 +173,33 @@ def test_insertion_says_which_slas_it_would_break(db):
     early = [o for o in options if o["windows_moved"]]
     assert early and all(o["sla_broken"] for o in early)
     assert all({"work_order_id", "number", "sla_due"} <= set(s) for o in early for s in o["sla_broken"])
+
+
+def test_unticking_keep_announced_lets_the_solver_move_them_but_keeps_hand_moves(db):
+    w, _orders, _pub = _published(db)
+    draft, _ = planning.get_or_create_draft(db, w.region.id, DAY)
+    v = planning.plan_visits(db, draft.id)[0]
+    planning.edit_plan(db, draft.id, "move", version=draft.version, visit_id=v.id,
+                       technician_id=v.technician_id, position=1, confirm=True, now=BEFORE)
+    draft.progress = dict(draft.progress or {}, keep_announced=False)
+    db.add(draft)
+    db.commit()
+    inp = planning.build_input(db, w.region.id, DAY, plan=draft, now=BEFORE)
+    for job in inp.problem.jobs:
+        kept = [s for s in job.skills if s.startswith("pinned-to-")]
+        assert kept == ([replan.KEEP_SKILL.format(v.technician_id)] if job.id == v.work_order_id else [])
+
+
+def test_the_solve_request_carries_keep_announced_to_the_plan(app, client, db):
+    from dispatch import plan_jobs
+    from tests.factories import login
+
+    w, _orders, _pub = _published(db)
+    login(client, "dispatcher")
+    plan = client.post("/api/v1/plans", json={"region_id": w.region.id, "day": DAY.isoformat()}).get_json()
+    resp = client.post(f"/api/v1/plans/{plan['id']}/solve",
+                       json={"version": plan["version"], "time_limit_s": 1, "solution_limit": 5,
+                             "keep_announced": False})
+    assert resp.status_code == 202, resp.get_json()
+    assert resp.get_json()["progress"]["keep_announced"] is False
+    plan_jobs.wait_for_job(db, plan["id"], timeout_s=60)
