@@ -34,9 +34,10 @@ job is worth more than any detour, so a higher-priority job is never dropped to 
 driving.  PyVRP's ``max_penalty`` is raised with the prize scale: with its default
 (1e5) the search stayed in infeasible space on prize-heavy days.
 
-Randomness: PyVRP takes ``seed``; VROOM has no seed and is deterministic for a given
-exploration level and thread count when it is not stopped by its timeout.  With
-``iterations`` (the ``solution_limit`` path) both are reproducible bit for bit.
+Randomness: PyVRP takes ``seed``, and with ``iterations`` (the ``solution_limit`` path)
+its routes repeat bit for bit.  VROOM has no seed; with one thread and no timeout it
+repeats its cost, but now and then (1 run in 15 on a small test day) returns another
+route of equal cost, so a VROOM-built run repeats its objective, not always its order.
 """
 
 from __future__ import annotations
