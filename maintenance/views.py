@@ -17,7 +17,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_decimal, format_percent
+from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -452,10 +452,25 @@ def analytics_csv(name: str):
     days, since, until = _period()
     rows = analytics.compute_table(get_session(), name, since, until,
                                    current_app.config["FIXROUTE"].default_timezone, utcnow())
+    # ?labels=1: headers and codes in the reader's language, for a person's spreadsheet;
+    # without it the column keys and codes, for scripts. Rates stay fractions in both.
+    labelled = request.args.get("labels") == "1"
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow([key for key, _label in spec.columns])
+    writer.writerow([str(label) if labelled else key for key, label in spec.columns])
     for r in rows:
-        writer.writerow(["" if r.get(k) is None else r.get(k) for k, _label in spec.columns])
+        writer.writerow([csv_cell(key, r.get(key), labelled) for key, _label in spec.columns])
+    suffix = f"-{get_locale()}" if labelled else ""
     return Response(buf.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f"attachment; filename=fixroute-{name}-{days}d.csv"})
+        "Content-Disposition": f"attachment; filename=fixroute-{name}-{days}d{suffix}.csv"})
+
+
+def csv_cell(key: str, value, labelled: bool):
+    """One CSV value: nothing as empty, a code in words when the file is for a person."""
+    if value is None:
+        return ""
+    if labelled:
+        for kind in WORD_COLUMNS.get(key, ()):
+            if has_word(kind, value):
+                return word(kind, value)
+    return value

@@ -279,3 +279,22 @@ def test_a_form_posted_without_the_recurrence_choice_keeps_its_rule(client, db):
     assert client.post("/maintenance/plans/new", data={**data, "action": "save"}).status_code == 302
     db.rollback()
     assert db.exec(select(PMPlan.rrule)).one() == "FREQ=MONTHLY;BYMONTHDAY=-1"
+
+
+def test_analytics_csv_for_a_person_says_headers_and_codes_in_the_readers_language(client, db):
+    """The page's CSV link gives headers and fault categories in words (Chinese for a
+    Chinese reader); the CSV with codes stays as scripts read it."""
+    w = make_world(db)
+    db.add(FaultReport(merchant_id=w.merchant.id, terminal_id=w.terminal.id,
+                       category="net_module", created_at=utcnow() - timedelta(days=3)))
+    db.commit()
+    login(client, "dispatcher")
+    client.post("/lang/zh")
+    page = client.get("/maintenance/analytics?days=30").get_data(as_text=True)
+    assert "/maintenance/analytics/failures.csv?days=30&amp;labels=1" in page
+    rows = list(csv.reader(io.StringIO(client.get(
+        "/maintenance/analytics/failures.csv?days=30&labels=1").get_data(as_text=True))))
+    assert rows == [["机型", "类别", "故障数"], ["PAX-A920PRO", "SIM 卡、Wi-Fi 或通信模块故障", "1"]]
+    rows = list(csv.reader(io.StringIO(client.get(
+        "/maintenance/analytics/failures.csv?days=30").get_data(as_text=True))))
+    assert rows == [["model", "category", "failures"], ["PAX-A920PRO", "net_module", "1"]]
