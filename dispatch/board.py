@@ -61,17 +61,22 @@ def board_data(session: Session, region_id: int | None, day_text: str | None) ->
     tz = region.timezone
     day = _parse_day(day_text, tz)
     t0 = planning.local_midnight(day, tz)
-    span0 = t0 + timedelta(hours=TIMELINE_START_H)
-    span_s = (TIMELINE_END_H - TIMELINE_START_H) * 3600
+    shifts = session.exec(select(Shift, Technician).join(Technician, Technician.id == Shift.technician_id)
+                          .where(Shift.day == day, Technician.region_id == region.id,
+                                 Technician.active == True).order_by(Technician.code)).all()
+    # 07-21 unless a shift starts earlier or ends later (an evening shift ran off the edge)
+    start_h, end_h = TIMELINE_START_H, TIMELINE_END_H
+    for sh, _t in shifts:
+        start_h = min(start_h, max(0, int((sh.start_at - t0).total_seconds() // 3600)))
+        end_h = max(end_h, min(48, -int(-(sh.end_at - t0).total_seconds() // 3600)))
+    span0 = t0 + timedelta(hours=start_h)
+    span_s = (end_h - start_h) * 3600
 
     def pct(dt: datetime | None) -> float:
         if dt is None:
             return 0.0
         return max(0.0, min(100.0, (dt - span0).total_seconds() / span_s * 100))
 
-    shifts = session.exec(select(Shift, Technician).join(Technician, Technician.id == Shift.technician_id)
-                          .where(Shift.day == day, Technician.region_id == region.id,
-                                 Technician.active == True).order_by(Technician.code)).all()
     draft = planning.draft_plan(session, region.id, day)
     published = planning.published_plan(session, region.id, day)
     plan = draft or published
@@ -162,8 +167,8 @@ def board_data(session: Session, region_id: int | None, day_text: str | None) ->
     planned_ids = {v.work_order_id for v in visits}
     unplaced_markers = [{"lat": u["merchant"].lat, "lon": u["merchant"].lon, "label": u["wo"].number}
                         for u in unassigned if u["merchant"] is not None]
-    hours = [{"label": f"{h:02d}", "left": (h - TIMELINE_START_H) / (TIMELINE_END_H - TIMELINE_START_H) * 100}
-             for h in range(TIMELINE_START_H, TIMELINE_END_H + 1, 2)]
+    hours = [{"label": f"{h % 24:02d}", "left": (h - start_h) / (end_h - start_h) * 100}
+             for h in range(start_h, end_h + 1, 2)]
     live = board_live.live_state(session, plan)
     return {
         "hand_moves": replan.hand_moves(plan), "changes": replan.changes_against_published(session, draft, tz),

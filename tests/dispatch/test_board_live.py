@@ -93,3 +93,14 @@ def test_board_shows_labels_and_links_each_technicians_day(app, client, db):
     first = db.exec(select(planning.Visit).where(planning.Visit.plan_id == pub.id)).first()
     merchant = db.get(planning.Merchant, db.get(WorkOrder, first.work_order_id).merchant_id)
     assert f">{merchant.name}</div>" in html  # the timeline bar says where
+
+
+def test_timeline_stretches_to_an_evening_shift(app, client, db):
+    w, _ = make_planning_world(db, 1)
+    shift = db.exec(select(planning.Shift).where(planning.Shift.technician_id == w.tech.id)).one()
+    shift.start_at, shift.end_at = local_dt(DAY, "17:30"), local_dt(DAY, "17:30") + timedelta(hours=9)
+    db.add(shift)
+    db.commit()
+    login(client, "dispatcher")
+    html = client.get(f"/board?region_id={w.region.id}&day={DAY.isoformat()}").get_data(as_text=True)
+    assert "%\">23</span>" in html and "%\">03</span>" in html  # the night hours are on the scale
