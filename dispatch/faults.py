@@ -341,7 +341,8 @@ def escalate(session: Session, fault: FaultReport, *, actor: User | None = None,
             service_minutes=plan["service_minutes"], sla_due_at=plan["sla_due_at"],
             title=plan["title"], description=description, actor=actor, status="ready",
             commit=False)
-        keep_description_as_data(session, wo, **_description_data(session, fault, note))
+        if wo.description == description:  # new, not the terminal's open repair it joined
+            keep_description_as_data(session, wo, **_description_data(session, fault, note))
         fault.work_order_id = wo.id
         session.add(fault)
         # earlier attachments of the fault go with the work order

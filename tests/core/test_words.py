@@ -139,3 +139,18 @@ def test_a_constant_code_in_a_template_follows_each_readers_language(app):
             assert template.render() == "Repair"
         with force_locale("zh"):
             assert template.render() == "维修"
+
+
+def test_a_report_joining_an_open_repair_leaves_its_description_alone(app, db):
+    from dispatch.workorders import create_work_order
+
+    w = make_world(db)
+    first = create_work_order(db, merchant=w.merchant, terminal=w.terminal, kind="repair",
+                              priority="normal", severity="degraded", title="",
+                              description="typed by the dispatcher", required_skills=["hardware"],
+                              predicted_parts=[], service_minutes=30, actor=w.users["dispatcher"])
+    joined = _escalated(db, w, w.users["agent"])
+    assert joined.id == first.id
+    events = db.exec(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == first.id)).all()
+    with app.test_request_context(), force_locale("en"):
+        assert work_order_description(joined, events) == "typed by the dispatcher"
