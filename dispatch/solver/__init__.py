@@ -23,7 +23,9 @@ Determinism.
 
 * ``solution_limit`` bounds the search by work instead of time: PyVRP by iterations,
   VROOM without its timeout, OR-Tools by the number of solutions found: the answer is
-  then reproducible bit for bit (the tests use this);
+  then reproducible (the tests use this): bit for bit with PyVRP and OR-Tools alone; with
+  VROOM the objective repeats, but VROOM now and then returns another route of equal
+  cost on identical input;
 * with a time limit the stopping point depends on the machine's speed and load,
   so two runs may differ slightly;
 * ``seed`` is PyVRP's random seed; on the OR-Tools-only path (which has no seed) it
