@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from jinja2 import pass_context
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,8 @@ def sentence(kind: str, code: str, params: Mapping[str, Any] | None = None,
     for key, value in (params or {}).items():
         if isinstance(value, dict) and "kind" in value and "code" in value:
             value = word(value["kind"], value["code"])  # a code inside the sentence
+        elif isinstance(value, dict) and "msgid" in value:
+            value = gettext(value["msgid"])  # an English text the catalogs translate
         elif isinstance(value, float):
             value = f"{value:.1f}"
         values[key] = value

@@ -36,6 +36,7 @@ from dispatch.models import (
     WorkOrderKind,
     WorkOrderStatus,
 )
+from dispatch.words import said
 from inventory.models import Part, Reservation, SerialUnit, StockLocation
 
 RESOLUTION_CODES: dict[str, object] = {
@@ -472,7 +473,9 @@ def could_not_complete(session: Session, visit_id: int, actor: User, client_acti
         session.add(visit)
         follow_up = f"[{reason}] {note}".strip()
         data = {"tech_action": "could_not_complete", "visit_id": visit.id, "at": at.isoformat(),
-                "reason": reason}
+                "reason": reason,
+                **said("event_note", "not_done_note" if note else "not_done", note=note,
+                       reason={"kind": "not_done_reason", "code": reason})}
         event = _transition(session, wo, WorkOrderStatus.NEEDS_FOLLOW_UP, actor, follow_up, data,
                             client_action_id)
         return ActionResult(visit, wo, False, event.id)

@@ -93,6 +93,11 @@ EVENT_NOTE = {
     "pm_joined_covered": _l("Preventive maintenance '%(plan)s' for terminal %(terminal)s "
                             "(due %(due)s) joined this visit (already on its checklist)"),
     "rated": _l("The merchant rated the visit %(score)s/5"),
+    "not_done": _l("Not completed: %(reason)s"),
+    "not_done_note": _l("Not completed: %(reason)s. %(note)s"),
+    "report_joined": _l("Another report for this terminal joined this open work order"),
+    "report_joined_title": _l("Another report for this terminal joined this open work order: "
+                              "%(title)s"),
     "sms_from_merchant": _l("SMS from the merchant (%(phone)s): %(body)s"),
     "sms_not_queued": _l("The SMS “%(template)s” to the merchant was not queued."),
     "sla_passed": _l("SLA deadline passed while the work order is still open"),

@@ -41,6 +41,7 @@ from dispatch.models import (
     WorkOrderKind,
     WorkOrderStatus,
 )
+from dispatch.words import said
 
 S = WorkOrderStatus
 
@@ -357,8 +358,10 @@ def _merge_into_existing(session: Session, wo: WorkOrder, *, priority: str,
     note = "Another report for this terminal joined this open work order"
     if title:
         note += f": {title}"
+    say = (said("event_note", "report_joined_title", title={"msgid": title}) if title
+           else said("event_note", "report_joined"))
     ev = _event(wo, "duplicate_merged", actor=actor, from_status=wo.status,
-                to_status=wo.status, note=note, data={"changes": changes})
+                to_status=wo.status, note=note, data={"changes": changes, **say})
     session.add(ev)
     session.flush()
     return ev

@@ -46,6 +46,8 @@ class WordsWorld:
     preventive: WorkOrder | None
     pm_plan: PMPlan
     terminals: list[Terminal] = field(default_factory=list)
+    not_done_work_order_id: int = 0
+    joined: WorkOrder | None = None  # a repair another report joined
 
 
 def _png() -> bytes:
@@ -163,6 +165,14 @@ def make_words_world(db: Session, upload_dir: str) -> WordsWorld:
     svc.arrive(db, not_done.id, tech, _aid())
     svc.could_not_complete(db, not_done.id, tech, _aid(), reason="part_missing")
 
+    # --- a second report of the same terminal joins the open repair -----------------
+    f5 = fault_svc.create_fault(db, merchant=gold, terminal=t3, category="hw_keys",
+                                symptoms="按键失灵", actor=agent)
+    joined = fault_svc.escalate(db, f5, actor=agent)
+    f6 = fault_svc.create_fault(db, merchant=gold, terminal=t3, category="hw_screen",
+                                symptoms="黑屏", actor=agent)
+    assert fault_svc.escalate(db, f6, actor=agent).id == joined.id
+
     # --- a cancelled and a new work order, the dispatcher's own notes ----------------
     spare = wo_svc.create_work_order(db, merchant=gold, terminal=None, kind="install",
                                      priority="low", severity="cosmetic", title="",
@@ -207,6 +217,7 @@ def make_words_world(db: Session, upload_dir: str) -> WordsWorld:
     db.expire_all()
     assert db.exec(select(OutboundMessage)).first() is not None
     return WordsWorld(w, day, plan, escalated, platinum_repair, f4.id, f3.id, f1.id, done,
-                      on_site, planned, preventive, pm_plan, [w.terminal, t2, t3])
+                      on_site, planned, preventive, pm_plan, [w.terminal, t2, t3],
+                      not_done_work_order_id=not_done.work_order_id, joined=joined)
 
 

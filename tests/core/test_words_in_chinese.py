@@ -170,6 +170,7 @@ def test_every_page_says_the_domain_words_in_chinese(app, client, db, world):
         "dispatcher": [
             f"/work-orders/{ww.escalated.id}", f"/work-orders/{ww.platinum_repair.id}",
             f"/work-orders/{ww.visit_done.work_order_id}",
+            f"/work-orders/{ww.not_done_work_order_id}", f"/work-orders/{ww.joined.id}",
             f"/work-orders/{ww.preventive.id}" if ww.preventive else "/work-orders",
             f"/desk/faults/{ww.fault_open}", f"/desk/faults/{ww.fault_resolved}",
             f"/desk/faults/{ww.fault_escalated}", f"/desk/merchants/{ww.world.merchant.id}",
