@@ -31,7 +31,8 @@ Determinism.
 * ``seed`` is PyVRP's random seed; on the OR-Tools-only path (which has no seed) it
   chooses the search configuration from ``PORTFOLIO`` (entry ``seed mod len``).
 * ``workers=n`` (n > 1) runs the plans in parallel in spawn-context processes and keeps
-  the best objective (ties: the first plan).
+  the lowest FixRoute objective (``ortools_model.plan_cost``, computed from each plan the
+  same way, whichever path made it; ties: the first plan).
 """
 
 from __future__ import annotations
@@ -211,17 +212,20 @@ def solve(
 
         sol = solve_with_config(problem, plans[0][1], max(0.5, time_limit_s / 4), solution_limit, progress)
     else:
+        from .ortools_model import plan_cost
+
+        costs = {name: plan_cost(problem, s) for name, s in results.items()}
+
         def key(item):
             name, s = item
-            obj = s.stats.objective if s.stats.objective is not None else float("inf")
-            return (s.code, obj, order[name])
+            return (s.code, costs[name], order[name])
 
         _, sol = min(results.items(), key=key)
     sol.stats.workers = len(plans)
     sol.stats.seed = seed
     sol.stats.wall_time_s = round(time.monotonic() - t0, 3)
     sol.stats.solutions_found = max(sol.stats.solutions_found, found)
-    others = {n: s.stats.objective for n, s in results.items()}
+    others = {n: round(costs[n]) for n in results} if results else {}
     sol.stats.config = f"{sol.stats.config} (raced: {others})"
     late = [n for n in order if n not in results and not any(e.startswith(n) for e in errors)]
     if errors or late:

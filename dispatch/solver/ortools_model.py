@@ -138,6 +138,28 @@ def drop_penalty(job: Job, req_base: int) -> int:
     return req_base * (1 + job.priority)
 
 
+def plan_cost(problem: Problem, solution: Solution) -> float:
+    """FixRoute's objective of any plan, in VROOM cost units, from the plan itself.
+
+    Travel and fixed costs, lateness after soft due times, overtime, and the drop penalty
+    of every job left out.  Why not ``stats.objective``: a decomposed day has none, and
+    races must compare answers from different paths on the same scale.
+    """
+    req_base = required_base(problem)
+    jobs = {j.id: j for j in problem.jobs}
+    vehicles = {v.id: v for v in problem.vehicles}
+    total = 0.0
+    for r in solution.routes:
+        veh = vehicles[r.vehicle]
+        total += veh.costs.fixed + veh.costs.per_hour * r.duration / 3600.0 + veh.costs.per_km * r.distance / 1000.0
+        total += veh.costs.overtime_per_hour * r.overtime / 3600.0
+        for st in r.steps:
+            if st.type == "job" and st.lateness:
+                total += jobs[st.id].lateness_cost_per_minute * st.lateness / 60.0
+    total += sum(drop_penalty(jobs[u.id], req_base) for u in solution.unassigned if u.id in jobs)
+    return total
+
+
 def _pad(v: list[int], n: int) -> list[int]:
     return list(v) + [0] * (n - len(v))
 

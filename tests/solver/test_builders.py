@@ -197,3 +197,26 @@ def test_two_workers_race_both_builders():
     assert "vroom:" in sol.stats.config and "pyvrp:" in sol.stats.config  # both raced
     assert sol.stats.workers == 2 and validate(p, sol) == []
     assert sol.summary.unassigned == 0
+
+
+def test_races_compare_plans_by_fixroute_objective_computed_the_same_way():
+    """A decomposed plan has no OR-Tools objective; the race prices every plan itself."""
+    from dispatch.solver.ortools_model import COST_SCALE, drop_penalty, plan_cost, required_base
+
+    p = sla_day()
+    sol = solve(p, 5.0, solution_limit=LIMIT, builder="ortools")
+    cost = plan_cost(p, sol)
+    travel = sum(r.duration for r in sol.routes)
+    late = sum(20 * s.lateness / 60 for r in sol.routes for s in r.steps if s.type == "job")
+    assert cost == pytest.approx(travel + late)
+    # the model's own objective prices the same plan (its schedule is never earlier)
+    assert cost * COST_SCALE <= sol.stats.objective + COST_SCALE * len(p.jobs)
+    dropped = sol.routes[1].job_ids[-1] if len(sol.routes) > 1 else sol.routes[0].job_ids[-1]
+    fewer = solve(p, 5.0, solution_limit=LIMIT, builder="ortools")
+    for r in fewer.routes:
+        r.steps = [s for s in r.steps if not (s.type == "job" and s.id == dropped)]
+    from dispatch.solver import Unassigned
+
+    fewer.unassigned.append(Unassigned(dropped, None, "capacity_of_day", ""))
+    job = next(j for j in p.jobs if j.id == dropped)
+    assert plan_cost(p, fewer) >= drop_penalty(job, required_base(p))
