@@ -28,13 +28,12 @@ from .model import Problem, Solution
 from .ortools_model import PORTFOLIO, ProgressFn, RoutingModel, SearchConfig, solve_with_config
 
 #: share of the time limit the builder gets (the finish gets the rest); measured in
-#: docs/benchmarks.md ("Solver: builders")
+#: docs/benchmarks.md ("Solver: route builders and the OR-Tools finish")
 BUILD_SHARE = {"pyvrp": 0.85, "vroom": 0.7}
 #: with ``solution_limit`` (reproducible runs) the builders are bounded by work, not time
 BUILD_ITERATIONS = {"pyvrp": 2000, "vroom": 1}
 #: the OR-Tools configuration that finishes a builder's routes
 FINISH_CONFIG = PORTFOLIO[0]
-#: the builder for each day shape (``builders.day_shape``), measured
 #: what runs for each day shape (``builders.day_shape``), best first: one worker runs the
 #: first, two workers race the first two (measured, docs/benchmarks.md)
 RACE_FOR_SHAPE = {
