@@ -24,8 +24,7 @@ def to_local(value: datetime | None, tz_name: str) -> datetime | None:
 def viewer_timezone() -> str:
     """The zone a page shows times in when the row carries none: the deployment's
     (DEFAULT_TIMEZONE, which the regions share unless they say otherwise). No query:
-    a filter that read the database inside a template took a lock the request's own
-    write then waited for on SQLite."""
+    the filter runs once per row of long tables."""
     from flask import current_app
 
     try:
