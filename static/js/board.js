@@ -353,6 +353,18 @@
       box.hidden = !t;
       if (t) lateHtml(box, t);
     });
+    root.querySelectorAll('[data-testid="timeline-row"]').forEach(function (row) {
+      var t = late[row.dataset.technicianId], name = row.querySelector(".tl-name");
+      var badge = name && name.querySelector('[data-testid="late-badge"]');
+      if (t && !badge) {
+        badge = document.createElement("span");
+        badge.className = "badge danger";
+        badge.dataset.testid = "late-badge";
+        name.appendChild(document.createTextNode(" "));
+        name.appendChild(badge);
+      }
+      if (badge) { badge.hidden = !t; if (t) badge.textContent = "+" + t.late_minutes + "\u2032"; }
+    });
   }
   function livePoll() {
     if (!state.planId || document.hidden) { setTimeout(livePoll, pollSeconds * 1000); return; }

@@ -203,8 +203,20 @@ def test_replanning_a_published_day_after_an_urgent_order_keeps_the_other_window
 def test_the_board_shows_a_phones_report_without_a_reload(app, db, desk, client):
     day = _today()
     w, _orders, plan = _planned(db, day, publish=True)
-    first = next(v for v in planning.plan_visits(db, plan.id) if v.technician_id == w.tech.id)
+    visits = planning.plan_visits(db, plan.id)
+    if not any(v.technician_id == w.tech2.id for v in visits):  # both technicians have a route
+        visits[-1].technician_id, visits[-1].sequence = w.tech2.id, 1
+    # the day starts an hour from now, whatever the clock says: nobody is late yet
+    shift = utcnow() + timedelta(hours=1) - min(v.planned_arrival for v in visits)
+    for v in visits:
+        for name in ("planned_arrival", "planned_start", "planned_end", "window_start", "window_end",
+                     "notified_window_start", "notified_window_end"):
+            setattr(v, name, getattr(v, name) + shift)
+        db.add(v)
+    db.commit()
+    first = next(v for v in visits if v.technician_id == w.tech.id)
     page = _board(desk, w, day, "&poll=1")
+    expect(page.locator(f'[data-testid=late-flag][data-technician-id="{w.tech2.id}"]')).to_be_hidden()
     stop = page.locator(f'[data-testid=stop][data-work-order-id="{first.work_order_id}"]')
     expect(stop.get_by_test_id("visit-state")).to_be_hidden()  # planned: no badge yet
     page.evaluate("window.__same_page = true")
@@ -219,6 +231,22 @@ def test_the_board_shows_a_phones_report_without_a_reload(app, db, desk, client)
                        json={"client_action_id": "board-live-2"})
     assert resp.status_code == 200, resp.get_json()
     expect(stop.get_by_test_id("visit-state")).to_have_text("On site")
+
+    # tech02 should have left for a visit an hour ago: flagged late with what it threatens
+    _fresh(db)  # end the read, the phone wrote meanwhile
+    visits = planning.plan_visits(db, plan.id)
+    late = next(v for v in visits if v.technician_id == w.tech2.id)
+    back = late.planned_arrival - (utcnow() - timedelta(hours=1))
+    for v in (v for v in visits if v.technician_id == w.tech2.id):
+        v.planned_arrival, v.planned_start, v.planned_end = (
+            v.planned_arrival - back, v.planned_start - back, v.planned_end - back)
+        db.add(v)
+    db.commit()
+    flag = page.locator(f'[data-testid=late-flag][data-technician-id="{w.tech2.id}"]')
+    expect(flag).to_be_visible()
+    expect(flag).to_contain_text("min late")
+    expect(page.locator(f'[data-testid=timeline-row][data-technician-id="{w.tech2.id}"] '
+                        '[data-testid=late-badge]')).to_be_visible()
     assert page.evaluate("window.__same_page === true")  # no reload happened
 
 
