@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from core.i18n import msgid
 from core.words import register, sentence, word
 from dispatch.catalog import CATEGORIES, SEVERITIES, SKILLS, TRIAGE_STEPS
 
@@ -286,3 +287,10 @@ def description_of(session, work_order) -> str:
     events = session.exec(select(WorkOrderEvent).where(
         WorkOrderEvent.work_order_id == work_order.id, WorkOrderEvent.action == "created")).all()
     return work_order_description(work_order, events)
+
+
+# Catalog phrases stored as text: the demo and quick intake keep a category's name or a
+# typical symptom (the English msgid) as a fault's symptoms. Said in the reader's
+# language when shown; anything else a merchant said stays as written.
+register("catalog_phrase", lambda: {msgid(s): s for c in CATEGORIES.values()
+                                    for s in (c.name, *c.symptoms)}, sentences=True)

@@ -158,3 +158,21 @@ def test_a_report_joining_an_open_repair_leaves_its_description_alone(app, db):
     events = db.exec(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == first.id)).all()
     with app.test_request_context(), force_locale("en"):
         assert work_order_description(joined, events) == "typed by the dispatcher"
+
+
+def test_a_catalog_phrase_kept_as_symptoms_is_said_in_the_readers_language(app, client, db):
+    """The demo keeps a category's name as a fault's symptoms ('Battery does not hold
+    charge'); a Chinese reader saw it in English on the fault and the work order."""
+    from dispatch import faults as fault_svc
+    from tests.factories import login, make_world
+
+    w = make_world(db)
+    fault = fault_svc.create_fault(db, merchant=w.merchant, terminal=w.terminal,
+                                   category="hw_battery", symptoms="Battery does not hold charge")
+    login(client, "agent")
+    client.post("/lang/zh")
+    page = client.get(f"/desk/faults/{fault.id}").get_data(as_text=True)
+    assert "Battery does not hold charge" not in page and "电池不蓄电" in page
+    own = fault_svc.create_fault(db, merchant=w.merchant, terminal=w.terminal,
+                                 category="hw_battery", symptoms="dies after 10 minutes")
+    assert "dies after 10 minutes" in client.get(f"/desk/faults/{own.id}").get_data(as_text=True)
