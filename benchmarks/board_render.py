@@ -85,7 +85,7 @@ def main() -> None:
 
     from app import create_app
     from core.db import metadata
-    from dispatch import planning
+    from dispatch.planning import service as planning
     from dispatch.solver import solve
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -55,7 +55,7 @@ def child(mode: str, path: str, time_limit: float, processes: int, redis_url: st
         solutions = {k: solve(p, time_limit_s=time_limit) for k, p in problems.items()}
         parts = len(problems)
     else:
-        from dispatch.large_plans import solve_day
+        from dispatch.planning.large_plans import solve_day
 
         result = solve_day(problems, time_limit_s=time_limit, processes=processes, redis_url=redis_url)
         solutions, parts = result.solutions, result.parts

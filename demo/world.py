@@ -13,12 +13,12 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
+from werkzeug.security import generate_password_hash
 
 from core.i18n import msgid
 from core.models import Depot, Region, Role, User
 from core.timeutil import utcnow
-from dispatch.catalog import CATEGORIES
-from dispatch.sla import priority_for, sla_due_at
+from dispatch.desk.catalog import CATEGORIES
 from dispatch.models import (
     FaultReport,
     Merchant,
@@ -34,8 +34,8 @@ from dispatch.models import (
     WorkOrderEvent,
     WorkOrderStatus,
 )
+from dispatch.workorders.sla import priority_for, sla_due_at
 from inventory.models import Part, PartFit, SerialUnit, StockLevel, StockLocation, StockMove
-from werkzeug.security import generate_password_hash
 
 DEMO_PASSWORD = "fixroute-demo"
 TZ = "Asia/Shanghai"

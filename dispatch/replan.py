@@ -95,7 +95,7 @@ def announced(session: Session, plan: Plan | None) -> dict[int, Visit]:
     was told a window and that are not started or finished."""
     if plan is None or plan.id is None:
         return {}
-    from dispatch.planning import published_plan
+    from dispatch.planning.service import published_plan
 
     pub = plan if plan.status == "published" else published_plan(session, plan.region_id, plan.day)
     if pub is None:

@@ -15,8 +15,8 @@ from core.api import APIError, api_v1, parse_body
 from core.auth import STAFF, roles_required
 from core.db import get_session
 from core.models import Role, User
-from dispatch import merchant_replies as replies
 from dispatch.models import MerchantReply, SurveyResponse
+from dispatch.workorders import merchant_replies as replies
 
 bp = Blueprint("replies", __name__)
 FOLLOW_UP_ROLES = (Role.DISPATCHER,)

@@ -13,8 +13,8 @@ from core.auth import STAFF, roles_required
 from core.db import get_session
 from core.models import Role
 from dispatch import service_report as rep
-from dispatch.desk_api import ensure_may_see_work_order, upload_dir
-from dispatch.workorders import get_work_order
+from dispatch.desk.api import ensure_may_see_work_order, upload_dir
+from dispatch.workorders.service import get_work_order
 
 bp = Blueprint("service_report", __name__)
 REPORT_ROLES = (*STAFF, Role.TECHNICIAN)
@@ -50,7 +50,7 @@ def public_photo(token: str, attachment_id: int):
     session = get_session()
     wo = rep.work_order_for_token(session, token)
     att = rep.photo_of_report(session, wo, attachment_id)
-    from dispatch import attachments as att_svc
+    from dispatch.workorders import attachments as att_svc
 
     try:
         path = att_svc.attachment_path(upload_dir(), att)

@@ -152,7 +152,7 @@ def rating_of(session: Session, work_order_id: int) -> SurveyResponse | None:
 
 def service_report(session: Session, wo: WorkOrder) -> dict:
     """Everything the report shows, for the pages and the API."""
-    from dispatch.tech_service import RESOLUTION_CODES
+    from dispatch.field.service import RESOLUTION_CODES
 
     tz = _tz(session, wo.region_id)
     merchant = session.get(Merchant, wo.merchant_id)

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.i18n import msgid
 from core.words import register, sentence, word
-from dispatch.catalog import CATEGORIES, SEVERITIES, SKILLS, TRIAGE_STEPS
+from dispatch.desk.catalog import CATEGORIES, SEVERITIES, SKILLS, TRIAGE_STEPS
 
 WORK_ORDER_STATUS = {
     "new": _l("New"), "ready": _l("Ready"), "planned": _l("Planned"),
@@ -127,19 +127,19 @@ DESCRIPTION_LINE = {
 
 
 def _visit_status():
-    from dispatch.tech_service import VISIT_STATUSES
+    from dispatch.field.service import VISIT_STATUSES
 
     return VISIT_STATUSES
 
 
 def _resolution_code():
-    from dispatch.tech_service import RESOLUTION_CODES
+    from dispatch.field.service import RESOLUTION_CODES
 
     return RESOLUTION_CODES
 
 
 def _not_done_reason():
-    from dispatch.tech_service import NOT_DONE_REASONS
+    from dispatch.field.service import NOT_DONE_REASONS
 
     return NOT_DONE_REASONS
 
@@ -151,13 +151,13 @@ def _no_signature_reason():
 
 
 def _unassigned_reason():
-    from dispatch.planning import REASON_LABELS
+    from dispatch.planning.service import REASON_LABELS
 
     return REASON_LABELS
 
 
 def _violation():
-    from dispatch.planning import VIOLATION_LABELS
+    from dispatch.planning.service import VIOLATION_LABELS
 
     return VIOLATION_LABELS
 

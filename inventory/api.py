@@ -18,7 +18,7 @@ from core.auth import login_required, roles_required
 from core.db import get_session
 from core.models import Role
 from core.timeutil import as_utc
-from dispatch.tech_service import require_technician_scope
+from dispatch.field.service import require_technician_scope
 from inventory import forecast, stock
 from inventory.models import Part, Reservation, SerialUnit, StockLocation, StockMove
 

@@ -29,7 +29,7 @@ from core.models import Region, User
 from core.timeutil import utcnow
 from dispatch.models import Merchant, Priority, Terminal, WorkOrder, WorkOrderKind, WorkOrderStatus
 from dispatch.words import keep_description_as_data, said
-from dispatch.workorders import add_note, create_work_order
+from dispatch.workorders.service import add_note, create_work_order
 from maintenance.catalog import PM_CHECKLIST
 from maintenance.models import PMOccurrence, PMPlan
 from maintenance.plans import scope_terminals_query

@@ -24,7 +24,7 @@ from dispatch.models import (
     WorkOrderKind,
 )
 from dispatch.words import said
-from dispatch.workorders import add_note
+from dispatch.workorders.service import add_note
 from maintenance.generation import ACTOR, escalate_closing_windows, generate_due
 from maintenance.models import PMOccurrence
 from notifications.models import OutboundMessage
@@ -65,7 +65,7 @@ def outbox_sweep(session: Session, now: datetime, settings=None) -> dict:
     if session.in_transaction():
         session.commit()
     if getattr(settings, "redis_url", None):  # many machines: the SMS workers send
-        from dispatch.queues import request_outbox_drain
+        from dispatch.planning.queues import request_outbox_drain
 
         return {"enqueued": request_outbox_drain(settings.redis_url, settings.database_url)}
     engine = session.get_bind()

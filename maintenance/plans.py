@@ -13,7 +13,7 @@ from core.api import NotFound, ValidationFailed
 from core.audit import record_audit
 from core.models import Region, User
 from core.timeutil import utcnow
-from dispatch.catalog import SKILLS
+from dispatch.desk.catalog import SKILLS
 from dispatch.models import Merchant, Terminal, TerminalModel, TerminalStatus
 from maintenance.catalog import PM_CHECKLIST, SCOPE_KEYS, TIERS
 from maintenance.models import PMPlan

@@ -30,7 +30,7 @@ from core.db import get_session
 from core.models import Region, Role
 from core.timeutil import to_local, utcnow
 from core.words import has_word, word
-from dispatch.catalog import CATEGORIES, SKILLS
+from dispatch.desk.catalog import CATEGORIES, SKILLS
 from dispatch.models import Merchant, Terminal, TerminalModel
 from maintenance import analytics
 from maintenance import words as _words  # noqa: F401  (registers maintenance's vocabularies)

@@ -65,8 +65,9 @@ def scenario(name: str, db_url: str, redis_url: str) -> dict:
     from sqlmodel import Session
 
     from core.db import import_all_models, make_engine, metadata
-    from dispatch import plan_jobs, planning
     from dispatch.models import Plan
+    from dispatch.planning import jobs as plan_jobs
+    from dispatch.planning import service as planning
     from tests.dispatch.planning_world import DAY, make_planning_world
     from tests.factories import local_dt
 

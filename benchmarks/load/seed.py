@@ -10,8 +10,8 @@ from sqlmodel import Session
 from werkzeug.security import generate_password_hash
 
 from core.models import Depot, Region, Role, User
+from dispatch.field.service import region_today
 from dispatch.models import Merchant, Plan, Technician, Visit, WorkOrder
-from dispatch.tech_service import region_today
 
 PASSWORD = "load-test-only-9"
 CENTERS = [(31.23, 121.47), (39.91, 116.40), (22.54, 114.06), (30.27, 120.15),

@@ -8,7 +8,7 @@ will take a while, gets a loaner from the depot's pool until the repair is done.
 `WorkOrder.backup_status` holds the step, `WorkOrder.loaner_terminal_id` the reserved
 or delivered loaner. A loaner is reserved while an open work order with backup status
 'accepted' points at it; it travels with the repair visit (planning reserves it when
-the plan is published, see dispatch.planning). On delivery the loaner becomes the
+the plan is published, see dispatch.planning.service). On delivery the loaner becomes the
 merchant's active terminal (status 'loaned', merchant set, replaces_terminal_id the
 faulty unit) and the faulty unit goes to repair (status 'in_repair', at the loaner's
 depot); the swap-back puts the repaired unit back and the loaner into the pool.
@@ -49,7 +49,7 @@ from dispatch.models import (
     WorkOrderStatus,
 )
 from dispatch.words import said
-from dispatch.workorders import _actor_fields, _begin_unit, _event, _lock_row, status_word
+from dispatch.workorders.service import _actor_fields, _begin_unit, _event, _lock_row, status_word
 
 DEFAULT_THRESHOLD_HOURS = 4
 DEFAULT_ALWAYS_TIERS = ("platinum",)

@@ -1,7 +1,7 @@
 """JSON API for fault intake, remote triage and work orders (all in the OpenAPI document).
 
-Thin: validate with pydantic, check who may do it, call dispatch.faults /
-dispatch.workorders / dispatch.attachments, answer."""
+Thin: validate with pydantic, check who may do it, call dispatch.desk.service /
+dispatch.workorders.service / dispatch.workorders.attachments, answer."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,12 +18,12 @@ from core.api import Forbidden, ValidationFailed, api_v1, paginate, parse_body, 
 from core.auth import STAFF, roles_required
 from core.db import begin_write, get_session
 from core.models import Role
-from dispatch import attachments as att_svc
-from dispatch import faults as fault_svc
-from dispatch import workorders as wo_svc
-from dispatch.catalog import CATEGORIES, TRIAGE_OUTCOMES, TRIAGE_STEPS
+from dispatch.desk import service as fault_svc
+from dispatch.desk.catalog import CATEGORIES, TRIAGE_OUTCOMES, TRIAGE_STEPS
+from dispatch.field.service import require_technician_scope
 from dispatch.models import Attachment, FaultReport, Terminal, Visit, WorkOrder
-from dispatch.tech_service import require_technician_scope
+from dispatch.workorders import attachments as att_svc
+from dispatch.workorders import service as wo_svc
 
 MAX_ID = 2**31 - 1
 TECH_STATUSES = ("en_route", "on_site", "completed", "needs_follow_up")

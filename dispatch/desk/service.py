@@ -22,7 +22,7 @@ from core.i18n import lazy_word, msgid
 from core.models import Region, User
 from core.search import contains
 from core.timeutil import utcnow
-from dispatch.catalog import CATEGORIES, TRIAGE_OUTCOMES, TRIAGE_STEPS, FaultCategory
+from dispatch.desk.catalog import CATEGORIES, TRIAGE_OUTCOMES, TRIAGE_STEPS, FaultCategory
 from dispatch.models import (
     FaultReport,
     Merchant,
@@ -31,9 +31,9 @@ from dispatch.models import (
     WorkOrder,
     WorkOrderKind,
 )
-from dispatch.sla import priority_for, sla_due_at
 from dispatch.words import keep_description_as_data
-from dispatch.workorders import PRIORITIES, create_work_order
+from dispatch.workorders.service import PRIORITIES, create_work_order
+from dispatch.workorders.sla import priority_for, sla_due_at
 
 CHANNELS = ("phone", "sms", "web", "email")
 FAULT_STATUSES = ("open", "resolved_remotely", "escalated")

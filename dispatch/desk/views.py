@@ -1,6 +1,7 @@
 """The service agent's desk (find the merchant, record the fault, walk the checklist,
 resolve or escalate) and the work-order list and detail pages. Thin: parse the form,
-call dispatch.faults / dispatch.workorders / dispatch.attachments, render."""
+call dispatch.desk.service / dispatch.workorders.service /
+dispatch.workorders.attachments, render."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -16,17 +17,15 @@ from core.auth import STAFF, roles_required
 from core.db import begin_write, get_session
 from core.models import Region, Role, User
 from core.timeutil import to_local, utcnow
-from dispatch import attachments as att_svc
-from dispatch import faults as fault_svc
 from dispatch import words as dwords
-from dispatch import workorders as wo_svc
-from dispatch.catalog import CATEGORIES, SEVERITIES, SKILLS, TRIAGE_OUTCOMES, TRIAGE_STEPS
-from dispatch.desk_api import (
+from dispatch.desk import service as fault_svc
+from dispatch.desk.api import (
     attachments_of_work_order,
     ensure_may_see_work_order,
     ensure_may_transition,
     upload_dir,
 )
+from dispatch.desk.catalog import CATEGORIES, SEVERITIES, SKILLS, TRIAGE_OUTCOMES, TRIAGE_STEPS
 from dispatch.models import (
     Attachment,
     FaultReport,
@@ -35,7 +34,15 @@ from dispatch.models import (
     TerminalModel,
     WorkOrder,
 )
-from dispatch.sla import DAY_KEYS, business_calendar, opening_windows, sla_at_risk, sla_rule
+from dispatch.workorders import attachments as att_svc
+from dispatch.workorders import service as wo_svc
+from dispatch.workorders.sla import (
+    DAY_KEYS,
+    business_calendar,
+    opening_windows,
+    sla_at_risk,
+    sla_rule,
+)
 from inventory import words as iwords
 
 bp = Blueprint("desk", __name__)
@@ -505,17 +512,3 @@ def attachment_file(attachment_id: int):
     resp.headers["Cache-Control"] = "private, no-store"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'"
     return resp
-
-
-def init_desk(app) -> None:
-    """Pages, API routes, navigation and role homes of the agent's desk."""
-    from core.web import add_nav, set_role_home
-    from dispatch import desk_api  # noqa: F401  (registers routes on api_v1)
-
-    app.register_blueprint(bp)
-    add_nav(app, _l("Agent desk"), "desk.desk", (Role.AGENT, Role.DISPATCHER), 10)
-    add_nav(app, _l("Work orders"), "desk.work_orders", (Role.AGENT, Role.DISPATCHER), 20)
-    set_role_home(app, Role.AGENT, "desk.desk")
-    # the dispatcher's board replaces this as their home once it is registered
-    app.extensions.setdefault("fixroute.role_home", {}).setdefault(Role.DISPATCHER,
-                                                                   "desk.work_orders")

@@ -297,7 +297,7 @@ def _ensure_assigned(visit: Visit, actor: User) -> None:
 
 def _transition(session: Session, wo: WorkOrder, to_status: str, actor: User, note: str,
                 data: dict, client_action_id: str) -> WorkOrderEvent:
-    from dispatch.workorders import transition  # the state machine owns the rules
+    from dispatch.workorders.service import transition  # the state machine owns the rules
 
     return transition(session, wo, to_status, actor=actor, note=note, data=data,
                       client_action_id=client_action_id, commit=False)
@@ -491,7 +491,7 @@ def add_photo(session: Session, visit_id: int, actor: User, client_action_id: st
         raise ValidationFailed(_l("the file is empty"), field="file")
 
     def apply(visit: Visit, wo: WorkOrder) -> ActionResult:
-        from dispatch.attachments import store_attachment
+        from dispatch.workorders.attachments import store_attachment
 
         if visit.status == "planned":
             raise Conflict(_l("photos are taken on site: arrive first"), field="visit_id")

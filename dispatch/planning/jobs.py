@@ -186,7 +186,7 @@ def run_plan_job(database_url: str, plan_id: int, job_id: str, time_limit_s: flo
     """Build the plan's problem, solve it and write the routes back (in a worker
     process or an RQ worker). Returns the final job status."""
     from core.db import import_all_models
-    from dispatch import planning
+    from dispatch.planning import service as planning
     from dispatch.solver import solve
 
     import_all_models()

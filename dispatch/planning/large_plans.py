@@ -301,7 +301,7 @@ def _solve_on_rq(parts, time_limit_s, redis_url, queue_name, solution_limit, pol
     from rq import Queue
     from rq.job import Job
 
-    from dispatch.queues import QUEUE_ALIASES, redis_connection
+    from dispatch.planning.queues import QUEUE_ALIASES, redis_connection
 
     conn = redis_connection(redis_url)
     queue = Queue(queue_name or QUEUE_ALIASES["solves"], connection=conn)

@@ -3,9 +3,9 @@ and what a worker does when a job is lost.
 
 Two queues (``fixroute worker`` serves both by default):
 
-* ``solves`` -> RQ queue ``fixroute-plans``: `dispatch.plan_jobs.run_plan_job`, enqueued
-  by `plan_jobs.start_plan_job` when ``REDIS_URL`` is set; and the sub-problem solves of
-  `dispatch.large_plans`.
+* ``solves`` -> RQ queue ``fixroute-plans``: `dispatch.planning.jobs.run_plan_job`, enqueued
+  by `jobs.start_plan_job` when ``REDIS_URL`` is set; and the sub-problem solves of
+  `dispatch.planning.large_plans`.
 * ``sms`` -> RQ queue ``fixroute-sms``: `drain_outbox_job`, which sends the outbox's due
   rows through `notifications.sender.drain_outbox` (safe to run from any number of
   workers at once: rows are claimed with leases).
@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import os
 
-from dispatch import plan_jobs
+from dispatch.planning import jobs as plan_jobs
 
 log = logging.getLogger("fixroute.queues")
 
@@ -101,14 +101,17 @@ def request_outbox_drain(redis_url: str, database_url: str, *, queue_name: str =
 
 # --- lost jobs ------------------------------------------------------------------------------
 
-PLAN_JOB_FUNC = "dispatch.plan_jobs.run_plan_job"
+PLAN_JOB_FUNC = "dispatch.planning.jobs.run_plan_job"
+# the name RQ stored for plan solves queued before the move into dispatch/planning/
+# (resolved by the alias module dispatch/plan_jobs.py; drop both in the release after)
+PLAN_JOB_FUNCS = (PLAN_JOB_FUNC, "dispatch.plan_jobs.run_plan_job")
 
 
 def record_lost_job(job, exc_type, exc_value, traceback) -> bool:
     """RQ exception handler: a plan solve that died (worker killed, timeout, abandoned)
     is marked failed on its plan, unless the plan has moved on to another job meanwhile.
     Returns True so RQ's own handling (the failed registry) continues."""
-    if getattr(job, "func_name", None) != PLAN_JOB_FUNC:
+    if getattr(job, "func_name", None) not in PLAN_JOB_FUNCS:
         return True
     try:
         database_url, plan_id, job_id = job.args[0], int(job.args[1]), str(job.args[2])

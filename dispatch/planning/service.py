@@ -864,7 +864,7 @@ def ensure_region_day(session: Session, region_id: int, day: date) -> Region:
 from core.api import Conflict
 from core.audit import record_audit
 from core.db import begin_write, is_sqlite
-from dispatch.plan_jobs import plan_status_word
+from dispatch.planning.jobs import plan_status_word
 
 RUNNING_JOB_STATUSES = ("queued", "running")
 
@@ -1095,7 +1095,7 @@ def _reserve_loaner(session: Session, wo: WorkOrder, visit: Visit, actor, warnin
     if wo.backup_status != "accepted" or wo.loaner_terminal_id is not None:
         return False
     try:
-        from dispatch import backup
+        from dispatch.backup import service as backup
     except ImportError:  # the loaner service is not there yet
         return False
     fn = getattr(backup, "reserve_loaner", None)
@@ -1135,7 +1135,7 @@ def _dispatch_visits(session: Session, plan: Plan, visits: list[Visit], region: 
     """Move each visit's work order to dispatched (the state machine's receivers send
     the arrival-window SMS) or, if already dispatched, correct the window when it
     moved. Within the caller's transaction."""
-    from dispatch.workorders import transition
+    from dispatch.workorders.service import transition
 
     for v in visits:
         if v.status != "planned" or v.window_start is None:
@@ -1193,7 +1193,7 @@ def publish_plan(session: Session, plan_id: int, *, version: int, actor=None,
         old = session.exec(select(Plan).where(Plan.region_id == plan.region_id, Plan.day == plan.day,
                                               Plan.status == "published", Plan.id != plan.id)).all()
         mine = {v.work_order_id for v in plan_visits(session, plan.id)}
-        from dispatch.workorders import transition
+        from dispatch.workorders.service import transition
         for o in old:
             o.status = "superseded"
             session.add(o)

@@ -5,7 +5,7 @@
     fixroute worker -q sms --burst       # drain what is queued, then exit
 
 It is `rq worker` with FixRoute's settings (REDIS_URL) and its exception handler
-(`dispatch.queues.record_lost_job`, and `record_killed_work_horse` for a horse
+(`dispatch.planning.queues.record_lost_job`, and `record_killed_work_horse` for a horse
 killed under it), which marks a plan's solve failed when its job
 dies, so use this rather than a bare `rq worker`.
 """
@@ -15,7 +15,7 @@ import logging
 
 import click
 
-from dispatch.queues import (
+from dispatch.planning.queues import (
     DEFAULT_QUEUES,
     queue_names,
     record_killed_work_horse,
@@ -44,7 +44,7 @@ def worker_command(queues: str, burst: bool, simple: bool, name: str | None, max
     from rq import Queue, SimpleWorker, Worker
 
     from core.settings import load_settings
-    from dispatch.queues import worker_name
+    from dispatch.planning.queues import worker_name
 
     redis_url = redis_url or load_settings().redis_url
     if not redis_url:
@@ -63,7 +63,3 @@ def worker_command(queues: str, burst: bool, simple: bool, name: str | None, max
                           worker_ttl=max(30, maintenance_interval))
     click.echo(f"worker {worker.name} on {', '.join(names)}")
     worker.work(burst=burst, max_jobs=max_jobs, with_scheduler=False)
-
-
-def init_worker_cli(app) -> None:
-    app.cli.add_command(worker_command)

@@ -147,7 +147,7 @@ def notify_merchant(wo: WorkOrder, *, session: Session, event=None, actor=None, 
             session.add(row)
     except ValidationFailed as exc:  # the log and the timeline keep English
         log.warning("work order %s: SMS %s not queued: %s", wo.number, template, exc.message_en)
-        from dispatch.workorders import add_note
+        from dispatch.workorders.service import add_note
 
         add_note(session, wo, f"SMS '{template}' to the merchant was not queued: {exc.message_en}",
                  actor="sms", commit=False,

@@ -94,7 +94,7 @@ def handle_merchant_reply(phone: str, *, session: Session, message, keyword: str
                               work_order_id=wo.id if wo is not None else None,
                               body=(message.body or "").strip()[:4000]))
     if wo is not None:
-        from dispatch.workorders import add_note
+        from dispatch.workorders.service import add_note
 
         add_note(session, wo, f"SMS from merchant ({phone}): {message.body.strip()}"[:4000],
                  actor="sms", commit=False,

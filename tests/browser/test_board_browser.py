@@ -11,8 +11,8 @@ from sqlmodel import select
 from core.models import Region
 from core.timeutil import utcnow
 from demo.world import DEMO_PASSWORD, build_demo_world
-from dispatch import planning
 from dispatch.models import Plan, Visit, WorkOrder, WorkOrderStatus
+from dispatch.planning import service as planning
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from dispatch import service_report as rep
-from dispatch import tech_service as svc
+from dispatch.field import service as svc
 from dispatch.models import WorkOrder
 from dispatch.signoff import SignoffIn
 from tests.browser.conftest import PHONE_VIEWPORT

@@ -70,7 +70,7 @@ def test_board_and_phone_pages_run_under_the_policy(db, browser, live_server, tm
     page = desk.new_page()
     _assert_headers(page.goto("/login"))
     _sign_in(page, "dispatcher")
-    from dispatch import tech_service as svc
+    from dispatch.field import service as svc
 
     today = svc.region_today(db, region_id)
     board = page.goto(f"/board?region_id={region_id}&day={today.isoformat()}")

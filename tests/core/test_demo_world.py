@@ -108,7 +108,7 @@ def test_demo_history_has_follow_ups_through_legal_transitions(demo):
     from datetime import datetime, timezone
 
     from dispatch.models import WorkOrderEvent
-    from dispatch.workorders import ALLOWED_TRANSITIONS
+    from dispatch.workorders.service import ALLOWED_TRANSITIONS
     from maintenance.analytics import first_time_fix
 
     _, s = demo

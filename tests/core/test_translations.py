@@ -13,7 +13,7 @@ def test_every_user_facing_string_has_a_chinese_translation():
 
 def test_a_service_reason_is_worded_when_read_in_the_readers_language(app):
     from core.api import Conflict
-    from dispatch.workorders import refusal_reason
+    from dispatch.workorders.service import refusal_reason
 
     exc = Conflict(refusal_reason("completed", "ready"), field="status")
     english = "the work order is completed; closed work orders do not change status"

@@ -18,7 +18,7 @@ from schemathesis.checks import (
 )
 from schemathesis.core.failures import Failure, FailureGroup
 
-from dispatch.faults import create_fault, escalate
+from dispatch.desk.service import create_fault, escalate
 from tests.factories import bearer, make_world
 
 EXAMPLES_PER_OPERATION = 6

@@ -11,8 +11,9 @@ from sqlmodel import select
 from core.api import Conflict, ValidationFailed
 from core.models import AuditEvent
 from core.timeutil import utcnow
-from dispatch import backup, workorders
+from dispatch.backup import service as backup
 from dispatch.models import Terminal, TerminalModel, WorkOrder, WorkOrderEvent
+from dispatch.workorders import service as workorders
 from notifications.inbound import receive_inbound
 from notifications.models import OutboundMessage
 from tests.factories import login, make_world
@@ -211,7 +212,7 @@ def test_overdue_down_terminal_is_eligible_and_said_late(app, db, world):
     late = _down_repair(db, world, hours=-10)
     e = backup.eligibility(db, late, threshold=4, tiers=())
     assert e.eligible and e.code == "overdue" and round(e.hours) == 10
-    from dispatch.backup_views import eligibility_text
+    from dispatch.backup.views import eligibility_text
 
     with app.test_request_context():
         text = eligibility_text(e)

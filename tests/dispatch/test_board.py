@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from dispatch import plan_jobs
 from dispatch.models import Plan, Visit
+from dispatch.planning import jobs as plan_jobs
 from tests.dispatch.planning_world import DAY, make_planning_world
 from tests.factories import login
 
@@ -116,7 +116,7 @@ def test_run_plan_job_ignores_a_cancelled_job(app, db, db_url):
 
 def test_run_plan_job_records_a_failed_solve_on_the_plan(app, db, db_url, monkeypatch):
     """A solve that raises must leave the plan 'failed' with the reason, not a crashed job."""
-    from dispatch import planning
+    from dispatch.planning import service as planning
 
     w, _ = make_planning_world(db, 2)
     plan = Plan(region_id=w.region.id, day=DAY, job_id="job-1", job_status="queued")

@@ -11,10 +11,10 @@ from sqlmodel import select
 
 from core.api import Conflict, ValidationFailed
 from core.models import AuditEvent
-from dispatch import faults as svc
-from dispatch.attachments import MAX_BYTES, sniff_image, store_attachment
+from dispatch.desk import service as svc
 from dispatch.models import Attachment, FaultReport, Plan, Visit, WorkOrder, WorkOrderEvent
-from dispatch.workorders import transition
+from dispatch.workorders.attachments import MAX_BYTES, sniff_image, store_attachment
+from dispatch.workorders.service import transition
 from tests.factories import bearer, login, make_world
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -13,8 +13,8 @@ from sqlmodel import select
 from core.api import Conflict, ValidationFailed
 from core.models import AuditEvent
 from core.timeutil import utcnow
-from dispatch import faults as svc
-from dispatch.catalog import CATEGORIES
+from dispatch.desk import service as svc
+from dispatch.desk.catalog import CATEGORIES
 from dispatch.models import Attachment, FaultReport
 from tests.dispatch.test_desk import fault_for, image_bytes
 from tests.factories import bearer, login, make_world

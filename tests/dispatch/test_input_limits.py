@@ -12,8 +12,8 @@ from PIL import Image
 from sqlmodel import select
 
 from core.api import ValidationFailed
-from dispatch.attachments import MAX_PIXELS, sniff_image
 from dispatch.models import Attachment, FaultReport
+from dispatch.workorders.attachments import MAX_PIXELS, sniff_image
 from tests.dispatch.test_desk import fault_for
 from tests.dispatch.test_tech_service import make_day, to_on_site
 from tests.factories import bearer, login, make_world
@@ -117,8 +117,8 @@ def test_a_lone_surrogate_is_a_422_naming_the_field(app, client, db):
 # --- finding 11: unbounded numbers, the development phone, LIKE wildcards --------------
 
 def test_solution_limit_is_bounded_in_the_schema_and_the_service(client, db):
-    from dispatch import plan_jobs
     from dispatch.models import Plan
+    from dispatch.planning import jobs as plan_jobs
 
     w = make_world(db)
     plan = Plan(region_id=w.region.id, day=date(2026, 11, 24), status="draft")
@@ -162,9 +162,9 @@ def test_dev_phone_is_off_entirely_when_twilio_is_configured(app, client, db, mo
 
 
 def test_like_wildcards_in_searches_match_themselves(client, db):
-    from dispatch.faults import search_merchants
+    from dispatch.desk.service import search_merchants
     from dispatch.models import Merchant, WorkOrder
-    from dispatch.workorders import work_order_query
+    from dispatch.workorders.service import work_order_query
 
     w = make_world(db)
     percent = Merchant(code="MPX0050", name="50% Off Noodles", phone="+8613800000050",

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from dispatch.faults import create_fault, escalate
+from dispatch.desk.service import create_fault, escalate
 from dispatch.models import Merchant, Plan, Visit, WorkOrder, WorkOrderEvent
-from dispatch.workorders import transition
+from dispatch.workorders.service import transition
 from notifications.models import OutboundMessage, SmsOptOut
 from notifications.sender import TwilioSender, drain_outbox
 from tests.factories import make_world

@@ -8,9 +8,9 @@ import pytest
 from sqlmodel import Session, select
 from twilio.request_validator import RequestValidator
 
-from dispatch.faults import create_fault, escalate
+from dispatch.desk.service import create_fault, escalate
 from dispatch.models import SurveyResponse, WorkOrderEvent
-from dispatch.workorders import transition
+from dispatch.workorders.service import transition
 from notifications.inbound import receive_inbound
 from notifications.models import InboundMessage
 from tests.factories import make_world

@@ -15,8 +15,8 @@ from sqlmodel import Session, func, select
 
 from core.api import APIError
 from core.db import make_engine
-from dispatch import planning
 from dispatch.models import Plan, Visit, WorkOrder, WorkOrderEvent, WorkOrderStatus
+from dispatch.planning import service as planning
 from inventory.models import Reservation
 from notifications.models import OutboundMessage
 from tests.dispatch.planning_world import DAY
@@ -166,7 +166,7 @@ def test_concurrent_backup_offers_text_the_merchant_once(db, db_url):
     from datetime import timedelta
 
     from core.timeutil import utcnow
-    from dispatch import backup
+    from dispatch.backup import service as backup
     from tests.factories import make_world
 
     world = make_world(db)

@@ -8,8 +8,8 @@ import pytest
 from sqlmodel import select
 
 from core.api import Conflict
-from dispatch import planning
 from dispatch.models import Plan, Visit, WorkOrder, WorkOrderEvent, WorkOrderStatus
+from dispatch.planning import service as planning
 from dispatch.solver import solve, validate
 from inventory.models import Reservation
 from notifications.models import OutboundMessage

@@ -13,9 +13,9 @@ from sqlmodel import select
 
 from core.api import Conflict
 from core.models import AuditEvent
-from dispatch import tech_service as svc
-from dispatch.merchant_replies import close_follow_up, follow_up_list, mark_reply_handled
+from dispatch.field import service as svc
 from dispatch.models import FaultReport, MerchantReply, SurveyResponse, WorkOrderEvent
+from dispatch.workorders.merchant_replies import close_follow_up, follow_up_list, mark_reply_handled
 from maintenance.ratings import ratings_by
 from notifications.inbound import receive_inbound
 from notifications.models import InboundMessage, OutboundMessage

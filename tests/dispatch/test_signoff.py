@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 from sqlmodel import select
 
 from core.api import Conflict, ValidationFailed
-from dispatch import tech_service as svc
+from dispatch.field import service as svc
 from dispatch.models import Signoff, WorkOrder, WorkOrderEvent
 from dispatch.signoff import SignoffIn, check_signoff
 from tests.dispatch.test_tech_service import make_day, to_on_site

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dispatch.models import Merchant
-from dispatch.sla import (
+from dispatch.workorders.sla import (
     SLA_POLICY,
     add_business_time,
     opening_windows,

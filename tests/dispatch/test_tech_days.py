@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from core.api import Conflict
-from dispatch import tech_service as svc
+from dispatch.field import service as svc
 from dispatch.models import Plan, Visit, WorkOrder, WorkOrderEvent
 from notifications.models import OutboundMessage
 from tests.dispatch.test_tech_service import make_day

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from core.api import Conflict, Forbidden, ValidationFailed
 from core.models import AuditEvent
-from dispatch import tech_service as svc
+from dispatch.field import service as svc
 from dispatch.models import (
     Attachment,
     Plan,

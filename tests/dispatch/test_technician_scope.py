@@ -282,7 +282,7 @@ def test_every_write_a_technician_can_reach_refuses_another_technicians_work(app
 def test_a_visit_on_a_draft_plan_puts_nothing_on_the_route(db, scene):
     """A visit on a draft plan does not put a work order on the technician's route."""
     from core.api import Forbidden
-    from dispatch.tech_service import require_technician_scope
+    from dispatch.field.service import require_technician_scope
 
     draft = Plan(region_id=scene.w.region.id, day=date(2030, 1, 1), status="draft")
     db.add(draft)

@@ -12,7 +12,7 @@ from core.api import Conflict, ValidationFailed
 from core.models import AuditEvent
 from dispatch import signals
 from dispatch.models import Merchant, Terminal, WorkOrder, WorkOrderEvent, WorkOrderStatus
-from dispatch.workorders import (
+from dispatch.workorders.service import (
     ALLOWED_TRANSITIONS,
     add_note,
     allowed_next,

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from benchmarks.field_days import generate_day, with_matrix
-from dispatch.large_plans import (
+from dispatch.planning.large_plans import (
     _split_stock,
     merge_region,
     solve_day,

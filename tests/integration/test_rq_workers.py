@@ -14,9 +14,15 @@ from rq import Queue
 from rq.job import Job
 from sqlmodel import select
 
-from dispatch import plan_jobs, planning
 from dispatch.models import Plan, Visit
-from dispatch.queues import enqueue_outbox_drain, queue_names, record_lost_job, request_outbox_drain
+from dispatch.planning import jobs as plan_jobs
+from dispatch.planning import service as planning
+from dispatch.planning.queues import (
+    enqueue_outbox_drain,
+    queue_names,
+    record_lost_job,
+    request_outbox_drain,
+)
 from notifications.models import OutboundMessage
 from notifications.outbox import enqueue_sms
 from tests.dispatch.planning_world import DAY, make_planning_world
@@ -130,7 +136,7 @@ def test_scheduler_sweep_queues_one_drain_at_a_time(db_url, redis_url, redis_con
     assert request_outbox_drain(redis_url, db_url, queue_name=rq_queue) is None  # one waits already
     queue = Queue(rq_queue, connection=redis_conn)
     assert queue.job_ids == [first]
-    assert Job.fetch(first, connection=redis_conn).func_name == "dispatch.queues.drain_outbox_job"
+    assert Job.fetch(first, connection=redis_conn).func_name == "dispatch.planning.queues.drain_outbox_job"
 
 
 def test_sms_sender_killed_mid_batch_loses_and_duplicates_nothing(db, db_url, redis_url, rq_queue):

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from dispatch.models import WorkOrderStatus
-from dispatch.workorders import create_work_order
+from dispatch.workorders.service import create_work_order
 from maintenance.generation import escalate_closing_windows, generate_due
 from maintenance.models import PMOccurrence
 from tests.factories import make_world

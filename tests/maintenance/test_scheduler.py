@@ -11,7 +11,7 @@ from sqlmodel import select
 from core.db import make_engine
 from core.models import AuditEvent
 from dispatch.models import Plan, Visit
-from dispatch.workorders import create_work_order
+from dispatch.workorders.service import create_work_order
 from maintenance import jobs
 from maintenance.scheduler import JOB_DEFAULTS, SchedulerGuard, build_scheduler
 from notifications.models import OutboundMessage

@@ -1,0 +1,23 @@
+"""The technician's day on a phone: today's visits, travel and arrival, parts used,
+completion with signature and photos, follow-ups.
+
+- `service`: the technician's actions (each scoped to visits assigned to them).
+- `views`: the phone pages (HTML); `api`: the same as JSON on /api/v1.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the technician's pages and API, menu entry and role home."""
+    from flask_babel import lazy_gettext as _l
+
+    from core.models import Role
+    from core.web import add_nav, set_role_home
+    from dispatch.field import api  # noqa: F401  (its routes register on core.api.api_v1)
+    from dispatch.field.views import bp
+
+    app.register_blueprint(bp)
+    add_nav(app, _l("My day"), "tech.day", (Role.TECHNICIAN,), order=5)
+    set_role_home(app, Role.TECHNICIAN, "tech.day")
