@@ -86,6 +86,8 @@ def main() -> None:
     from app import create_app
     from core.db import metadata
     from dispatch.planning import service as planning
+    from dispatch.planning.problem import build_input, plan_visits
+    from dispatch.planning.writeback import apply_solution
     from dispatch.solver import solve
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,13 +98,13 @@ def main() -> None:
         with Session(engine, expire_on_commit=False) as s:
             region_id = build(s, args.orders, args.technicians)
             plan, _ = planning.get_or_create_draft(s, region_id, DAY)
-            inp = planning.build_input(s, region_id, DAY, plan=plan, now=local("06:00"))
+            inp = build_input(s, region_id, DAY, plan=plan, now=local("06:00"))
             t0 = time.perf_counter()
             sol = solve(inp.problem, time_limit_s=args.solve_seconds)
             solve_s = time.perf_counter() - t0
-            planning.apply_solution(s, plan, inp, sol)
+            apply_solution(s, plan, inp, sol)
             s.commit()
-            visits = len(planning.plan_visits(s, plan.id))
+            visits = len(plan_visits(s, plan.id))
         client = app.test_client()
         client.post("/login", data={"username": "bench", "password": "bench-pass-1"})
         url = f"/board?region_id={region_id}&day={DAY.isoformat()}"

@@ -57,7 +57,7 @@ def live_state(session: Session, plan: Plan | None, *, now: datetime | None = No
         return {"visits": {}, "technicians": [], "now": None}
     now = now or utcnow()
     from dispatch.field.service import VISIT_STATUSES
-    from dispatch.planning.service import published_plan
+    from dispatch.planning.problem import published_plan
 
     source = plan if plan.status == "published" else (published_plan(session, plan.region_id, plan.day)
                                                         or plan)

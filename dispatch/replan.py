@@ -68,7 +68,7 @@ def record_hand_move(plan: Plan, work_order_id: int, technician_id: int | None) 
 def release_hand_move(session: Session, plan_id: int, work_order_id: int, *, version: int,
                       actor=None) -> Plan:
     """Let the optimiser place a hand-moved visit freely again."""
-    from dispatch.planning import _check_editable, _locked_plan
+    from dispatch.planning.service import _check_editable, _locked_plan
 
     plan = _locked_plan(session, plan_id)
     try:
@@ -95,7 +95,7 @@ def announced(session: Session, plan: Plan | None) -> dict[int, Visit]:
     was told a window and that are not started or finished."""
     if plan is None or plan.id is None:
         return {}
-    from dispatch.planning.service import published_plan
+    from dispatch.planning.problem import published_plan
 
     pub = plan if plan.status == "published" else published_plan(session, plan.region_id, plan.day)
     if pub is None:

@@ -151,13 +151,13 @@ def _no_signature_reason():
 
 
 def _unassigned_reason():
-    from dispatch.planning.service import REASON_LABELS
+    from dispatch.planning.problem import REASON_LABELS
 
     return REASON_LABELS
 
 
 def _violation():
-    from dispatch.planning.service import VIOLATION_LABELS
+    from dispatch.planning.retiming import VIOLATION_LABELS
 
     return VIOLATION_LABELS
 

@@ -20,6 +20,7 @@ from dispatch import board_live, replan
 from dispatch.models import Plan, Visit
 from dispatch.planning import jobs as plan_jobs
 from dispatch.planning import service as planning
+from dispatch.planning.problem import plan_visits
 from dispatch.planning.views import ROLES, _settings
 
 
@@ -104,7 +105,7 @@ def get_plan(plan_id: int):
     session = get_session()
     plan = _plan_or_404(session, plan_id)
     out = plan_json(plan)
-    out["visits"] = [visit_json(v) for v in planning.plan_visits(session, plan.id)]
+    out["visits"] = [visit_json(v) for v in plan_visits(session, plan.id)]
     return jsonify(out)
 
 

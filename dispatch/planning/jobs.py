@@ -20,15 +20,15 @@ import uuid
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from flask_babel import pgettext
 from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import record_audit
 from core.db import begin_write, is_sqlite, make_engine
-from core.i18n import lazy_word
 from core.timeutil import utcnow
 from dispatch.models import Plan
+from dispatch.planning import problem, retiming, writeback
+from dispatch.planning.service import plan_status_word
 
 log = logging.getLogger("fixroute.plan_jobs")
 
@@ -38,17 +38,6 @@ MAX_TIME_LIMIT_S = 300.0
 
 # job id -> process, for jobs started by this web process (to terminate on cancel)
 _PROCESSES: dict[str, mp.process.BaseProcess] = {}
-
-
-def _plan_status_words() -> dict[str, str]:
-    return {"draft": pgettext("plan status", "draft"),
-            "published": pgettext("plan status", "published"),
-            "superseded": pgettext("plan status", "superseded")}
-
-
-def plan_status_word(status: str):
-    """A plan's status inside a reason: the code in English, its name in Chinese."""
-    return lazy_word(_plan_status_words, status)
 
 
 def _locked(session: Session, plan_id: int) -> Plan | None:
@@ -186,7 +175,6 @@ def run_plan_job(database_url: str, plan_id: int, job_id: str, time_limit_s: flo
     """Build the plan's problem, solve it and write the routes back (in a worker
     process or an RQ worker). Returns the final job status."""
     from core.db import import_all_models
-    from dispatch.planning import service as planning
     from dispatch.solver import solve
 
     import_all_models()
@@ -197,7 +185,7 @@ def run_plan_job(database_url: str, plan_id: int, job_id: str, time_limit_s: flo
             plan = session.get(Plan, plan_id)
             if plan is None or plan.job_id != job_id or plan.job_status != "queued":
                 return "stale"
-            inp = planning.build_input(session, plan.region_id, plan.day, plan=plan, now=now,
+            inp = problem.build_input(session, plan.region_id, plan.day, plan=plan, now=now,
                                        osrm_url=osrm_url)
         n_jobs, n_veh = len(inp.problem.jobs), len(inp.problem.vehicles)
 
@@ -228,15 +216,15 @@ def run_plan_job(database_url: str, plan_id: int, job_id: str, time_limit_s: flo
                         progress=progress)
 
         def finish(session, plan):
-            fresh = planning.build_input(session, plan.region_id, plan.day, plan=plan, now=now,
+            fresh = problem.build_input(session, plan.region_id, plan.day, plan=plan, now=now,
                                          osrm_url=osrm_url) if sol is None else inp
             if sol is None:
-                empty = planning.schedule_routes(fresh, {})
-                planning.apply_solution(session, plan, fresh, empty,
+                empty = retiming.schedule_routes(fresh, {})
+                writeback.apply_solution(session, plan, fresh, empty,
                                         reasons={j.id: "no_technicians" for j in fresh.problem.jobs})
             else:
-                planning.apply_solution(session, plan, inp, sol)
-                planning.apply_solver_stats(plan, sol)
+                writeback.apply_solution(session, plan, inp, sol)
+                writeback.apply_solver_stats(plan, sol)
             plan.job_status = "done"
             plan.version += 1
             plan.progress = dict(plan.progress or {}, phase="done",

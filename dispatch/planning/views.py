@@ -3,7 +3,7 @@
 The page is rendered on the server (technicians, work orders, timelines,
 unassigned with reasons, figures); `static/js/board.js` draws the map from the
 JSON embedded in the page and sends the dispatcher's actions to the JSON API
-below, reloading the board after each saved change.
+(`dispatch.planning.api`), reloading the board after each saved change.
 """
 from __future__ import annotations
 
@@ -17,11 +17,18 @@ from sqlmodel import Session, select
 from core.api import NotFound, ValidationFailed
 from core.auth import roles_required
 from core.db import get_session
-from core.models import Region, Role
+from core.models import Depot, Region, Role
 from core.timeutil import utcnow
 from dispatch import board_live, replan
 from dispatch.models import Merchant, Shift, Technician, Visit, WorkOrder
 from dispatch.planning import service as planning
+from dispatch.planning.problem import (
+    REASON_LABELS,
+    candidate_work_orders,
+    local_midnight,
+    plan_visits,
+    published_plan,
+)
 
 bp = Blueprint("board", __name__)
 ROLES = (Role.DISPATCHER,)
@@ -58,7 +65,7 @@ def board_data(session: Session, region_id: int | None, day_text: str | None) ->
     region = region or regions[0]
     tz = region.timezone
     day = _parse_day(day_text, tz)
-    t0 = planning.local_midnight(day, tz)
+    t0 = local_midnight(day, tz)
     shifts = session.exec(select(Shift, Technician).join(Technician, Technician.id == Shift.technician_id)
                           .where(Shift.day == day, Technician.region_id == region.id,
                                  Technician.active == True).order_by(Technician.code)).all()
@@ -76,17 +83,17 @@ def board_data(session: Session, region_id: int | None, day_text: str | None) ->
         return max(0.0, min(100.0, (dt - span0).total_seconds() / span_s * 100))
 
     draft = planning.draft_plan(session, region.id, day)
-    published = planning.published_plan(session, region.id, day)
+    published = published_plan(session, region.id, day)
     plan = draft or published
-    visits = planning.plan_visits(session, plan.id) if plan else []
-    ready = planning.candidate_work_orders(session, region.id, day, plan)
+    visits = plan_visits(session, plan.id) if plan else []
+    ready = candidate_work_orders(session, region.id, day, plan)
     wo_ids = {w.id for w in ready} | {v.work_order_id for v in visits}
     wos = {w.id: w for w in session.exec(select(WorkOrder).where(WorkOrder.id.in_(list(wo_ids) or [-1]))).all()}
     merchants = {m.id: m for m in session.exec(select(Merchant).where(
         Merchant.id.in_(list({w.merchant_id for w in wos.values()}) or [-1]))).all()}
     routes_meta = (plan.solver_stats or {}).get("routes", {}) if plan else {}
-    depot_rows = {d.id: d for d in session.exec(select(planning.DepotRow).where(
-        planning.DepotRow.region_id == region.id)).all()}
+    depot_rows = {d.id: d for d in session.exec(select(Depot).where(
+        Depot.region_id == region.id)).all()}
 
     by_tech: dict[int, list[Visit]] = {}
     for v in visits:
@@ -161,7 +168,7 @@ def board_data(session: Session, region_id: int | None, day_text: str | None) ->
         if wo is None:
             continue
         unassigned.append({"wo": wo, "merchant": merchants.get(wo.merchant_id), "code": u["code"],
-                           "reason": planning.REASON_LABELS.get(u["code"], u["code"])})
+                           "reason": REASON_LABELS.get(u["code"], u["code"])})
     planned_ids = {v.work_order_id for v in visits}
     unplaced_markers = [{"lat": u["merchant"].lat, "lon": u["merchant"].lon, "label": u["wo"].number}
                         for u in unassigned if u["merchant"] is not None]

@@ -12,7 +12,8 @@ from core.models import Region
 from core.timeutil import utcnow
 from demo.world import DEMO_PASSWORD, build_demo_world
 from dispatch.models import Plan, Visit, WorkOrder, WorkOrderStatus
-from dispatch.planning import service as planning
+from dispatch.planning.problem import build_input, plan_visits
+from dispatch.planning.retiming import check_routes, plan_order
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -108,9 +109,9 @@ def test_plan_adjust_reoptimise_publish(app, db, desk, artifacts):
     _fresh(db)
     plan = db.exec(select(Plan).where(Plan.region_id == region.id, Plan.day == day,
                                       Plan.status == "published")).one()
-    visits = planning.plan_visits(db, plan.id)
+    visits = plan_visits(db, plan.id)
     assert visits and all(db.get(WorkOrder, v.work_order_id).status == WorkOrderStatus.DISPATCHED
                           for v in visits)
-    inp = planning.build_input(db, region.id, day, plan=plan)
-    order, via = planning.plan_order(db, plan, inp)
-    assert planning.check_routes(inp, order, via)[1] == []  # free of hard-constraint violations
+    inp = build_input(db, region.id, day, plan=plan)
+    order, via = plan_order(db, plan, inp)
+    assert check_routes(inp, order, via)[1] == []  # free of hard-constraint violations

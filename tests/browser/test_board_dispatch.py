@@ -11,8 +11,11 @@ import pytest
 from sqlmodel import select
 
 from core.timeutil import utcnow
-from dispatch import planning, replan
+from dispatch import replan
 from dispatch.models import Merchant, Plan, Visit, WorkOrder, WorkOrderStatus
+from dispatch.planning import service as planning
+from dispatch.planning.problem import build_input, plan_visits, published_plan
+from dispatch.planning.writeback import apply_solution
 from dispatch.solver import solve
 from notifications.models import OutboundMessage
 from tests.dispatch.planning_world import make_planning_world
@@ -35,8 +38,8 @@ def _planned(db, day, *, publish=False, n_orders=6):
     db.commit()
     plan, _ = planning.get_or_create_draft(db, w.region.id, day)
     early = local_dt(day, "06:00")
-    inp = planning.build_input(db, w.region.id, day, plan=plan, now=early)
-    planning.apply_solution(db, plan, inp, solve(inp.problem, time_limit_s=5, solution_limit=30))
+    inp = build_input(db, w.region.id, day, plan=plan, now=early)
+    apply_solution(db, plan, inp, solve(inp.problem, time_limit_s=5, solution_limit=30))
     plan.version += 1
     db.commit()
     if publish:
@@ -105,7 +108,7 @@ def _saved_or_confirmed(page, board, version):
 def test_drag_a_visit_to_another_technician_and_an_unassigned_order_onto_one(app, db, desk, artifacts):
     day = _today() + timedelta(days=3)
     w, _orders, plan = _planned(db, day)
-    gone = planning.plan_visits(db, plan.id)[-1]
+    gone = plan_visits(db, plan.id)[-1]
     planning.edit_plan(db, plan.id, "unassign", version=plan.version, visit_id=gone.id,
                        now=local_dt(day, "06:00"))
     page = _board(desk, w, day)
@@ -175,7 +178,7 @@ def test_replanning_a_published_day_after_an_urgent_order_keeps_the_other_window
     day = _today() + timedelta(days=3)
     w, orders, plan = _planned(db, day, publish=True)
     told = {v.work_order_id: (v.technician_id, v.notified_window_start, v.notified_window_end)
-            for v in planning.plan_visits(db, plan.id)}
+            for v in plan_visits(db, plan.id)}
     urgent = _urgent(db, w, orders[2].merchant_id)
     sms_before = {m.id for m in db.exec(select(OutboundMessage)).all()}
     page = _board(desk, w, day, "&time_limit=10&solution_limit=30")
@@ -190,9 +193,9 @@ def test_replanning_a_published_day_after_an_urgent_order_keeps_the_other_window
     expect(page.get_by_test_id("board-notice")).to_contain_text("1 work orders dispatched, 0 corrections")
 
     _fresh(db)
-    pub = planning.published_plan(db, w.region.id, day)
+    pub = published_plan(db, w.region.id, day)
     assert pub.id != plan.id
-    now = {v.work_order_id: v for v in planning.plan_visits(db, pub.id)}
+    now = {v.work_order_id: v for v in plan_visits(db, pub.id)}
     for wo_id, (tech_id, ws, we) in told.items():
         assert (now[wo_id].technician_id, now[wo_id].notified_window_start,
                 now[wo_id].notified_window_end) == (tech_id, ws, we)
@@ -203,7 +206,7 @@ def test_replanning_a_published_day_after_an_urgent_order_keeps_the_other_window
 def test_the_board_shows_a_phones_report_without_a_reload(app, db, desk, client):
     day = _today()
     w, _orders, plan = _planned(db, day, publish=True)
-    visits = planning.plan_visits(db, plan.id)
+    visits = plan_visits(db, plan.id)
     if not any(v.technician_id == w.tech2.id for v in visits):  # both technicians have a route
         visits[-1].technician_id, visits[-1].sequence = w.tech2.id, 1
     # the day starts an hour from now, whatever the clock says: nobody is late yet
@@ -234,7 +237,7 @@ def test_the_board_shows_a_phones_report_without_a_reload(app, db, desk, client)
 
     # tech02 should have left for a visit an hour ago: flagged late with what it threatens
     _fresh(db)  # end the read, the phone wrote meanwhile
-    visits = planning.plan_visits(db, plan.id)
+    visits = plan_visits(db, plan.id)
     late = next(v for v in visits if v.technician_id == w.tech2.id)
     back = late.planned_arrival - (utcnow() - timedelta(hours=1))
     for v in (v for v in visits if v.technician_id == w.tech2.id):
@@ -258,8 +261,8 @@ def test_an_error_is_said_once_next_to_the_action_that_caused_it(app, db, desk):
     db.add(closed)
     db.commit()
     plan, _ = planning.get_or_create_draft(db, w.region.id, day)
-    inp = planning.build_input(db, w.region.id, day, plan=plan, now=local_dt(day, "06:00"))
-    planning.apply_solution(db, plan, inp, solve(inp.problem, time_limit_s=5, solution_limit=30))
+    inp = build_input(db, w.region.id, day, plan=plan, now=local_dt(day, "06:00"))
+    apply_solution(db, plan, inp, solve(inp.problem, time_limit_s=5, solution_limit=30))
     plan.version += 1
     db.commit()
     page = _board(desk, w, day)

@@ -116,7 +116,7 @@ def test_run_plan_job_ignores_a_cancelled_job(app, db, db_url):
 
 def test_run_plan_job_records_a_failed_solve_on_the_plan(app, db, db_url, monkeypatch):
     """A solve that raises must leave the plan 'failed' with the reason, not a crashed job."""
-    from dispatch.planning import service as planning
+    from dispatch.planning import problem
 
     w, _ = make_planning_world(db, 2)
     plan = Plan(region_id=w.region.id, day=DAY, job_id="job-1", job_status="queued")
@@ -126,7 +126,7 @@ def test_run_plan_job_records_a_failed_solve_on_the_plan(app, db, db_url, monkey
     def broken(*args, **kwargs):
         raise RuntimeError("matrix service unreachable")
 
-    monkeypatch.setattr(planning, "build_input", broken)
+    monkeypatch.setattr(problem, "build_input", broken)
     assert plan_jobs.run_plan_job(db_url, plan.id, "job-1", 1.0, 5) == "failed"
     db.expire_all()
     stored = db.get(Plan, plan.id)

@@ -6,8 +6,11 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from dispatch import board_live, planning
-from dispatch.models import Plan, WorkOrder
+from dispatch import board_live
+from dispatch.models import Merchant, Plan, Visit, WorkOrder
+from dispatch.planning import service as planning
+from dispatch.planning.problem import build_input, plan_visits
+from dispatch.planning.writeback import apply_solution
 from dispatch.solver import solve
 from tests.dispatch.planning_world import DAY, make_planning_world
 from tests.factories import local_dt, login
@@ -18,8 +21,8 @@ BEFORE = local_dt(DAY, "06:00")
 def _published(db):
     w, orders = make_planning_world(db, 6)
     plan, _ = planning.get_or_create_draft(db, w.region.id, DAY)
-    inp = planning.build_input(db, w.region.id, DAY, plan=plan, now=BEFORE)
-    planning.apply_solution(db, plan, inp, solve(inp.problem, time_limit_s=5, solution_limit=30))
+    inp = build_input(db, w.region.id, DAY, plan=plan, now=BEFORE)
+    apply_solution(db, plan, inp, solve(inp.problem, time_limit_s=5, solution_limit=30))
     plan.version += 1
     db.commit()
     planning.publish_plan(db, plan.id, version=plan.version, now=BEFORE)
@@ -29,7 +32,7 @@ def _published(db):
 
 def test_states_come_from_the_published_plan_also_for_the_draft(app, db):
     w, _, pub = _published(db)
-    first = planning.plan_visits(db, pub.id)[0]
+    first = plan_visits(db, pub.id)[0]
     first.status, first.actual_departure = "en_route", first.planned_arrival - timedelta(minutes=20)
     db.add(first)
     db.commit()
@@ -43,7 +46,7 @@ def test_states_come_from_the_published_plan_also_for_the_draft(app, db):
 
 def test_a_technician_running_late_is_flagged_with_the_visits_at_risk(app, db):
     w, _, pub = _published(db)
-    route = [v for v in planning.plan_visits(db, pub.id) if v.technician_id == w.tech.id]
+    route = [v for v in plan_visits(db, pub.id) if v.technician_id == w.tech.id]
     assert len(route) >= 2
     first, second = route[0], route[1]
     first.status = "on_site"
@@ -78,7 +81,7 @@ def test_live_api_answers_the_dispatcher(app, client, db):
     resp = client.get(f"/api/v1/plans/{pub.id}/live")
     body = resp.get_json()
     assert resp.status_code == 200 and body["status"] == "published"
-    assert set(body["visits"]) == {str(v.work_order_id) for v in planning.plan_visits(db, pub.id)}
+    assert set(body["visits"]) == {str(v.work_order_id) for v in plan_visits(db, pub.id)}
     login(client, "tech01")
     assert client.get(f"/api/v1/plans/{pub.id}/live").status_code == 403
 
@@ -90,8 +93,8 @@ def test_board_shows_labels_and_links_each_technicians_day(app, client, db):
     assert f"/tech/?technician_id={w.tech.id}&amp;date={DAY.isoformat()}" in html
     assert "Hardware repair" in html and "High" in html  # skills and priorities as words
     assert ">high<" not in html and "WO-T0000</div>" not in html  # no codes on the bars
-    first = db.exec(select(planning.Visit).where(planning.Visit.plan_id == pub.id)).first()
-    merchant = db.get(planning.Merchant, db.get(WorkOrder, first.work_order_id).merchant_id)
+    first = db.exec(select(Visit).where(Visit.plan_id == pub.id)).first()
+    merchant = db.get(Merchant, db.get(WorkOrder, first.work_order_id).merchant_id)
     assert f">{merchant.name}</div>" in html  # the timeline bar says where
 
 

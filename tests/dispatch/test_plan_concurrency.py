@@ -15,8 +15,9 @@ from sqlmodel import Session, func, select
 
 from core.api import APIError
 from core.db import make_engine
-from dispatch.models import Plan, Visit, WorkOrder, WorkOrderEvent, WorkOrderStatus
+from dispatch.models import Merchant, Plan, Visit, WorkOrder, WorkOrderEvent, WorkOrderStatus
 from dispatch.planning import service as planning
+from dispatch.planning.problem import plan_visits
 from inventory.models import Reservation
 from notifications.models import OutboundMessage
 from tests.dispatch.planning_world import DAY
@@ -59,7 +60,7 @@ def _crowd(db_url: str, action) -> list[str]:
 
 def _with_parts(db, w, plan) -> list[int]:
     """Two of tech01's visits need a card reader (the van holds two)."""
-    ids = [v.work_order_id for v in planning.plan_visits(db, plan.id)
+    ids = [v.work_order_id for v in plan_visits(db, plan.id)
            if v.technician_id == w.tech.id][:2]
     assert len(ids) == 2
     for wo_id in ids:
@@ -84,7 +85,7 @@ def test_concurrent_publishes_of_one_version_publish_once(db, db_url):
     assert db.get(Plan, plan.id).version == version + 1
     sms = db.exec(select(OutboundMessage)).all()
     assert Counter(m.to_number for m in sms) == Counter(
-        db.get(planning.Merchant, o.merchant_id).phone for o in orders)  # one each
+        db.get(Merchant, o.merchant_id).phone for o in orders)  # one each
     held = db.exec(select(Reservation.work_order_id)).all()
     assert Counter(held) == {with_parts[0]: 1, with_parts[1]: 1}
     for o in orders:
@@ -121,7 +122,7 @@ def test_a_refused_publish_keeps_no_reservation(db):
 def test_concurrent_edits_of_one_version_apply_once(db, db_url):
     w, orders, plan, _, _ = _solved(db)
     version = plan.version
-    visit = next(v for v in planning.plan_visits(db, plan.id))
+    visit = next(v for v in plan_visits(db, plan.id))
 
     results = _crowd(db_url, lambda s: planning.edit_plan(s, plan.id, "pin", version=version,
                                                           visit_id=visit.id))
@@ -158,7 +159,7 @@ def test_concurrent_insertions_of_one_urgent_order_insert_once(db, db_url):
         Reservation.work_order_id == urgent.id)).one() == 1
     new_sms = db.exec(select(OutboundMessage).order_by(OutboundMessage.id)).all()[sms_before:]
     assert len(new_sms) == len({m.to_number for m in new_sms})  # nobody texted twice
-    urgent_phone = db.get(planning.Merchant, urgent.merchant_id).phone
+    urgent_phone = db.get(Merchant, urgent.merchant_id).phone
     assert urgent_phone in {m.to_number for m in new_sms}
 
 

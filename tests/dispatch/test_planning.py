@@ -8,8 +8,11 @@ import pytest
 from sqlmodel import select
 
 from core.api import Conflict
-from dispatch.models import Plan, Visit, WorkOrder, WorkOrderEvent, WorkOrderStatus
+from dispatch.models import Merchant, Plan, Visit, WorkOrder, WorkOrderEvent, WorkOrderStatus
 from dispatch.planning import service as planning
+from dispatch.planning.problem import DAY_KEYS, PIN_SKILL, build_input, plan_visits
+from dispatch.planning.retiming import check_routes, plan_order
+from dispatch.planning.writeback import apply_solution
 from dispatch.solver import solve, validate
 from inventory.models import Reservation
 from notifications.models import OutboundMessage
@@ -22,9 +25,9 @@ BEFORE = local_dt(DAY, "06:00")
 def _solved(db, n_orders=6):
     w, orders = make_planning_world(db, n_orders)
     plan, _ = planning.get_or_create_draft(db, w.region.id, DAY)
-    inp = planning.build_input(db, w.region.id, DAY, plan=plan, now=BEFORE)
+    inp = build_input(db, w.region.id, DAY, plan=plan, now=BEFORE)
     sol = solve(inp.problem, time_limit_s=5, solution_limit=30)
-    planning.apply_solution(db, plan, inp, sol)
+    apply_solution(db, plan, inp, sol)
     plan.version += 1
     db.commit()
     return w, orders, plan, inp, sol
@@ -34,7 +37,7 @@ def test_problem_has_shifts_breaks_skills_and_opening_hours(db):
     w, orders = make_planning_world(db, 4)
     orders[1].predicted_parts = [{"kind": "card_reader", "qty": 1}]
     db.commit()
-    inp = planning.build_input(db, w.region.id, DAY, now=BEFORE)
+    inp = build_input(db, w.region.id, DAY, now=BEFORE)
     p = inp.problem
     assert {v.id for v in p.vehicles} == {w.tech.id, w.tech2.id}
     veh = inp.vehicle(w.tech.id)
@@ -52,10 +55,10 @@ def test_problem_has_shifts_breaks_skills_and_opening_hours(db):
 
 def test_closed_merchant_is_unassigned_with_reason(db):
     w, orders = make_planning_world(db, 3)
-    m = db.get(planning.Merchant, orders[0].merchant_id)
+    m = db.get(Merchant, orders[0].merchant_id)
     m.opening_hours = dict(m.opening_hours, tue=[])
     db.commit()
-    inp = planning.build_input(db, w.region.id, DAY, now=BEFORE)
+    inp = build_input(db, w.region.id, DAY, now=BEFORE)
     assert orders[0].id not in {j.id for j in inp.problem.jobs}
     assert inp.skipped[0]["code"] == "merchant_closed"
 
@@ -63,7 +66,7 @@ def test_closed_merchant_is_unassigned_with_reason(db):
 def test_solution_becomes_visits_with_windows_and_figures(db):
     w, orders, plan, inp, sol = _solved(db)
     assert validate(inp.problem, sol) == []
-    visits = planning.plan_visits(db, plan.id)
+    visits = plan_visits(db, plan.id)
     assert len(visits) == 6
     for v in visits:
         assert v.window_start <= v.planned_arrival < v.window_end
@@ -71,8 +74,8 @@ def test_solution_becomes_visits_with_windows_and_figures(db):
     assert plan.figures["visits"] == 6 and plan.figures["sla_met"] == 6
     assert plan.figures["travel_km"] > 0
     # the stored plan re-checks clean with the independent validator
-    order, via = planning.plan_order(db, plan, inp)
-    assert planning.check_routes(inp, order, via)[1] == []
+    order, via = plan_order(db, plan, inp)
+    assert check_routes(inp, order, via)[1] == []
 
 
 def test_one_draft_per_region_day(db):
@@ -102,7 +105,7 @@ def test_move_to_unskilled_technician_is_reported_before_saving(db):
 
 def test_move_within_route_and_stale_version(db):
     w, orders, plan, inp, _ = _solved(db)
-    route = [v for v in planning.plan_visits(db, plan.id) if v.technician_id == w.tech.id]
+    route = [v for v in plan_visits(db, plan.id) if v.technician_id == w.tech.id]
     last = route[-1]
     res = planning.edit_plan(db, plan.id, "move", version=plan.version, visit_id=last.id,
                              technician_id=w.tech.id, position=1, now=BEFORE)
@@ -120,8 +123,8 @@ def test_time_window_violation_when_placed_too_late(db):
     assert planning.edit_plan(db, plan.id, "unassign", version=plan.version, visit_id=v.id,
                               now=BEFORE)["applied"]
     # a merchant open only 09:00-09:30 cannot be served last in a full route
-    m = db.get(planning.Merchant, orders[2].merchant_id)
-    m.opening_hours = {d: [["09:00", "09:30"]] for d in planning.DAY_KEYS}
+    m = db.get(Merchant, orders[2].merchant_id)
+    m.opening_hours = {d: [["09:00", "09:30"]] for d in DAY_KEYS}
     db.commit()
     res = planning.edit_plan(db, plan.id, "assign", version=plan.version, work_order_id=orders[2].id,
                              technician_id=w.tech.id, position=99, now=BEFORE)
@@ -132,7 +135,7 @@ def test_time_window_violation_when_placed_too_late(db):
 
 def test_unassign_and_assign_back(db):
     w, orders, plan, inp, _ = _solved(db)
-    v = planning.plan_visits(db, plan.id)[0]
+    v = plan_visits(db, plan.id)[0]
     res = planning.edit_plan(db, plan.id, "unassign", version=plan.version, visit_id=v.id, now=BEFORE)
     assert res["applied"]
     assert {"work_order_id": v.work_order_id, "number": db.get(WorkOrder, v.work_order_id).number,
@@ -144,17 +147,17 @@ def test_unassign_and_assign_back(db):
 
 def test_reoptimise_keeps_pins(db):
     w, orders, plan, inp, _ = _solved(db)
-    route = [v for v in planning.plan_visits(db, plan.id) if v.technician_id == w.tech.id]
+    route = [v for v in plan_visits(db, plan.id) if v.technician_id == w.tech.id]
     pinned = route[-1]
     planning.edit_plan(db, plan.id, "pin", version=plan.version, visit_id=pinned.id)
-    inp2 = planning.build_input(db, w.region.id, DAY, plan=plan, now=BEFORE)
-    pin_skill = planning.PIN_SKILL.format(w.tech.id)
+    inp2 = build_input(db, w.region.id, DAY, plan=plan, now=BEFORE)
+    pin_skill = PIN_SKILL.format(w.tech.id)
     assert pin_skill in inp2.job(pinned.work_order_id).skills
     assert pin_skill in inp2.vehicle(w.tech.id).skills
     assert pin_skill not in inp2.vehicle(w.tech2.id).skills
     sol = solve(inp2.problem, time_limit_s=5, solution_limit=30)
     assert validate(inp2.problem, sol) == []
-    planning.apply_solution(db, plan, inp2, sol)
+    apply_solution(db, plan, inp2, sol)
     db.commit()
     db.expire_all()
     again = db.get(Visit, pinned.id)
@@ -163,11 +166,11 @@ def test_reoptimise_keeps_pins(db):
 
 def test_started_visit_is_the_fixed_beginning_of_its_route(db):
     w, orders, plan, inp, _ = _solved(db)
-    route = [v for v in planning.plan_visits(db, plan.id) if v.technician_id == w.tech.id]
+    route = [v for v in plan_visits(db, plan.id) if v.technician_id == w.tech.id]
     route[-1].status = "en_route"
     db.add(route[-1])
     db.commit()
-    inp2 = planning.build_input(db, w.region.id, DAY, plan=plan, now=BEFORE)
+    inp2 = build_input(db, w.region.id, DAY, plan=plan, now=BEFORE)
     assert [s.id for s in inp2.vehicle(w.tech.id).steps] == [route[-1].work_order_id]
     assert inp2.job(route[-1].work_order_id).time_windows == []  # it is happening
 
@@ -184,7 +187,7 @@ def test_publish_dispatches_reserves_and_corrects_only_moved_windows(db):
     assert all(db.get(WorkOrder, o.id).status == WorkOrderStatus.DISPATCHED for o in orders)
     res_rows = db.exec(select(Reservation).where(Reservation.work_order_id == orders[0].id)).all()
     assert len(res_rows) == 1 and res_rows[0].location_id == w.van.id
-    for v in planning.plan_visits(db, plan.id):
+    for v in plan_visits(db, plan.id):
         assert v.notified_window_start == v.window_start
     sms_before = len(db.exec(select(OutboundMessage)).all())
     assert sms_before == 6  # one 'technician assigned, arriving ...' per merchant
@@ -192,12 +195,12 @@ def test_publish_dispatches_reserves_and_corrects_only_moved_windows(db):
     # a second round: new draft from the published plan, move one visit to the end
     draft, created = planning.get_or_create_draft(db, w.region.id, DAY)
     assert created and draft.id != plan.id
-    route = [v for v in planning.plan_visits(db, draft.id) if v.technician_id == w.tech.id]
+    route = [v for v in plan_visits(db, draft.id) if v.technician_id == w.tech.id]
     first = route[0]
     r = planning.edit_plan(db, draft.id, "move", version=draft.version, visit_id=first.id,
                            technician_id=w.tech.id, position=len(route), now=BEFORE)
     assert r["applied"]
-    changed = [v for v in planning.plan_visits(db, draft.id) if v.window_start != v.notified_window_start]
+    changed = [v for v in plan_visits(db, draft.id) if v.window_start != v.notified_window_start]
     assert changed
     res2 = planning.publish_plan(db, draft.id, version=draft.version, now=BEFORE)
     assert res2["dispatched"] == 0 and res2["corrections"] == len(changed)
@@ -205,7 +208,7 @@ def test_publish_dispatches_reserves_and_corrects_only_moved_windows(db):
     assert db.get(Plan, plan.id).status == "superseded"
     sms = db.exec(select(OutboundMessage).order_by(OutboundMessage.id)).all()
     assert len(sms) - sms_before == len(changed)
-    phones = {db.get(planning.Merchant, db.get(WorkOrder, v.work_order_id).merchant_id).phone for v in changed}
+    phones = {db.get(Merchant, db.get(WorkOrder, v.work_order_id).merchant_id).phone for v in changed}
     assert {m.to_number for m in sms[sms_before:]} == phones
     # parts are not reserved twice
     assert len(db.exec(select(Reservation).where(Reservation.work_order_id == orders[0].id)).all()) == 1
@@ -217,7 +220,7 @@ def test_urgent_insertion_offers_positions_and_notifies_moved_windows(db):
     db.expire_all()
     plan = db.get(Plan, plan.id)
     # the first visit of tech01 is done, an urgent hardware repair comes in
-    route = [v for v in planning.plan_visits(db, plan.id) if v.technician_id == w.tech.id]
+    route = [v for v in plan_visits(db, plan.id) if v.technician_id == w.tech.id]
     route[0].status = "done"
     route[0].actual_end = route[0].planned_end
     db.add(route[0])

@@ -9,8 +9,11 @@ import pytest
 from sqlmodel import select
 
 from core.api import NotFound
-from dispatch import planning, replan
-from dispatch.models import Plan, Visit, WorkOrder, WorkOrderStatus
+from dispatch import replan
+from dispatch.models import Merchant, Plan, Visit, WorkOrder, WorkOrderStatus
+from dispatch.planning import service as planning
+from dispatch.planning.problem import build_input, plan_visits
+from dispatch.planning.writeback import apply_solution
 from dispatch.solver import solve, validate
 from notifications.models import OutboundMessage
 from tests.dispatch.planning_world import DAY, make_planning_world
@@ -20,10 +23,10 @@ BEFORE = local_dt(DAY, "06:00")
 
 
 def _solve_into(db, plan, now=BEFORE):
-    inp = planning.build_input(db, plan.region_id, plan.day, plan=plan, now=now)
+    inp = build_input(db, plan.region_id, plan.day, plan=plan, now=now)
     sol = solve(inp.problem, time_limit_s=5, solution_limit=30)
     assert validate(inp.problem, sol) == []
-    planning.apply_solution(db, plan, inp, sol)
+    apply_solution(db, plan, inp, sol)
     plan.version += 1
     db.commit()
     return inp, sol
@@ -50,14 +53,14 @@ def _published(db, n_orders=6):
 
 def test_hand_move_keeps_its_technician_through_reoptimise_until_released(db):
     w, _orders, plan = _world(db)
-    visits = planning.plan_visits(db, plan.id)
+    visits = plan_visits(db, plan.id)
     v = visits[0]
     other = w.tech2.id if v.technician_id == w.tech.id else w.tech.id
     res = planning.edit_plan(db, plan.id, "move", version=plan.version, visit_id=v.id,
                              technician_id=other, position=1, confirm=True, now=BEFORE)
     assert res["applied"]
     assert replan.hand_moves(plan) == {v.work_order_id: other}
-    inp = planning.build_input(db, plan.region_id, DAY, plan=plan, now=BEFORE)
+    inp = build_input(db, plan.region_id, DAY, plan=plan, now=BEFORE)
     keep = replan.KEEP_SKILL.format(other)
     assert keep in inp.job(v.work_order_id).skills and keep in inp.vehicle(other).skills
     assert keep not in inp.vehicle(v.technician_id if v.technician_id != other else w.tech.id).skills \
@@ -71,7 +74,7 @@ def test_hand_move_keeps_its_technician_through_reoptimise_until_released(db):
     plan = db.get(Plan, plan.id)
     replan.release_hand_move(db, plan.id, v.work_order_id, version=plan.version)
     assert replan.hand_moves(db.get(Plan, plan.id)) == {}
-    inp = planning.build_input(db, plan.region_id, DAY, plan=plan, now=BEFORE)
+    inp = build_input(db, plan.region_id, DAY, plan=plan, now=BEFORE)
     assert not any(s.startswith("pinned-to-") for s in inp.job(v.work_order_id).skills)
     with pytest.raises(NotFound):
         replan.release_hand_move(db, plan.id, v.work_order_id, version=db.get(Plan, plan.id).version)
@@ -79,7 +82,7 @@ def test_hand_move_keeps_its_technician_through_reoptimise_until_released(db):
 
 def test_unassigning_forgets_the_hand_move(db):
     _w, _orders, plan = _world(db)
-    v = planning.plan_visits(db, plan.id)[0]
+    v = plan_visits(db, plan.id)[0]
     planning.edit_plan(db, plan.id, "move", version=plan.version, visit_id=v.id,
                        technician_id=v.technician_id, position=1, confirm=True, now=BEFORE)
     assert v.work_order_id in replan.hand_moves(plan)
@@ -91,7 +94,7 @@ def test_unassigning_forgets_the_hand_move(db):
 def test_replanning_a_published_day_after_an_urgent_order_keeps_announced_windows(db):
     w, orders, pub = _published(db)
     told = {v.work_order_id: (v.technician_id, v.notified_window_start, v.notified_window_end)
-            for v in planning.plan_visits(db, pub.id)}
+            for v in plan_visits(db, pub.id)}
     sms_before = len(db.exec(select(OutboundMessage)).all())
     urgent = WorkOrder(number="WO-URG9", status=WorkOrderStatus.READY, region_id=w.region.id,
                        merchant_id=orders[3].merchant_id, required_skills=[], priority="critical",
@@ -100,7 +103,7 @@ def test_replanning_a_published_day_after_an_urgent_order_keeps_announced_window
     db.commit()
     draft, created = planning.get_or_create_draft(db, w.region.id, DAY)
     assert created
-    inp = planning.build_input(db, w.region.id, DAY, plan=draft, now=BEFORE)
+    inp = build_input(db, w.region.id, DAY, plan=draft, now=BEFORE)
     for wo_id, (tech_id, ws, we) in told.items():
         job = inp.job(wo_id)
         assert replan.KEEP_SKILL.format(tech_id) in job.skills
@@ -108,7 +111,7 @@ def test_replanning_a_published_day_after_an_urgent_order_keeps_announced_window
         assert job.time_windows and all(lo <= a <= b <= hi for a, b in job.time_windows)
     _solve_into(db, draft)
     db.expire_all()
-    after = {v.work_order_id: v for v in planning.plan_visits(db, draft.id)}
+    after = {v.work_order_id: v for v in plan_visits(db, draft.id)}
     assert urgent.id in after, "the urgent order fits in the gaps"
     for wo_id, (tech_id, ws, we) in told.items():
         v = after[wo_id]
@@ -120,13 +123,13 @@ def test_replanning_a_published_day_after_an_urgent_order_keeps_announced_window
     res = planning.publish_plan(db, draft.id, version=draft.version, now=BEFORE)
     assert res["dispatched"] == 1 and res["corrections"] == 0
     sms = db.exec(select(OutboundMessage).order_by(OutboundMessage.id)).all()[sms_before:]
-    merchant = db.get(planning.Merchant, orders[3].merchant_id)
+    merchant = db.get(Merchant, orders[3].merchant_id)
     assert [m.to_number for m in sms] == [merchant.phone]  # only the urgent order's merchant
 
 
 def test_arrival_inside_the_announced_window_keeps_it(db):
     _w, _orders, pub = _published(db)
-    v = planning.plan_visits(db, pub.id)[0]
+    v = plan_visits(db, pub.id)[0]
     inside = v.notified_window_start + timedelta(minutes=50)
     assert replan.told_window(v, inside, (inside, inside + timedelta(hours=1))) == \
         (v.notified_window_start, v.notified_window_end)
@@ -140,12 +143,12 @@ def test_arrival_inside_the_announced_window_keeps_it(db):
 def test_board_sees_what_publishing_would_change(db):
     w, _orders, _pub = _published(db)
     draft, _ = planning.get_or_create_draft(db, w.region.id, DAY)
-    route = [v for v in planning.plan_visits(db, draft.id) if v.technician_id == w.tech.id]
+    route = [v for v in plan_visits(db, draft.id) if v.technician_id == w.tech.id]
     assert len(route) >= 2
     first = route[0]
     planning.edit_plan(db, draft.id, "move", version=draft.version, visit_id=first.id,
                        technician_id=w.tech.id, position=len(route), confirm=True, now=BEFORE)
-    last = [v for v in planning.plan_visits(db, draft.id) if v.technician_id == w.tech.id][-1]
+    last = [v for v in plan_visits(db, draft.id) if v.technician_id == w.tech.id][-1]
     planning.edit_plan(db, draft.id, "unassign", version=draft.version, visit_id=last.id, now=BEFORE)
     changes = replan.changes_against_published(db, db.get(Plan, draft.id), "Asia/Shanghai")
     by_wo = {c["work_order_id"]: c for c in changes}
@@ -163,7 +166,7 @@ def test_insertion_says_which_slas_it_would_break(db):
                        merchant_id=orders[0].merchant_id, required_skills=[], priority="critical",
                        service_minutes=90, sla_due_at=local_dt(DAY, "18:00"))
     db.add(urgent)
-    for v in planning.plan_visits(db, pub.id):
+    for v in plan_visits(db, pub.id):
         wo = db.get(WorkOrder, v.work_order_id)
         wo.sla_due_at = v.planned_start + timedelta(minutes=5)  # every visit just in time
         db.add(wo)

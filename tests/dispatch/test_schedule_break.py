@@ -2,7 +2,7 @@
 window when one exists (the greedy 'break at the first chance' can lose a window)."""
 from types import SimpleNamespace
 
-from dispatch.planning.service import schedule_routes
+from dispatch.planning.retiming import schedule_routes
 from dispatch.solver.model import Break, Job, Problem, Vehicle
 from dispatch.solver.validate import validate
 
