@@ -19,6 +19,7 @@ from sqlmodel import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+import demo
 import dispatch
 import inventory
 import maintenance
@@ -26,12 +27,23 @@ import notifications
 from core import auth as core_auth
 from core import web as core_web
 from core.api import APIError, api_v1, error_response
-from core.db import close_session, import_all_models, make_engine
+from core.db import close_session, make_engine, register_model_modules
 from core.i18n import LANGUAGES, init_i18n
 from core.openapi import build_spec
 from core.security import init_security
 from core.settings import PROJECT_ROOT, Settings, load_settings
 from core.timeutil import init_time_filters
+
+#: The modules that define tables, named once here and passed down: to Alembic
+#: (migrations/env.py), create_all in the tests, and the spawned solve process
+#: (`dispatch.planning.jobs`). `core` imports no domain package itself.
+MODEL_MODULES: tuple[str, ...] = (
+    "core.models",
+    "notifications.models",
+    "inventory.models",
+    "dispatch.models",
+    "maintenance.models",
+)
 
 csrf = CSRFProtect()
 log = logging.getLogger("fixroute")
@@ -74,7 +86,7 @@ def create_app(
     # not an overflow deep in the driver (found by the schemathesis run).
     app.url_map.converters["int"] = _DatabaseInt
 
-    import_all_models()
+    register_model_modules(MODEL_MODULES)
     app.extensions["fixroute.engine"] = make_engine(settings.database_url)
     app.teardown_appcontext(close_session)
 
@@ -200,6 +212,7 @@ def _register_cli(app: Flask) -> None:
     from core.cli import register_core_commands
 
     register_core_commands(app)
+    demo.init_app(app)
     try:
         from dispatch.solver.cli import solve_command
     except ImportError:  # the solver package is being built

@@ -1,13 +1,15 @@
 """The admin's pages: users and roles, and an overview of the fleet's master data."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from collections.abc import Callable
+
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import Session, select
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -30,21 +32,36 @@ class UserForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=256)])
 
 
-def _counts() -> dict[str, int]:
-    from dispatch.models import OPEN_WORK_ORDER_STATUSES, Merchant, Technician, Terminal, WorkOrder
+CountFn = Callable[[Session], int]
 
+
+def add_admin_count(app: Flask, key: str, label, count: CountFn, order: int) -> None:
+    """A figure on the admin's overview: `count(session)` under `label`, sorted by `order`.
+    Domain packages add theirs in their init_app (core knows no domain table)."""
+    app.extensions.setdefault("fixroute.admin_counts", []).append((order, key, label, count))
+
+
+def set_technician_lookup(app: Flask, code_to_id: Callable[[Session, str], int | None],
+                          id_to_code: Callable[[Session, int], str | None]) -> None:
+    """How a technician code on the user forms becomes a technician id and back. Users
+    live in core, technicians in dispatch (which sits above), so dispatch sets these."""
+    app.extensions["fixroute.technician_lookup"] = (code_to_id, id_to_code)
+
+
+def technician_id_for_code(session: Session, code: str) -> int | None:
+    """The technician id of a code through the registered lookup (None without one)."""
+    lookup = current_app.extensions.get("fixroute.technician_lookup")
+    return lookup[0](session, code) if lookup is not None else None
+
+
+def _counts() -> list[dict]:
     s = get_session()
-    count = lambda stmt: s.exec(stmt).one()  # noqa: E731
-    return {
-        "regions": count(select(func.count()).select_from(Region)),
-        "depots": count(select(func.count()).select_from(Depot)),
-        "merchants": count(select(func.count()).select_from(Merchant)),
-        "terminals": count(select(func.count()).select_from(Terminal)),
-        "technicians": count(select(func.count()).select_from(Technician)),
-        "open_work_orders": count(select(func.count()).select_from(WorkOrder).where(
-            WorkOrder.status.in_([str(x) for x in OPEN_WORK_ORDER_STATUSES]))),
-        "users": count(select(func.count()).select_from(User)),
-    }
+    figures = sorted(current_app.extensions.get("fixroute.admin_counts", []), key=lambda f: f[0])
+    return [{"key": key, "label": label, "value": count(s)} for _order, key, label, count in figures]
+
+
+def _count_of(model) -> CountFn:
+    return lambda s: s.exec(select(func.count()).select_from(model)).one()
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -108,20 +125,17 @@ def _user_or_404(session, user_id: int) -> User:
 
 def _technician_id_for(session, code: str | None):
     """(technician id or None, error text or None) for a technician code."""
-    from dispatch.models import Technician
-
     code = (code or "").strip()
     if not code:
         return None, None
-    tech = session.exec(select(Technician).where(Technician.code == code)).first()
-    return (tech.id, None) if tech else (None, _("No technician with this code."))
+    tech_id = technician_id_for_code(session, code)
+    return (tech_id, None) if tech_id is not None else (None, _("No technician with this code."))
 
 
 def _technician_code(session, technician_id: int | None) -> str:
-    from dispatch.models import Technician
-
-    tech = session.get(Technician, technician_id) if technician_id else None
-    return tech.code if tech else ""
+    lookup = current_app.extensions.get("fixroute.technician_lookup")
+    code = lookup[1](session, technician_id) if technician_id and lookup is not None else None
+    return code or ""
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -162,8 +176,6 @@ def reset_password(user_id: int):
     """A one-time link for the user to choose a new password, shown once to the admin
     to hand over (FixRoute sends no e-mail). The old password keeps working until the
     link is used; a second reset replaces nothing but the link the admin sees."""
-    from flask import current_app
-
     session = get_session()
     user = _user_or_404(session, user_id)
     token = password_reset_token(user, current_app.config["SECRET_KEY"])
@@ -182,9 +194,12 @@ def _put_errors(form, exc: APIError) -> None:
         (target.errors if target is not None else form.role.errors).append(f["reason"])
 
 
-def init_admin(app) -> None:
+def init_admin(app: Flask) -> None:
     from core.web import add_nav, set_role_home
 
     app.register_blueprint(bp)
+    add_admin_count(app, "regions", _l("Regions"), _count_of(Region), order=10)
+    add_admin_count(app, "depots", _l("Depots"), _count_of(Depot), order=20)
+    add_admin_count(app, "users", _l("Users"), _count_of(User), order=90)
     add_nav(app, _l("Admin"), "admin.index", (Role.ADMIN,), order=90)
     set_role_home(app, Role.ADMIN, "admin.index")

@@ -9,7 +9,8 @@ use deferred transactions so that they never block a writer.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
@@ -159,10 +160,30 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         session.close()
 
 
-def import_all_models() -> None:
-    """Register every table on the shared metadata (Alembic and create_all need it)."""
-    import core.models  # noqa: F401
-    import dispatch.models  # noqa: F401
-    import inventory.models  # noqa: F401
-    import maintenance.models  # noqa: F401
-    import notifications.models  # noqa: F401
+_model_modules: tuple[str, ...] = ()
+
+
+def register_model_modules(modules: Iterable[str]) -> None:
+    """Name the modules that define tables and import them. The application names
+    them once (`app.MODEL_MODULES`); core knows no domain package, so it is told."""
+    global _model_modules
+    _model_modules = tuple(modules)
+    import_all_models()
+
+
+def model_modules() -> tuple[str, ...]:
+    """The registered model modules (to hand to a spawned process, which starts empty)."""
+    return _model_modules
+
+
+def import_all_models(modules: Iterable[str] | None = None) -> None:
+    """Register every table on the shared metadata (Alembic, create_all and the spawned
+    solve process need it): import `modules`, registering them, or the ones registered."""
+    if modules is not None:
+        global _model_modules
+        _model_modules = tuple(modules)
+    if not _model_modules:
+        raise RuntimeError("no model modules registered: call core.db.register_model_modules "
+                           "with app.MODEL_MODULES first")
+    for name in ("core.models", *_model_modules):
+        importlib.import_module(name)

@@ -8,7 +8,8 @@ visit, one feature package each (see docs/architecture.md).
 - `solver`: the pure optimizer (no Flask, no database).
 - `field`: the technician's day on a phone.
 - `backup`: loaner terminals.
-- `models`: the tables of all of them; `signals`: what dispatch announces.
+- `models`: the tables of all of them; `signals`: what dispatch announces;
+  `admin`: its figures on the admin's overview.
 """
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register every feature package's blueprints, signal receivers and CLI commands."""
-    from dispatch import backup, desk, field, planning, workorders
+    from dispatch import admin, backup, desk, field, planning, workorders
 
-    for package in (workorders, desk, field, planning, backup):
+    for package in (workorders, desk, field, planning, backup, admin):
         package.init_app(app)
     from dispatch.report_views import init_report  # service report, merchant's signed link
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from alembic import context
 
+from app import MODEL_MODULES
 from core.db import import_all_models, make_engine, metadata
 
-import_all_models()
+import_all_models(MODEL_MODULES)
 config = context.config
 target_metadata = metadata
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
+from app import MODEL_MODULES
 from core.db import import_all_models, make_engine, metadata
 
 PG_ADMIN_URL = os.environ.get("FIXROUTE_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -69,7 +70,7 @@ def db_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def _schema(db_url: str) -> str:
-    import_all_models()
+    import_all_models(MODEL_MODULES)
     engine = make_engine(db_url)
     metadata.create_all(engine)
     engine.dispose()

@@ -64,6 +64,7 @@ def scenario(name: str, db_url: str, redis_url: str) -> dict:
     from rq.job import Job
     from sqlmodel import Session
 
+    from app import MODEL_MODULES
     from core.db import import_all_models, make_engine, metadata
     from dispatch.models import Plan
     from dispatch.planning import jobs as plan_jobs
@@ -71,7 +72,7 @@ def scenario(name: str, db_url: str, redis_url: str) -> dict:
     from tests.dispatch.planning_world import DAY, make_planning_world
     from tests.factories import local_dt
 
-    import_all_models()
+    import_all_models(MODEL_MODULES)
     engine = make_engine(db_url)
     metadata.drop_all(engine)
     metadata.create_all(engine)

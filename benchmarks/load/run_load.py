@@ -316,13 +316,14 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     from sqlmodel import Session
 
+    from app import MODEL_MODULES
     from benchmarks.load.seed import PASSWORD, seed
     from core.db import import_all_models, make_engine, metadata
 
     url, drop = create_database(args.pg_admin_url)
     server = None
     try:
-        import_all_models()
+        import_all_models(MODEL_MODULES)
         engine = make_engine(url)
         metadata.create_all(engine)
         t = time.perf_counter()

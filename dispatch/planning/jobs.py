@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import record_audit
 from core.db import begin_write, is_sqlite, make_engine
+from core.db import model_modules as registered_model_modules
 from core.timeutil import utcnow
 from dispatch.models import Plan
 from dispatch.planning import problem, retiming, writeback
@@ -97,9 +98,12 @@ def start_plan_job(session: Session, plan_id: int, *, version: int | None, datab
         from rq import Queue
 
         Queue(RQ_QUEUE, connection=Redis.from_url(redis_url)).enqueue(
-            run_plan_job, *args, job_id=job_id, job_timeout=int(time_limit_s) + 300)
+            run_plan_job, *args, job_id=job_id, job_timeout=int(time_limit_s) + 300,
+            model_modules=registered_model_modules())
     else:
+        # a spawned process starts empty: it is told which modules define the tables
         proc = mp.get_context("spawn").Process(target=run_plan_job, args=args, daemon=True,
+                                               kwargs={"model_modules": registered_model_modules()},
                                                name=f"plan-{plan_id}")
         proc.start()
         _PROCESSES[job_id] = proc
@@ -171,13 +175,13 @@ def _write_if_current(engine, plan_id: int, job_id: str, update) -> bool:
 
 def run_plan_job(database_url: str, plan_id: int, job_id: str, time_limit_s: float = 10.0,
                  solution_limit: int | None = None, osrm_url: str | None = None,
-                 now_iso: str | None = None) -> str:
+                 now_iso: str | None = None, model_modules: tuple[str, ...] | None = None) -> str:
     """Build the plan's problem, solve it and write the routes back (in a worker
     process or an RQ worker). Returns the final job status."""
     from core.db import import_all_models
     from dispatch.solver import solve
 
-    import_all_models()
+    import_all_models(model_modules)  # None: the ones this process registered (create_app)
     engine = make_engine(database_url)
     now = datetime.fromisoformat(now_iso) if now_iso else None
     try:

@@ -3,6 +3,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from app import MODEL_MODULES
 from core.db import import_all_models, make_engine, metadata
 from core.migrate import alembic_config
 
@@ -17,7 +18,7 @@ def _fresh_url(db_url, tmp_path):
 def test_migrations_match_the_models(db_url, tmp_path):
     from alembic import command
 
-    import_all_models()
+    import_all_models(MODEL_MODULES)
     url, schema = _fresh_url(db_url, tmp_path)
     engine = make_engine(url)
     if schema:
