@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-sqlite test-postgres browser translations messages lint clean
+.PHONY: install run test test-sqlite test-postgres browser translations messages lint imports clean
 
 install: $(VENV)/.installed translations
 
@@ -34,6 +34,8 @@ browser:
 
 test: install browser
 	$(BIN)/python scripts/i18n.py check
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory imports
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
@@ -53,6 +55,10 @@ test-postgres:
 
 lint:
 	$(BIN)/ruff check .
+
+# the direction of dependencies (README "Layout"), as import-linter contracts in pyproject.toml
+imports:
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) instance *.egg-info

@@ -83,7 +83,7 @@ def nav_items() -> list[dict]:
     if not current_user.is_authenticated:
         return []
     items = []
-    for order, label, endpoint, roles in sorted(current_app.extensions.get(NAV_KEY, []),
+    for _order, label, endpoint, roles in sorted(current_app.extensions.get(NAV_KEY, []),
                                                 key=lambda x: x[0]):
         if current_user.role == Role.ADMIN or current_user.role in roles:
             items.append({"label": label, "url": url_for(endpoint),

@@ -180,7 +180,7 @@ def build_demo_world(
     session.flush()
 
     parts: dict[str, Part] = {}
-    for sku, name, name_zh, kind, serialized, cost, fits in PARTS:
+    for sku, name, name_zh, kind, serialized, cost, _fits in PARTS:
         p = Part(sku=sku, name=name, name_zh=name_zh, kind=kind, serialized=serialized,
                  unit_cost_cents=cost, reorder_point=4 if kind != "paper" else 10)
         session.add(p)
@@ -192,14 +192,14 @@ def build_demo_world(
 
     # Depot stock locations and initial stock (a receive move per part).
     locations: dict[str, StockLocation] = {}
-    for rcode, depot in depots.items():
+    for depot in depots.values():
         loc = StockLocation(code=f"LOC-{depot.code}", name=depot.name, kind="depot", depot_id=depot.id)
         session.add(loc)
         locations[depot.code] = loc
     session.flush()
     moves = 0
     for depot in depots.values():
-        for sku, part in parts.items():
+        for part in parts.values():
             qty = rng.randint(8, 30) if part.kind != "paper" else 60
             _receive(session, locations[depot.code], part, qty, "initial stock")
             moves += 1
@@ -244,7 +244,7 @@ def build_demo_world(
             session.add(t)
             terminals.append(t)
     # Loaner pool: a few whole terminals per depot.
-    for rcode, depot in depots.items():
+    for depot in depots.values():
         for mcode in model_codes:
             for _ in range(2):
                 serial_no += 1
@@ -260,7 +260,7 @@ def build_demo_world(
     n = 0
     for rcode, region in regions.items():
         depot = depots[rcode]
-        for j in range(technicians_per_region):
+        for _j in range(technicians_per_region):
             n += 1
             from_home = rng.random() < 0.4
             tech_name = f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}"
@@ -390,7 +390,7 @@ def _history(session, rng, today, days, regions, merchants, terminals, technicia
     cats = list(CATEGORIES.values())
     for offset in range(days, 0, -1):
         day = today - timedelta(days=offset)
-        for rcode, region in regions.items():
+        for _rcode, region in regions.items():
             techs = [t for t in technicians if t.region_id == region.id]
             plan = Plan(region_id=region.id, day=day, status="published", job_status="done",
                         published_at=_local(day - timedelta(days=1), "17:00"))
@@ -489,7 +489,7 @@ def _open_faults(session, rng, today, regions, merchants, terminals, numbers,
     cats = list(CATEGORIES.values())
     now = utcnow()
     count = 0
-    for rcode, region in regions.items():
+    for _rcode, region in regions.items():
         region_merchants = [m for m in merchants if m.region_id == region.id]
         chosen = rng.sample(region_merchants, min(22, len(region_merchants)))
         for idx, m in enumerate(chosen):

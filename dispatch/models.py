@@ -201,7 +201,8 @@ class WorkOrder(SQLModel, table=True):
     window_start_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     window_end_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     checklist: list = Field(default_factory=list, sa_type=JSON)
-    backup_status: str = Field(default="", max_length=16)  # "", eligible, offered, accepted, declined, delivered, returned
+    # "", eligible, offered, accepted, declined, delivered, returned
+    backup_status: str = Field(default="", max_length=16)
     loaner_terminal_id: int | None = Field(default=None, foreign_key="terminal.id")
     resolution_code: str = Field(default="", max_length=48)
     resolution_note: str = Field(default="", sa_type=Text)

@@ -3,14 +3,15 @@ restock and reorder suggestions, and the stock operations. Thin: validate, check
 who may do it, call inventory.stock / inventory.forecast, answer."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated
 
-from flask import jsonify, request
+from flask import Flask, current_app, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from core import openapi
 from core.api import Forbidden, Page, ValidationFailed, api_v1, paginate, parse_body, read_page
@@ -18,13 +19,31 @@ from core.auth import login_required, roles_required
 from core.db import get_session
 from core.models import Role
 from core.timeutil import as_utc
-from dispatch.field.service import require_technician_scope
 from inventory import forecast, stock
 from inventory.models import Part, Reservation, SerialUnit, StockLocation, StockMove
 
 MAX_ID = 2**31 - 1
 TAG = "inventory"
 WRITERS = (Role.DISPATCHER,)
+
+WorkOrderScope = Callable[[Session, object, int], object]
+
+
+def set_work_order_scope(app: Flask, check: WorkOrderScope) -> None:
+    """Register the rule for a technician acting on a work order (parts consumed, faulty
+    returns tagged to it): `check(session, actor, work_order_id)` raises if they may not.
+    The rule is dispatch's (it knows visits and plans), and dispatch sits above
+    inventory, so dispatch registers it here instead of inventory importing it."""
+    app.extensions["fixroute.work_order_scope"] = check
+
+
+def require_technician_scope(session: Session, actor, work_order_id: int) -> None:
+    """Apply the registered work-order rule; without one the app is miswired, and a
+    technician's stock move is refused rather than let through."""
+    check = current_app.extensions.get("fixroute.work_order_scope")
+    if check is None:
+        raise RuntimeError("no work-order scope registered (dispatch.field.init_app sets it)")
+    check(session, actor, work_order_id)
 
 
 def _no_nul(value: str) -> str:
@@ -431,7 +450,8 @@ _page = {"type": "object", "properties": {"items": {"type": "array", "items": {"
                                           "total": {"type": "integer"},
                                           "pages": {"type": "integer"}}}
 _q = openapi.query_param
-_qi = lambda name: _q(name, "integer")
+def _qi(name):
+    return _q(name, "integer")
 _reads = (400, 401, 403, 422)
 _writes = (400, 401, 403, 404, 409, 422)
 

@@ -16,8 +16,12 @@ def init_app(app: Flask) -> None:
     from core.models import Role
     from core.web import add_nav, set_role_home
     from dispatch.field import api  # noqa: F401  (its routes register on core.api.api_v1)
+    from dispatch.field.service import require_technician_scope
     from dispatch.field.views import bp
+    from inventory.api import set_work_order_scope
 
     app.register_blueprint(bp)
     add_nav(app, _l("My day"), "tech.day", (Role.TECHNICIAN,), order=5)
     set_role_home(app, Role.TECHNICIAN, "tech.day")
+    # inventory's stock moves on a work order follow the same rule (inventory sits below)
+    set_work_order_scope(app, require_technician_scope)

@@ -33,7 +33,8 @@ def plan_json(plan: Plan) -> dict:
 
 
 def visit_json(v: Visit) -> dict:
-    iso = lambda d: d.isoformat() if d else None
+    def iso(d):
+        return d.isoformat() if d else None
     return {"id": v.id, "work_order_id": v.work_order_id, "technician_id": v.technician_id,
             "sequence": v.sequence, "pinned": v.pinned, "status": v.status,
             "planned_arrival": iso(v.planned_arrival), "planned_start": iso(v.planned_start),

@@ -169,7 +169,7 @@ def split_region(problem: Problem, region: str = "region", *, max_jobs: int = MA
     job_groups[0].extend(j for j in range(n_jobs) if j not in placed)
     stock_by_depot = [_split_stock(d.stock, [len(g) for g in groups]) for d in problem.depots]
     parts = []
-    for g, (vs, js) in enumerate(zip(groups, job_groups)):
+    for g, (vs, js) in enumerate(zip(groups, job_groups, strict=False)):
         stock = [stock_by_depot[k][g] for k in range(len(problem.depots))]
         sub, locations = sub_problem(problem, vs, js, stock)
         parts.append(Part(region, g, sub, locations, list(vs)))
@@ -237,7 +237,7 @@ def merge_region(problem: Problem, parts: list[Part], solutions: list[Solution])
     from dispatch.solver.ortools_model import make_solution
 
     routes, left = [], {}
-    for part, sol in zip(parts, solutions):
+    for part, sol in zip(parts, solutions, strict=False):
         mapped = _to_parent(sol, part.locations)
         routes.extend(mapped.routes)
         for u in mapped.unassigned:  # a repaired part may list a visit another part also left out
@@ -349,13 +349,13 @@ def solve_day(problems: dict[str, Problem], *, time_limit_s: float, max_jobs: in
             again += repair_parts(problem, [parts[i] for i in mine], [solutions[i] for i in mine])
         if again:
             better, more = solve_parts(again, time_limit_s=time_limit_s * repair_share, **kw)
-            for part, sol in zip(again, better):
+            for part, sol in zip(again, better, strict=False):
                 i = by_key[part.key]
                 if sol.code == 0 and sol.summary.assigned >= solutions[i].summary.assigned:
                     parts[i], solutions[i] = part, sol
             times = times + more
     merged = {}
     for region, problem in problems.items():
-        mine = [(p, s) for p, s in zip(parts, solutions) if p.region == region]
+        mine = [(p, s) for p, s in zip(parts, solutions, strict=False) if p.region == region]
         merged[region] = merge_region(problem, [p for p, _ in mine], [s for _, s in mine])
     return DayResult(merged, len(parts), round(time.monotonic() - t0, 3), times)

@@ -235,7 +235,7 @@ def build_input(
 
     shifts = session.exec(
         select(Shift, Technician).join(Technician, Technician.id == Shift.technician_id)
-        .where(Shift.day == day, Technician.region_id == region_id, Technician.active == True)
+        .where(Shift.day == day, Technician.region_id == region_id, Technician.active.is_(True))
         .order_by(Technician.code)).all()
     technicians = {t.id: t for _, t in shifts}
     shift_of = {t.id: s for s, t in shifts}

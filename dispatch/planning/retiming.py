@@ -95,9 +95,7 @@ def _route_feasible(p: Problem, veh: Vehicle, route: Route, jobs: dict[int, Job]
             continue
         if wins and not any(a <= st.service_start <= z for a, z in wins):
             return False
-    if veh.time_window and route.steps[-1].arrival > veh.time_window[1]:
-        return False
-    return True
+    return not (veh.time_window and route.steps[-1].arrival > veh.time_window[1])
 
 
 def _schedule_route(p: Problem, veh: Vehicle, ids: list[int], via_depot: dict[int, int],
@@ -114,7 +112,7 @@ def _schedule_route(p: Problem, veh: Vehicle, ids: list[int], via_depot: dict[in
     van_need = [0] * K
     for j in ids:
         if j not in via_depot:
-            van_need = [a + b for a, b in zip(van_need, _pad(jobs[j].delivery, K))]
+            van_need = [a + b for a, b in zip(van_need, _pad(jobs[j].delivery, K), strict=False)]
     load = list(van_need)
     steps.append(Step("start", veh.start_index, arrival=s, service_start=s, end=s, load=list(load)))
     prev_loc, prev_end = veh.start_index, s
@@ -161,9 +159,9 @@ def _schedule_route(p: Problem, veh: Vehicle, ids: list[int], via_depot: dict[in
         step = Step(kind, loc, arrival=ready, service_start=st, end=st + service, service=service,
                     waiting_time=st - ready, duration=travel, distance=dist, **extra)
         if kind == "pickup":
-            load = [a + b for a, b in zip(load, step.parts)]
+            load = [a + b for a, b in zip(load, step.parts, strict=False)]
         else:
-            load = [a - b for a, b in zip(load, _pad(jobs[step.id].delivery, K))]
+            load = [a - b for a, b in zip(load, _pad(jobs[step.id].delivery, K), strict=False)]
         step.load = list(load)
         steps.append(step)
         prev_loc, prev_end = loc, st + service
@@ -204,7 +202,7 @@ def _finish(p: Problem, veh: Vehicle, steps: list[Step], K: int) -> Route:
     distance = sum(s.distance for s in steps)
     delivery = [0] * K
     for s in jobs:
-        delivery = [a + b for a, b in zip(delivery, _pad(by_id[s.id].delivery, K))]
+        delivery = [a + b for a, b in zip(delivery, _pad(by_id[s.id].delivery, K), strict=False)]
     return Route(vehicle=veh.id, steps=steps, cost=travel, service=sum(s.service for s in steps if s.type != "break"),
                  duration=travel, waiting_time=sum(s.waiting_time for s in steps), distance=distance,
                  priority=sum(by_id[s.id].priority for s in jobs), delivery=delivery,

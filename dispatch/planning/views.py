@@ -68,7 +68,7 @@ def board_data(session: Session, region_id: int | None, day_text: str | None) ->
     t0 = local_midnight(day, tz)
     shifts = session.exec(select(Shift, Technician).join(Technician, Technician.id == Shift.technician_id)
                           .where(Shift.day == day, Technician.region_id == region.id,
-                                 Technician.active == True).order_by(Technician.code)).all()
+                                 Technician.active.is_(True)).order_by(Technician.code)).all()
     # 07-21 unless a shift starts earlier or ends later (an evening shift ran off the edge)
     start_h, end_h = TIMELINE_START_H, TIMELINE_END_H
     for sh, _t in shifts:

@@ -67,7 +67,9 @@ def apply_solution(session: Session, plan: Plan, inp: PlanInput, sol: Solution,
         brk = None
         for st in route.steps:
             if st.type == "pickup":
-                pickups_for[st.for_job if st.for_job is not None else st.id] = {"depot_id": st.depot, "parts": {k: q for k, q in zip(inp.part_kinds, st.parts) if q},
+                parts = {k: q for k, q in zip(inp.part_kinds, st.parts, strict=False) if q}
+                pickups_for[st.for_job if st.for_job is not None else st.id] = {
+                                  "depot_id": st.depot, "parts": parts,
                                   "arrival": inp.at(st.arrival).isoformat(),
                                   "start": inp.at(st.service_start).isoformat(), "end": inp.at(st.end).isoformat(),
                                   "travel_seconds": st.duration, "travel_meters": st.distance}

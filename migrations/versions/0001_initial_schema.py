@@ -3,11 +3,11 @@
 Revision ID: 0001
 Revises: 
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import core.db  # noqa: F401  (UTCDateTime)
+from alembic import op
 
+import core.db  # noqa: F401  (UTCDateTime)
 
 revision = '0001'
 down_revision = None

@@ -10,7 +10,6 @@ from alembic import op
 
 import core.db  # noqa: F401  (UTCDateTime)
 
-
 revision = '0003'
 down_revision = '0002'
 branch_labels = None

@@ -1,5 +1,6 @@
 """The demo world is what newcomers see first: it must be complete and consistent."""
-from datetime import date
+from datetime import UTC, date
+from itertools import pairwise
 
 import phonenumbers
 import pytest
@@ -105,15 +106,15 @@ def test_technicians_have_shifts_on_the_demo_day(demo):
 
 def test_demo_history_has_follow_ups_through_legal_transitions(demo):
     """The analytics page must not show a 100 % first-time-fix rate on the demo."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from dispatch.models import WorkOrderEvent
     from dispatch.workorders.service import ALLOWED_TRANSITIONS
     from maintenance.analytics import first_time_fix
 
     _, s = demo
-    rows = {r["model"]: r for r in first_time_fix(s, datetime(2026, 10, 1, tzinfo=timezone.utc),
-                                                          datetime(2026, 11, 25, tzinfo=timezone.utc))}
+    rows = {r["model"]: r for r in first_time_fix(s, datetime(2026, 10, 1, tzinfo=UTC),
+                                                          datetime(2026, 11, 25, tzinfo=UTC))}
     overall = rows["all"]
     assert overall["completed"] > 100
     assert 0 < overall["first_time_fixed"] < overall["completed"]
@@ -126,8 +127,9 @@ def test_demo_history_has_follow_ups_through_legal_transitions(demo):
         chain = events.get(wo.id, [])
         if not chain:
             continue
-        for a, b in zip(chain, chain[1:]):
-            assert b.from_status == a.to_status, (wo.number, [(e.from_status, e.to_status, str(e.at), e.action) for e in chain])
+        for a, b in pairwise(chain):
+            assert b.from_status == a.to_status, (
+                wo.number, [(e.from_status, e.to_status, str(e.at), e.action) for e in chain])
             assert b.to_status in ALLOWED_TRANSITIONS[b.from_status], (wo.number, b.from_status, b.to_status)
         assert chain[-1].to_status == "completed" and chain[-1].at == wo.completed_at
         followed += any(e.to_status == "needs_follow_up" for e in chain)

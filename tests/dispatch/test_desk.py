@@ -84,7 +84,8 @@ def test_resolved_remotely_is_kept_and_closed(db):
         svc.escalate(db, fault)
     with pytest.raises(Conflict):
         svc.record_triage(db, fault, [("restart", "fixed", "")])
-    actions = [a.action for a in db.exec(select(AuditEvent).where(AuditEvent.entity == "fault").order_by(AuditEvent.id))]
+    actions = [a.action for a in db.exec(
+        select(AuditEvent).where(AuditEvent.entity == "fault").order_by(AuditEvent.id))]
     assert actions == ["created", "triage", "resolved_remotely"]
 
 

@@ -133,7 +133,7 @@ def test_category_hints_with_quote_marks_survive_in_attributes(client, db, lang)
     import re
 
     for c in quoted:
-        m = re.search(r'<option value="%s" data-symptoms="([^"]*)"' % c.code, page)
+        m = re.search(rf'<option value="{c.code}" data-symptoms="([^"]*)"', page)
         assert m, c.code
         from flask_babel import force_locale
 

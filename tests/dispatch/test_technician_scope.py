@@ -136,7 +136,8 @@ def scene(db):
 
 def _snapshot(db) -> dict:
     db.expire_all()
-    count = lambda model: db.exec(select(func.count()).select_from(model)).one()
+    def count(model):
+        return db.exec(select(func.count()).select_from(model)).one()
     return {"moves": count(StockMove), "events": count(WorkOrderEvent),
             "attachments": count(Attachment),
             "work_orders": sorted((wo.id, wo.status, wo.backup_status)

@@ -1,7 +1,7 @@
 """Analytics figures on a hand-made history whose answers are worked out by hand."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -17,13 +17,13 @@ from dispatch.models import (
 from maintenance import analytics
 from tests.factories import local_dt, make_world
 
-SINCE = datetime(2026, 10, 1, tzinfo=timezone.utc)
-UNTIL = datetime(2026, 11, 1, tzinfo=timezone.utc)
-NOW = datetime(2026, 11, 5, tzinfo=timezone.utc)
+SINCE = datetime(2026, 10, 1, tzinfo=UTC)
+UNTIL = datetime(2026, 11, 1, tzinfo=UTC)
+NOW = datetime(2026, 11, 5, tzinfo=UTC)
 
 
 def utc(month, day, hour=0, minute=0):
-    return datetime(2026, month, day, hour, minute, tzinfo=timezone.utc)
+    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 escalated as their window closes, caught up once after downtime."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -27,8 +27,8 @@ def test_rule_plan_creates_one_optional_low_priority_work_order_per_due_date(db)
     assert (wo.optional, wo.priority, wo.status, wo.service_minutes) == (True, "low", "ready", 25)
     assert wo.required_skills == ["preventive"]
     # window: local midnight Nov 30 to local midnight Dec 10 (Shanghai, UTC+8)
-    assert wo.window_start_at == datetime(2026, 11, 29, 16, tzinfo=timezone.utc)
-    assert wo.window_end_at == datetime(2026, 12, 9, 16, tzinfo=timezone.utc)
+    assert wo.window_start_at == datetime(2026, 11, 29, 16, tzinfo=UTC)
+    assert wo.window_end_at == datetime(2026, 12, 9, 16, tzinfo=UTC)
     assert [c["code"] for c in wo.checklist] == ["clean_card_slot", "clean_printer_head"]
     assert events(db, wo.id)[0].action == "created"
 
@@ -148,7 +148,7 @@ def test_interval_plan_waits_for_the_last_service_before_the_next_occurrence(db)
     assert len(occurrences(db)) == 1
     [wo] = work_orders(db)
     wo.status = WorkOrderStatus.COMPLETED
-    wo.completed_at = datetime(2026, 11, 9, 3, tzinfo=timezone.utc)  # Nov 9 local
+    wo.completed_at = datetime(2026, 11, 9, 3, tzinfo=UTC)  # Nov 9 local
     db.add(wo)
     db.commit()
     generate_due(db, date(2026, 11, 30), horizon_days=10)
@@ -162,7 +162,7 @@ def test_generation_reads_today_in_each_regions_zone_from_an_instant(db):
     make_world(db)  # Shanghai, UTC+8
     add_plan(db, rrule="FREQ=DAILY", due_window_days=1, active_from=date(2026, 11, 1))
     # 17:00 UTC on Nov 24 is already Nov 25 in Shanghai
-    generate_due(db, datetime(2026, 11, 24, 17, tzinfo=timezone.utc), horizon_days=0)
+    generate_due(db, datetime(2026, 11, 24, 17, tzinfo=UTC), horizon_days=0)
     assert [o.due_date for o in occurrences(db)] == [date(2026, 11, 25)]
 
 

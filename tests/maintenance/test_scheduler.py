@@ -3,7 +3,7 @@ that change nothing when run twice."""
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -18,7 +18,7 @@ from notifications.models import OutboundMessage
 from tests.factories import make_world
 from tests.maintenance.helpers import add_plan, events, work_orders
 
-T0 = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
 RUNS: list[int] = []
 
@@ -92,7 +92,7 @@ def test_missed_runs_after_downtime_run_once(engine):
     scheduler.add_listener(lambda _e: done.set(), EVENT_JOB_EXECUTED)
     # the process was down for five nightly runs
     scheduler.add_job("tests.maintenance.test_scheduler:record_run", "interval", days=1,
-                      id="nightly", replace_existing=True, next_run_time=datetime.now(timezone.utc) - timedelta(days=5, hours=1))
+                      id="nightly", replace_existing=True, next_run_time=datetime.now(UTC) - timedelta(days=5, hours=1))
     scheduler.start()
     try:
         assert done.wait(20)
@@ -144,7 +144,7 @@ def _plan_visit(db, w, wo, day: date, start_hour_utc: int) -> None:
     plan = Plan(region_id=w.region.id, day=day, status="published")
     db.add(plan)
     db.flush()
-    start = datetime(day.year, day.month, day.day, start_hour_utc, tzinfo=timezone.utc)
+    start = datetime(day.year, day.month, day.day, start_hour_utc, tzinfo=UTC)
     db.add(Visit(plan_id=plan.id, work_order_id=wo.id, technician_id=w.tech.id, sequence=1,
                  planned_start=start, planned_end=start + timedelta(minutes=30),
                  window_start=start - timedelta(minutes=30), window_end=start + timedelta(minutes=30)))
@@ -157,7 +157,7 @@ def test_day_before_reminder_is_queued_once_per_preventive_visit(db):
     jobs.preventive_generation(db, T0)
     [wo] = work_orders(db, "preventive")
     _plan_visit(db, w, wo, date(2026, 11, 25), 2)  # 10:00 Shanghai
-    evening = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)  # 17:00 local, the day before
+    evening = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 17:00 local, the day before
     assert jobs.pm_reminders(db, evening) == 1
     assert jobs.pm_reminders(db, evening + timedelta(hours=1)) == 0
     [msg] = db.exec(select(OutboundMessage)).all()
@@ -174,7 +174,7 @@ def test_repairs_get_no_preventive_reminder(db):
                            priority="high", severity="down", required_skills=[], predicted_parts=[],
                            service_minutes=45)
     _plan_visit(db, w, wo, date(2026, 11, 25), 2)
-    assert jobs.pm_reminders(db, datetime(2026, 11, 24, 9, tzinfo=timezone.utc)) == 0
+    assert jobs.pm_reminders(db, datetime(2026, 11, 24, 9, tzinfo=UTC)) == 0
 
 
 def test_outbox_sweep_sends_due_messages_once(db, app):
@@ -185,6 +185,6 @@ def test_outbox_sweep_sends_due_messages_once(db, app):
                 context={"ref": "WO-000001"})
     db.commit()
     settings = app.config["FIXROUTE"]
-    first = jobs.outbox_sweep(db, datetime.now(timezone.utc), settings=settings)
-    second = jobs.outbox_sweep(db, datetime.now(timezone.utc), settings=settings)
+    first = jobs.outbox_sweep(db, datetime.now(UTC), settings=settings)
+    second = jobs.outbox_sweep(db, datetime.now(UTC), settings=settings)
     assert first["sent"] == 1 and second["sent"] == 0

@@ -113,7 +113,8 @@ def test_non_urgent_outside_quiet_hours_goes_now(db):
 
 def test_quiet_hours_wrap_midnight_and_same_day():
     tz = "Asia/Shanghai"
-    at = lambda h: datetime(2026, 11, 24, h, tzinfo=UTC)
+    def at(h):
+        return datetime(2026, 11, 24, h, tzinfo=UTC)
     # 01:00 local (17:00 UTC the day before) is inside 21-8
     assert quiet_until(datetime(2026, 11, 23, 17, tzinfo=UTC), tz, (21, 8)) == at(0)
     assert quiet_until(at(5), tz, (21, 8)) is None  # 13:00 local

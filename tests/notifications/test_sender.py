@@ -2,6 +2,7 @@
 twilio-python client: retries, permanent failures, restarts, concurrency, limits."""
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -424,10 +425,8 @@ def test_two_senders_at_once_stay_within_the_per_number_cap(db, engine, fake_twi
 
     def recent_sends_then_wait(*args, **kwargs):
         result = original(*args, **kwargs)
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             counted.wait(timeout=2)  # the other claim is blocked (correct) or counting too
-        except threading.BrokenBarrierError:
-            pass
         return result
 
     monkeypatch.setattr(sender_module, "_recent_sends", recent_sends_then_wait)
