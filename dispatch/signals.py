@@ -1,6 +1,13 @@
-"""Signals dispatch sends so that other modules (merchant SMS notices, inventory
-reservations, the board) react to work-order changes without the state machine
-importing them.
+"""Signals dispatch sends so that other modules react to work-order changes without
+the state machine importing them. The receivers today:
+
+- `dispatch.workorders.merchant_notices.notify_merchant`: the merchant's SMS;
+- `dispatch.backup.service._on_work_order_changed`: weighs a backup terminal when a
+  down terminal's repair becomes ready, frees the loaner of a cancelled work order
+  (connected by `dispatch.backup.init_app`).
+
+Inventory reservations are made by publishing a plan (`dispatch.planning.service`),
+not through this signal.
 
 `work_order_changed` is sent by the state-machine service *before* it commits, with
 the session, so that receivers add their rows (an outbox SMS, a reservation) to the

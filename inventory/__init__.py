@@ -1,4 +1,9 @@
-"""The inventory package: see DESIGN.md for what it owns."""
+"""Parts and stock: stock locations (depots, vans), the stock ledger (every move a
+row), reservations for planned visits, serial-tracked units and the loaner-terminal
+pool, restock and reorder suggestions. Refers to work orders by foreign key only and
+never imports dispatch (see `inventory.refs`); the one dispatch rule it applies, who may
+move stock on a work order, is registered by dispatch (`inventory.api.set_work_order_scope`).
+Depends on core and notifications (see docs/architecture.md)."""
 from __future__ import annotations
 
 

@@ -1,4 +1,9 @@
-"""The notifications package: see DESIGN.md for what it owns."""
+"""Merchant SMS: the outbox (every message written in the caller's transaction, sent
+later, never twice), the Twilio sender with its retries and the development phone page,
+message templates in English and Chinese, and Twilio's webhooks (inbound replies,
+delivery status) with STOP/START/HELP. It knows phone numbers, not work orders: replies
+it does not handle itself go out through `notifications.signals.inbound_reply`.
+Depends on core only (see docs/architecture.md)."""
 from __future__ import annotations
 
 

@@ -1,7 +1,9 @@
 """notifications announces what merchants send back; it knows phone numbers, not work
 orders. STOP/START/HELP are handled inside notifications; everything else is announced
-through `inbound_reply` for dispatch to interpret (YES/NO for a backup-terminal offer,
-1-5 survey scores, free text as a note).
+through `inbound_reply` for dispatch to interpret. Its receivers today:
+`dispatch.backup.service.handle_reply` (YES/NO to a backup-terminal offer) and
+`dispatch.workorders.merchant_replies.handle_merchant_reply` (1-5 survey scores, other
+text as a note on the merchant's open work order).
 
 Receivers get sender=the phone number (E.164) and kwargs session, message
 (InboundMessage), keyword (upper-cased first word), and must set
