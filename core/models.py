@@ -8,7 +8,7 @@ from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.db import UTCDateTime
-from core.timeutil import utcnow
+from core.timeutil import default_timezone, utcnow
 
 
 class Role(StrEnum):
@@ -24,7 +24,7 @@ class Region(SQLModel, table=True):
     code: str = Field(max_length=32, unique=True)
     name: str = Field(max_length=120)
     name_zh: str = Field(default="", max_length=120)
-    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+    timezone: str = Field(default_factory=default_timezone, max_length=64)  # DEFAULT_TIMEZONE
     center_lat: float
     center_lon: float
     min_lat: float

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: the zone of times that belong to no region (DEFAULT_TIMEZONE); regions carry their own
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -20,7 +22,7 @@ def _bool(value: str | None, default: bool = False) -> bool:
 class Settings:
     database_url: str
     secret_key: str
-    default_timezone: str = "Asia/Shanghai"
+    default_timezone: str = DEFAULT_TIMEZONE
     redis_url: str | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
@@ -61,7 +63,7 @@ def load_settings(overrides: dict | None = None) -> Settings:
     values = dict(
         database_url=env.get("DATABASE_URL") or default_sqlite_url(),
         secret_key=env.get("SECRET_KEY") or _dev_secret_key(),
-        default_timezone=env.get("DEFAULT_TIMEZONE", "Asia/Shanghai"),
+        default_timezone=env.get("DEFAULT_TIMEZONE") or DEFAULT_TIMEZONE,
         redis_url=env.get("REDIS_URL") or None,
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,

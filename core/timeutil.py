@@ -1,6 +1,7 @@
 """Times are stored in UTC and shown in the region's time zone."""
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,23 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def default_timezone() -> str:
+    """The zone for a time that belongs to no region: the DEFAULT_TIMEZONE setting (the
+    app's settings in a request or command, else the environment)."""
+    from flask import current_app, has_app_context
+
+    from core.settings import DEFAULT_TIMEZONE
+
+    if has_app_context() and "FIXROUTE" in current_app.config:
+        return current_app.config["FIXROUTE"].default_timezone
+    return os.environ.get("DEFAULT_TIMEZONE") or DEFAULT_TIMEZONE
+
+
+def region_timezone(region) -> str:
+    """A region's zone, or the default zone when there is no region."""
+    return region.timezone if region is not None and region.timezone else default_timezone()
 
 
 def to_local(value: datetime | None, tz_name: str) -> datetime | None:

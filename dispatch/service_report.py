@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from core.api import APIError
 from core.models import Region
-from core.timeutil import to_local
+from core.timeutil import region_timezone, to_local
 from dispatch.models import (
     Attachment,
     FaultReport,
@@ -103,7 +103,7 @@ def report_link(wo: WorkOrder) -> str | None:
 
 def _tz(session: Session, region_id: int) -> str:
     region = session.get(Region, region_id)
-    return region.timezone if region else "Asia/Shanghai"
+    return region_timezone(region)
 
 
 def _local(value: datetime | None, tz: str) -> str:

@@ -29,7 +29,7 @@ from sqlmodel import select
 
 from core.db import begin_write, is_sqlite, session_scope
 from core.models import SchedulerLease
-from core.timeutil import utcnow
+from core.timeutil import default_timezone, utcnow
 
 log = logging.getLogger("fixroute.scheduler")
 
@@ -163,10 +163,11 @@ def run_job(name: str, engine: Engine | None = None, now: datetime | None = None
         return func(session, now or utcnow(), **kwargs)
 
 
-def build_scheduler(engine: Engine, *, blocking: bool = True, timezone: str = "Asia/Shanghai",
+def build_scheduler(engine: Engine, *, blocking: bool = True, timezone: str | None = None,
                     jobstore_engine: Engine | None = None):
     """A scheduler with the SQLAlchemy job store in the application database and the
-    jobs registered (replace_existing, so a restart updates triggers)."""
+    jobs registered (replace_existing, so a restart updates triggers). Its clock runs
+    in `timezone`, by default the DEFAULT_TIMEZONE setting."""
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -177,7 +178,7 @@ def build_scheduler(engine: Engine, *, blocking: bool = True, timezone: str = "A
     scheduler = cls(
         jobstores={"default": SQLAlchemyJobStore(engine=jobstore_engine or engine,
                                                  tablename=JOBSTORE_TABLE)},
-        job_defaults=dict(JOB_DEFAULTS), timezone=timezone)
+        job_defaults=dict(JOB_DEFAULTS), timezone=timezone or default_timezone())
     for name, (_func, trigger) in JOBS.items():
         scheduler.add_job("maintenance.scheduler:run_job", args=[name], id=name, name=name,
                           replace_existing=True, **trigger)

@@ -21,7 +21,7 @@ from core.db import begin_write, is_sqlite
 from core.i18n import lazy_word, msgid
 from core.models import Region, User
 from core.search import contains
-from core.timeutil import utcnow
+from core.timeutil import region_timezone, utcnow
 from dispatch.desk.catalog import CATEGORIES, TRIAGE_OUTCOMES, TRIAGE_STEPS, FaultCategory
 from dispatch.models import (
     FaultReport,
@@ -281,7 +281,7 @@ def escalation_plan(session: Session, fault: FaultReport, now: datetime | None =
     region = session.get(Region, merchant.region_id)
     reported = fault.created_at or now or utcnow()
     due = sla_due_at(reported, tier=merchant.sla_tier, severity=cat.severity,
-                     tz_name=region.timezone if region else "Asia/Shanghai", merchant=merchant)
+                     tz_name=region_timezone(region), merchant=merchant)
     return {
         "severity": cat.severity,
         "priority": priority or priority_for(merchant.sla_tier, cat.severity),

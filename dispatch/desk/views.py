@@ -16,7 +16,7 @@ from core.api import APIError
 from core.auth import STAFF, roles_required
 from core.db import begin_write, get_session
 from core.models import Region, Role, User
-from core.timeutil import to_local, utcnow
+from core.timeutil import default_timezone, region_timezone, to_local, utcnow
 from dispatch import words as dwords
 from dispatch.desk import service as fault_svc
 from dispatch.desk.api import (
@@ -75,7 +75,7 @@ def _labels():
 
 def _tz(session, region_id: int | None) -> str:
     region = session.get(Region, region_id) if region_id else None
-    return region.timezone if region else "Asia/Shanghai"
+    return region_timezone(region)
 
 
 def _fmt(value, tz: str) -> str:
@@ -138,7 +138,7 @@ def desk():
         select(Merchant).where(Merchant.id.in_([f.merchant_id for f in open_faults]))).all()}
     return render_template("dispatch/desk.html", q=q, merchants=merchants, terminals=terminals,
                            open_faults=open_faults, merchant_names=merchant_names,
-                           fmt=lambda v: _fmt(v, "Asia/Shanghai"))
+                           fmt=lambda v: _fmt(v, default_timezone()))
 
 
 @bp.get("/desk/merchants/<int:merchant_id>")
@@ -392,7 +392,7 @@ def work_orders():
         filters={"status": status, "priority": priority, "kind": kind, "region_id": region_id,
                  "at_risk": at_risk, "q": q},
         statuses=wo_svc.STATUSES, priorities=wo_svc.PRIORITIES, kinds=wo_svc.KINDS,
-        fmt=lambda v, rid: _fmt(v, region_tz.get(rid, "Asia/Shanghai")),
+        fmt=lambda v, rid: _fmt(v, region_tz.get(rid) or default_timezone()),
         page_url=lambda n: url_for("desk.work_orders", **{
             **{k: v for k, v in request.args.items() if k != "page"}, "page": n}),
         at_risk_of=lambda w: w.status in wo_svc.STATUSES and w.status not in (

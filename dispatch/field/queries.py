@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core.models import Depot, Region
-from core.timeutil import to_local
+from core.timeutil import region_timezone, to_local
 from core.words import has_word, word
 from dispatch import words as dwords
 from dispatch.field import service as svc
@@ -43,7 +43,7 @@ OUTCOME_LABELS = dwords.TRIAGE_OUTCOME
 
 def region_tz(session: Session, region_id: int) -> str:
     region = session.get(Region, region_id)
-    return region.timezone if region else "Asia/Shanghai"
+    return region_timezone(region)
 
 
 def _iso(value: datetime | None) -> str | None:

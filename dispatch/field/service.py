@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from core.api import Conflict, Forbidden, NotFound, ValidationFailed
 from core.db import begin_write, is_sqlite
 from core.models import Region, Role, User
-from core.timeutil import as_utc, utcnow
+from core.timeutil import as_utc, region_timezone, utcnow
 from dispatch.models import (
     OPEN_WORK_ORDER_STATUSES,
     Plan,
@@ -111,7 +111,7 @@ class ActionResult:
 
 def region_today(session: Session, region_id: int, now: datetime | None = None) -> date:
     region = session.get(Region, region_id)
-    tz = ZoneInfo(region.timezone if region else "Asia/Shanghai")
+    tz = ZoneInfo(region_timezone(region))
     return as_utc(now or utcnow()).astimezone(tz).date()
 
 
