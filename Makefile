@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-sqlite test-postgres browser translations messages lint imports clean
+.PHONY: install run test test-sqlite test-postgres browser translations messages lint imports types clean
 
 install: $(VENV)/.installed translations
 
@@ -36,6 +36,7 @@ test: install browser
 	$(BIN)/python scripts/i18n.py check
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory imports
+	$(MAKE) --no-print-directory types
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
@@ -59,6 +60,10 @@ lint:
 # the direction of dependencies (README "Layout"), as import-linter contracts in pyproject.toml
 imports:
 	$(BIN)/lint-imports
+
+# mypy on the packages listed in pyproject.toml ([tool.mypy] files)
+types:
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) instance *.egg-info

@@ -10,6 +10,7 @@ request that reads them (English outside a request). ``code`` and ``field`` neve
 change with the language; clients that branch on an error use those."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, jsonify, request
@@ -209,7 +210,7 @@ def parse_query(model: type[M]) -> M:
         raise validation_error_from_pydantic(exc) from None
 
 
-def _pydantic_reason(err: dict) -> Any:
+def _pydantic_reason(err: Mapping[str, Any]) -> Any:
     """pydantic's reason for one field in the reader's language (its own English text
     for the kinds of error not listed here)."""
     kind, ctx = err["type"], err.get("ctx") or {}

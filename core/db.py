@@ -13,9 +13,10 @@ import importlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Result, Table, create_engine, event
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
@@ -148,6 +149,17 @@ def close_session(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model (for bulk UPDATE/DELETE); SQLModel does not
+    declare `__table__` to type checkers."""
+    return model.__table__  # type: ignore[attr-defined]
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched (its result is a CursorResult)."""
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 @contextmanager

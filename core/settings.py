@@ -6,6 +6,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: the zone of times that belong to no region (DEFAULT_TIMEZONE); regions carry their own
@@ -60,7 +61,7 @@ def load_settings(overrides: dict | None = None) -> Settings:
     except ImportError:  # pragma: no cover - python-dotenv is a dependency
         pass
     env = os.environ
-    values = dict(
+    values: dict[str, Any] = dict(
         database_url=env.get("DATABASE_URL") or default_sqlite_url(),
         secret_key=env.get("SECRET_KEY") or _dev_secret_key(),
         default_timezone=env.get("DEFAULT_TIMEZONE") or DEFAULT_TIMEZONE,

@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.api import APIError, ValidationFailed
 from core.audit import record_audit
+from core.db import rowcount, table_of
 from core.models import ApiToken, LoginThrottle, Role, User
 from core.timeutil import as_utc, utcnow
 
@@ -107,7 +108,7 @@ def create_user(
     return user
 
 
-_THROTTLE = LoginThrottle.__table__
+_THROTTLE = table_of(LoginThrottle)
 _CLAIM_TRIES = 20
 
 
@@ -141,11 +142,11 @@ def _claim_attempt(session: Session, key: str, free_failures: int, now: datetime
         failures = 1 if stale else row.failures + 1
         locked_until = (now + timedelta(seconds=_wait_seconds(failures, free_failures))
                         if failures >= free_failures else None)
-        claimed = session.execute(
+        claimed = rowcount(session.execute(
             sa.update(_THROTTLE)
             .where(_THROTTLE.c.key == key, _THROTTLE.c.failures == row.failures)
             .values(failures=failures, last_failure_at=now, locked_until=locked_until)
-        ).rowcount
+        ))
         if claimed == 1:
             return
     raise TooManyAttempts(1)  # this many attempts at once on one key: a burst, slow it down
@@ -186,9 +187,9 @@ def authenticate(
         raise
     session.commit()
     usable = user is not None and user.active
-    stored_hash = user.password_hash if usable else _dummy_password_hash()
+    stored_hash = user.password_hash if user is not None and usable else _dummy_password_hash()
     password_ok = check_password_hash(stored_hash, password or "")
-    if not (usable and password_ok):
+    if user is None or not (usable and password_ok):
         raise APIError(_l("unknown username or wrong password"), status=401, code="unauthorized",
                        field="password")
     session.execute(sa.delete(_THROTTLE).where(_THROTTLE.c.key == name_key))
@@ -210,6 +211,8 @@ def hash_token(token: str) -> str:
 
 
 def issue_token(session: Session, user: User, ttl_hours: int, name: str = "") -> tuple[str, ApiToken]:
+    if user.id is None:
+        raise ValueError("a token is issued to a saved user")
     token = "frt_" + secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id,
@@ -329,8 +332,8 @@ def set_password(session: Session, user: User, password: str, *,
     user.password_hash = generate_password_hash(password)
     user.session_version = (user.session_version or 0) + 1
     session.add(user)
-    session.execute(sa.update(ApiToken.__table__)
-                    .where(ApiToken.__table__.c.user_id == user.id,
-                           ApiToken.__table__.c.revoked_at.is_(None))
+    tokens = table_of(ApiToken)
+    session.execute(sa.update(tokens)
+                    .where(tokens.c.user_id == user.id, tokens.c.revoked_at.is_(None))
                     .values(revoked_at=utcnow()))
     record_audit(session, "user", user.id, "password_set", actor_user_id)
