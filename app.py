@@ -25,6 +25,7 @@ import inventory
 import maintenance
 import notifications
 from core import auth as core_auth
+from core import cli as core_cli
 from core import web as core_web
 from core.api import APIError, api_v1, error_response
 from core.db import close_session, make_engine, register_model_modules
@@ -132,7 +133,8 @@ def create_app(
         return jsonify(build_spec())
 
     app.register_blueprint(api_v1)
-    _register_cli(app)
+    core_cli.init_app(app)
+    demo.init_app(app)
     return app
 
 
@@ -206,19 +208,6 @@ def _register_error_handlers(app: Flask) -> None:
             return error_response(500, "internal_error", "something went wrong on our side")
         return render_template("core/error.html", status=500,
                                message="Something went wrong on our side.", fields=[]), 500
-
-
-def _register_cli(app: Flask) -> None:
-    from core.cli import register_core_commands
-
-    register_core_commands(app)
-    demo.init_app(app)
-    try:
-        from dispatch.solver.cli import solve_command
-    except ImportError:  # the solver package is being built
-        pass
-    else:
-        app.cli.add_command(solve_command, "solve")
 
 
 @click.group(cls=FlaskGroup, create_app=create_app)

@@ -28,3 +28,6 @@ def init_app(app: Flask) -> None:
     from dispatch.replies_views import init_replies  # replies inbox, follow-ups of poor ratings
 
     init_replies(app)
+    from dispatch.solver.cli import solve_command  # `fixroute solve`: the optimizer alone
+
+    app.cli.add_command(solve_command, "solve")
