@@ -11,13 +11,13 @@ change with the language; clients that branch on an error use those."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from flask import Blueprint, Response, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, select
 from werkzeug.exceptions import BadRequest
@@ -270,6 +270,24 @@ def validation_error_from_pydantic(exc: ValidationError) -> ValidationFailed:
 
 MAX_PAGE = 100_000  # keeps OFFSET inside the database's integer range (the OpenAPI
 # document states this bound for every `page` parameter)
+MAX_ID = 2**31 - 1  # ids are the database's integers
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError(_l("must not contain NUL characters"))
+    return value
+
+
+# The field types of every JSON body (desk, backups, stock, ...): text without NUL
+# characters (PostgreSQL refuses them), ids inside the database's integer range, and
+# bodies that name no field they do not know.
+Text = Annotated[str, AfterValidator(_no_nul)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
 
 class Page(BaseModel):

@@ -9,6 +9,18 @@ from sqlmodel import Session
 from core.models import AuditEvent
 
 
+def actor_fields(actor: Any) -> tuple[int | None, str]:
+    """(user id, label) of who did something: a signed-in user (id and username), a
+    label such as "sms:+86..." or "scheduler", or nobody (None, ""), which pages show as
+    "system" in the reader's language. The one convention for audit rows, work-order
+    events and stock moves."""
+    if actor is None:
+        return None, ""
+    if isinstance(actor, str):
+        return None, actor[:64]
+    return getattr(actor, "id", None), (getattr(actor, "username", "") or "")[:64]
+
+
 def record_audit(
     session: Session,
     entity: str,

@@ -10,11 +10,11 @@ from typing import Annotated
 from flask import Flask, current_app, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from core import openapi
-from core.api import Forbidden, Page, ValidationFailed, api_v1, paginate, parse_body, read_page
+from core.api import MAX_ID, Forbidden, Id, Strict, Text, ValidationFailed, api_v1, paginate, parse_body, read_page
 from core.auth import login_required, roles_required
 from core.db import get_session
 from core.models import Role
@@ -22,7 +22,6 @@ from core.timeutil import as_utc
 from inventory import forecast, stock
 from inventory.models import Part, Reservation, SerialUnit, StockLocation, StockMove
 
-MAX_ID = 2**31 - 1
 TAG = "inventory"
 WRITERS = (Role.DISPATCHER,)
 
@@ -46,21 +45,9 @@ def require_technician_scope(session: Session, actor, work_order_id: int) -> Non
     check(session, actor, work_order_id)
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError(_l("must not contain NUL characters"))
-    return value
-
-
-Text = Annotated[str, AfterValidator(_no_nul)]
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Qty = Annotated[int, Field(gt=0, le=100000)]
 Serials = Annotated[list[Annotated[Text, Field(min_length=1, max_length=40)]],
                     Field(max_length=500)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ReserveIn(Strict):
@@ -219,17 +206,6 @@ def _technician_may_use(location_id: int) -> None:
         raise Forbidden(_l("technicians use the stock of their own van"), field="location_id")
 
 
-MAX_PAGE = 100_000
-
-
-def bounded_page() -> Page:
-    """read_page, with a bound on page so OFFSET stays a database integer."""
-    page = read_page()
-    if page.page > MAX_PAGE:
-        raise ValidationFailed(_l("must be at most %(limit)s", limit=MAX_PAGE), field="page")
-    return page
-
-
 # ---------------------------------------------------------------------------------
 # reads
 
@@ -241,7 +217,7 @@ def api_parts():
     kind = request.args.get("kind")
     if kind:
         stmt = stmt.where(Part.kind == kind)
-    return jsonify(paginate(get_session(), stmt, bounded_page(), _part))
+    return jsonify(paginate(get_session(), stmt, read_page(), _part))
 
 
 @api_v1.get("/inventory/locations")
@@ -251,7 +227,7 @@ def api_locations():
     kind = _choice_arg("kind", ("depot", "van"))
     if kind:
         stmt = stmt.where(StockLocation.kind == kind)
-    return jsonify(paginate(get_session(), stmt, bounded_page(), _location))
+    return jsonify(paginate(get_session(), stmt, read_page(), _location))
 
 
 @api_v1.get("/inventory/stock")
@@ -267,7 +243,7 @@ def api_stock():
                 "reserved": lv.reserved, "available": lv.on_hand - lv.reserved,
                 "faulty": lv.faulty}
 
-    return jsonify(paginate(get_session(), stmt, bounded_page(), row))
+    return jsonify(paginate(get_session(), stmt, read_page(), row))
 
 
 @api_v1.get("/inventory/moves")
@@ -277,7 +253,7 @@ def api_moves():
         location_id=_int_arg("location_id"), part_id=_int_arg("part_id"),
         kind=_choice_arg("kind", stock.MOVE_KINDS), work_order_id=_int_arg("work_order_id"),
         serial=request.args.get("serial") or None, since=_dt_arg("since"), until=_dt_arg("until"))
-    return jsonify(paginate(get_session(), stmt, bounded_page(), _move))
+    return jsonify(paginate(get_session(), stmt, read_page(), _move))
 
 
 @api_v1.get("/inventory/serials")
@@ -291,7 +267,7 @@ def api_serials():
     status = _choice_arg("status", ("in_stock", "installed", "faulty", "scrapped"))
     if status:
         stmt = stmt.where(SerialUnit.status == status)
-    return jsonify(paginate(get_session(), stmt, bounded_page(), lambda u: {
+    return jsonify(paginate(get_session(), stmt, read_page(), lambda u: {
         "serial": u.serial, "part_id": u.part_id, "location_id": u.location_id,
         "status": u.status, "work_order_id": u.work_order_id}))
 
@@ -307,7 +283,7 @@ def api_reservations():
     status = _choice_arg("status", ("active", "released", "consumed"))
     if status:
         stmt = stmt.where(Reservation.status == status)
-    return jsonify(paginate(get_session(), stmt, bounded_page(), _reservation))
+    return jsonify(paginate(get_session(), stmt, read_page(), _reservation))
 
 
 def _horizon() -> int:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
-from core.audit import record_audit
+from core.audit import actor_fields, record_audit
 from core.db import begin_write, is_sqlite
 from core.i18n import lazy_word
 from inventory import refs
@@ -57,12 +57,6 @@ class InsufficientStock(Conflict):
 
 # ---------------------------------------------------------------------------------
 # validation helpers
-
-
-def _actor_fields(actor) -> tuple[int | None, str]:
-    if actor is None:
-        return None, "system"
-    return getattr(actor, "id", None), getattr(actor, "username", "") or "system"
 
 
 def check_qty(qty: Any, field: str = "qty") -> int:
@@ -212,7 +206,7 @@ def _apply(session: Session, *, kind: str, location: StockLocation, part: Part,
             _l("not enough %(sku)s at %(location)s: %(have)s available, %(need)s needed",
                sku=part.sku, location=location.code, have=have, need=need),
             field="qty")
-    actor_id, _label = _actor_fields(actor)
+    actor_id, _label = actor_fields(actor)
     move = StockMove(kind=kind, part_id=part.id, location_id=location.id,
                      on_hand_delta=on_hand, reserved_delta=reserved, faulty_delta=faulty,
                      actor_user_id=actor_id, **fields)
@@ -260,7 +254,7 @@ def _unit_of_work(session: Session, commit: bool = True) -> Iterator[None]:
 
 def _audit(session: Session, action: str, location: StockLocation, part: Part, actor,
            **data: Any) -> None:
-    actor_id, label = _actor_fields(actor)
+    actor_id, label = actor_fields(actor)
     record_audit(session, "stock", f"{location.code}/{part.sku}", action,
                  actor_user_id=actor_id, actor_label=label, location_id=location.id,
                  part_id=part.id, **data)
@@ -353,7 +347,7 @@ def reserve_parts(session: Session, work_order_id: int, location_id: int, part_i
         loc = get_location(session, location_id)
         wo = _work_order_row(session, work_order_id)
         _check_fits_work_order(session, part, wo)
-        actor_id, _ = _actor_fields(actor)
+        actor_id, _ = actor_fields(actor)
         reservation = Reservation(work_order_id=wo.id, part_id=part.id, location_id=loc.id,
                                   qty=qty, created_by_user_id=actor_id)
         # the conditional UPDATE first: a refusal leaves nothing to undo

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
-from core.api import APIError, paginate
+from core.api import APIError, paginate, read_page
 from core.auth import roles_required
 from core.db import get_session
 from core.models import Role
@@ -20,7 +20,6 @@ from core.timeutil import utcnow
 from core.words import word
 from inventory import forecast, stock
 from inventory import words as iwords
-from inventory.api import bounded_page
 from inventory.models import Part, SerialUnit, StockLocation
 
 bp = Blueprint("inventory", __name__, url_prefix="/inventory")
@@ -94,7 +93,7 @@ def ledger_page():
     serial = (request.args.get("serial") or "").strip()[:40] or None
     filters = {"location_id": _int("location_id"), "part_id": _int("part_id"), "kind": kind,
                "work_order_id": _int("work_order_id"), "serial": serial}
-    result = paginate(session, stock.moves_statement(**filters), bounded_page(), lambda m: m)
+    result = paginate(session, stock.moves_statement(**filters), read_page(), lambda m: m)
     locations, parts = _choices(session)
     return render_template("inventory/ledger.html", result=result, filters=filters,
                            locations={x.id: x for x in locations},

@@ -9,46 +9,28 @@ from typing import Annotated
 from flask import jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from core import openapi
-from core.api import Page, ValidationFailed, api_v1, paginate, parse_body, read_page
+from core.api import MAX_ID, Id, Strict, ValidationFailed, api_v1, paginate, parse_body, read_page
 from core.auth import roles_required
 from core.db import get_session
 from core.models import Role
 from dispatch.backup import service as backup
-from dispatch.backup.views import MAX_ID, ROLES, WHERE_LABELS
+from dispatch.backup.views import ROLES, WHERE_LABELS
 from dispatch.field.service import require_technician_scope
 from dispatch.models import Terminal, WorkOrder
-
-MAX_PAGE = 100_000
-
-
-def _page() -> Page:
-    """read_page, with a bound on page so OFFSET stays a database integer."""
-    page = read_page()
-    if page.page > MAX_PAGE:
-        raise ValidationFailed(_l("must be at most %(limit)s", limit=MAX_PAGE), field="page")
-    return page
-
-
-# ---------------------------------------------------------------------------------
-# JSON
 
 TAG = "backup"
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class AcceptIn(Strict):
-    loaner_terminal_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    loaner_terminal_id: Id | None = None
 
 
 class LoanerIn(Strict):
-    loaner_terminal_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    loaner_terminal_id: Id | None = None
 
 
 class CancelIn(Strict):
@@ -176,7 +158,7 @@ def api_loaners():
         raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(WHERE_LABELS)),
                                field="where")
     rows = [r for r in backup.pool(session, depot_id=depot_id) if where in (None, r.where)]
-    page = _page()
+    page = read_page()
     total = len(rows)
     chunk = rows[(page.page - 1) * page.per_page: page.page * page.per_page]
     return jsonify({
@@ -197,7 +179,7 @@ def api_backups():
         if status not in backup.BACKUP_STATUSES:
             raise ValidationFailed(_l("unknown backup status"), field="status")
         stmt = stmt.where(WorkOrder.backup_status == status)
-    return jsonify(paginate(get_session(), stmt, _page(), _backup_state))
+    return jsonify(paginate(get_session(), stmt, read_page(), _backup_state))
 
 
 _path = [openapi.path_param("work_order_id")]

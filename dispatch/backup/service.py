@@ -30,7 +30,7 @@ from sqlalchemy import and_, false, or_
 from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
-from core.audit import record_audit
+from core.audit import actor_fields, record_audit
 from core.db import is_sqlite
 from core.i18n import lazy_word
 from core.timeutil import utcnow
@@ -49,7 +49,7 @@ from dispatch.models import (
     WorkOrderStatus,
 )
 from dispatch.words import said
-from dispatch.workorders.service import _actor_fields, _begin_unit, _event, _lock_row, status_word
+from dispatch.workorders.service import _begin_unit, _event, _lock_row, status_word
 
 DEFAULT_THRESHOLD_HOURS = 4
 DEFAULT_ALWAYS_TIERS = ("platinum",)
@@ -215,9 +215,9 @@ def _step(session: Session, wo: WorkOrder, action: str, actor, *, note: str = ""
 
 
 def _audit_terminal(session: Session, terminal: Terminal, action: str, actor, **data) -> None:
-    actor_id, label = _actor_fields(actor)
+    actor_id, label = actor_fields(actor)
     record_audit(session, "terminal", terminal.id, action, actor_user_id=actor_id,
-                 actor_label=label or "system", serial=terminal.serial, status=terminal.status,
+                 actor_label=label, serial=terminal.serial, status=terminal.status,
                  **data)
 
 

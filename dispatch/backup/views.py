@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlmodel import select
 
-from core.api import APIError, ValidationFailed
+from core.api import MAX_ID, APIError, ValidationFailed
 from core.auth import roles_required
 from core.db import get_session
 from core.models import Depot, Role
@@ -20,7 +20,6 @@ from dispatch.models import Merchant, Terminal
 
 bp = Blueprint("backup", __name__, url_prefix="/backup")
 ROLES = (Role.DISPATCHER,)
-MAX_ID = 2**31 - 1
 
 # The backup pages' words live in dispatch.words; these names stay for old callers.
 WHERE_LABELS = dwords.BACKUP_WHERE

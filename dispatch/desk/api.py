@@ -10,11 +10,11 @@ from typing import Annotated, Literal
 from flask import current_app, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from core import openapi
-from core.api import Forbidden, ValidationFailed, api_v1, paginate, parse_body, read_page
+from core.api import MAX_ID, Forbidden, Id, Strict, Text, ValidationFailed, api_v1, paginate, parse_body, read_page
 from core.auth import STAFF, roles_required
 from core.db import begin_write, get_session
 from core.models import Role
@@ -25,28 +25,15 @@ from dispatch.models import Attachment, FaultReport, Terminal, Visit, WorkOrder
 from dispatch.workorders import attachments as att_svc
 from dispatch.workorders import service as wo_svc
 
-MAX_ID = 2**31 - 1
 TECH_STATUSES = ("en_route", "on_site", "completed", "needs_follow_up")
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError(_l("must not contain NUL characters"))
-    return value
-
-
-Text = Annotated[str, AfterValidator(_no_nul)]
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Category = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
 StepCode = Literal[tuple(TRIAGE_STEPS)]  # type: ignore[valid-type]
 Outcome = Literal[TRIAGE_OUTCOMES]  # type: ignore[valid-type]
 Channel = Literal[fault_svc.CHANNELS]  # type: ignore[valid-type]
 Status = Literal[wo_svc.STATUSES]  # type: ignore[valid-type]
 PriorityT = Literal[wo_svc.PRIORITIES]  # type: ignore[valid-type]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class FaultCreate(Strict):

@@ -36,6 +36,7 @@ from dispatch.models import (
     WorkOrderKind,
     WorkOrderStatus,
 )
+from dispatch.planning.problem import published_plan
 from dispatch.words import said
 from inventory.models import Part, Reservation, SerialUnit, StockLocation
 
@@ -113,14 +114,6 @@ def region_today(session: Session, region_id: int, now: datetime | None = None) 
     region = session.get(Region, region_id)
     tz = ZoneInfo(region_timezone(region))
     return as_utc(now or utcnow()).astimezone(tz).date()
-
-
-def published_plan(session: Session, region_id: int, day: date) -> Plan | None:
-    return session.exec(
-        select(Plan)
-        .where(Plan.region_id == region_id, Plan.day == day, Plan.status == "published")
-        .order_by(Plan.version.desc(), Plan.id.desc())
-    ).first()
 
 
 def visits_for_day(session: Session, technician: Technician, day: date) -> list[Visit]:

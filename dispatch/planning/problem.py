@@ -155,6 +155,9 @@ def plan_visits(session: Session, plan_id: int) -> list[Visit]:
 
 
 def published_plan(session: Session, region_id: int, day: date) -> Plan | None:
+    """The day's published plan: the newest, should an older one not be superseded yet
+    (versions count the edits of one plan and do not order plans). The board, a new
+    draft and the technician's day all read it through here."""
     return session.exec(select(Plan).where(Plan.region_id == region_id, Plan.day == day,
                                            Plan.status == "published")
                         .order_by(Plan.id.desc())).first()

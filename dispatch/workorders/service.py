@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
+from core.audit import actor_fields
 from core.db import begin_write, is_sqlite
 from core.i18n import lazy_word
 from core.models import User
@@ -166,18 +167,10 @@ def _lock_row(session: Session, obj) -> None:
     session.refresh(obj, with_for_update=not is_sqlite(session))
 
 
-def _actor_fields(actor: User | str | None) -> tuple[int | None, str]:
-    if actor is None:
-        return None, ""
-    if isinstance(actor, str):
-        return None, actor[:64]
-    return actor.id, (actor.username or "")[:64]
-
-
 def _event(work_order: WorkOrder, action: str, *, actor, from_status: str = "",
            to_status: str = "", note: str = "", data: dict | None = None,
            client_action_id: str | None = None) -> WorkOrderEvent:
-    user_id, label = _actor_fields(actor)
+    user_id, label = actor_fields(actor)
     return WorkOrderEvent(work_order_id=work_order.id, at=utcnow(), actor_user_id=user_id,
                           actor_label=label, action=action, from_status=from_status,
                           to_status=to_status, note=note or "", data=dict(data or {}),
@@ -315,7 +308,7 @@ def create_work_order(
             sla_due_at=sla_due_at, required_skills=list(required_skills),
             predicted_parts=[dict(p) for p in predicted_parts], service_minutes=service_minutes,
             optional=optional, window_start_at=window_start_at, window_end_at=window_end_at,
-            checklist=list(checklist or []), created_by_user_id=_actor_fields(actor)[0],
+            checklist=list(checklist or []), created_by_user_id=actor_fields(actor)[0],
             created_at=now, updated_at=now,
         )
         session.add(wo)

@@ -86,6 +86,24 @@ def to_on_site(db: Session, day: Day) -> None:
     svc.arrive(db, day.visit.id, tech, aid())
 
 
+def test_the_phone_and_the_board_read_the_same_published_plan(db):
+    """Should two published plans of a day coexist (the older not superseded yet), the
+    technician's day and the board both follow the newest, whatever its edit version."""
+    from dispatch.planning.problem import published_plan
+
+    day = make_day(db)
+    day.plan.version = 7  # many edits on the older plan
+    newer = Plan(region_id=day.world.region.id, day=day.plan.day, status="published",
+                 job_status="done", version=1)
+    db.add(newer)
+    db.flush()
+    db.add(Visit(plan_id=newer.id, work_order_id=day.wo.id, technician_id=day.world.tech.id,
+                 sequence=1))
+    db.commit()
+    assert published_plan(db, day.world.region.id, day.plan.day).id == newer.id
+    assert [v.plan_id for v in svc.visits_for_day(db, day.world.tech, day.plan.day)] == [newer.id]
+
+
 def test_day_lists_own_visits_in_route_order_from_the_published_plan(db):
     day = make_day(db)
     draft = Plan(region_id=day.world.region.id, day=day.plan.day, status="draft")
