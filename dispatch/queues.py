@@ -1,4 +1,5 @@
-"""Alias of `dispatch.planning.queues.drain_outbox_job` under its old dotted name.
+"""Alias of the SMS drain job (`notifications.sender.drain_outbox_job`) under its old
+dotted name.
 
 RQ stores a job's function as a dotted path (``dispatch.queues.drain_outbox_job``); SMS
 drains queued in Redis before dispatch/ became feature packages still name this module
@@ -7,6 +8,6 @@ no queue can hold a job enqueued by 0.1. Nothing in FixRoute imports it.
 """
 from __future__ import annotations
 
-from dispatch.planning.queues import drain_outbox_job
+from notifications.sender import drain_outbox_job
 
 __all__ = ["drain_outbox_job"]

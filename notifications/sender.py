@@ -595,15 +595,23 @@ def drain_with_settings(source: SessionSource, settings, limit: int, *,
                         per_number_per_hour=settings.sms_max_per_number_per_hour, **kwargs)
 
 
-def drain_outbox_job(limit: int = 200) -> dict:
-    """Entry point for an RQ worker or cron (picklable: no arguments but the limit).
-    Reads the settings from the environment, sends, returns the report as a dict."""
-    from core.db import make_engine
+def drain_outbox_job(database_url: str | None = None, limit: int = 200,
+                     lease_seconds: int | None = None) -> dict:
+    """The one outbox drain outside a request: an RQ job (`dispatch.planning.queues`
+    enqueues it with the database URL, never a secret) or cron. Sends up to `limit`
+    due rows with the sender this process's environment configures (Twilio, or the dev
+    phone page without credentials) and returns the report as a dict."""
+    from core.db import import_all_models, make_engine, model_modules
     from core.settings import load_settings
 
     settings = load_settings()
-    engine = make_engine(settings.database_url)
+    if model_modules():  # a worker started by `fixroute worker` registered them
+        import_all_models()
+    engine = make_engine(database_url or settings.database_url)
     try:
-        return drain_with_settings(engine, settings, limit).as_dict()
+        report = drain_with_settings(engine, settings, limit,
+                                     lease_seconds=lease_seconds or LEASE_SECONDS).as_dict()
+        log.info("outbox drain: %s", report)
+        return report
     finally:
         engine.dispose()

@@ -6,8 +6,8 @@ Two queues (``fixroute worker`` serves both by default):
 * ``solves`` -> RQ queue ``fixroute-plans``: `dispatch.planning.jobs.run_plan_job`, enqueued
   by `jobs.start_plan_job` when ``REDIS_URL`` is set; and the sub-problem solves of
   `dispatch.planning.large_plans`.
-* ``sms`` -> RQ queue ``fixroute-sms``: `drain_outbox_job`, which sends the outbox's due
-  rows through `notifications.sender.drain_outbox` (safe to run from any number of
+* ``sms`` -> RQ queue ``fixroute-sms``: `notifications.sender.drain_outbox_job`, which sends
+  the outbox's due rows through `notifications.sender.drain_outbox` (safe to run from any number of
   workers at once: rows are claimed with leases).
 
 Jobs carry the database URL, never a secret: Twilio credentials come from the worker's
@@ -28,6 +28,7 @@ import logging
 import os
 
 from dispatch.planning import jobs as plan_jobs
+from notifications.sender import drain_outbox_job  # the SMS job (re-exported for its old path)
 
 log = logging.getLogger("fixroute.queues")
 
@@ -57,26 +58,6 @@ def redis_connection(redis_url: str):
 
 
 # --- SMS ---------------------------------------------------------------------------------
-
-def drain_outbox_job(database_url: str, limit: int = 200, lease_seconds: int | None = None) -> dict:
-    """RQ job: send up to `limit` due outbox rows with the sender this worker's
-    environment configures (Twilio, or the dev sender without credentials)."""
-    from core.db import import_all_models, make_engine
-    from core.settings import load_settings
-    from notifications.sender import LEASE_SECONDS, drain_with_settings
-
-    import_all_models()
-    engine = make_engine(database_url)
-    try:
-        settings = load_settings()
-        report = drain_with_settings(engine, settings, limit,
-                                     lease_seconds=lease_seconds or LEASE_SECONDS)
-        result = report.as_dict()
-        log.info("outbox drain: %s", result)
-        return result
-    finally:
-        engine.dispose()
-
 
 def enqueue_outbox_drain(redis_url: str, database_url: str, *, limit: int = 200,
                          lease_seconds: int | None = None, queue_name: str = SMS_QUEUE):

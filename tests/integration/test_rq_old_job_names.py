@@ -33,7 +33,7 @@ def test_old_dotted_job_paths_resolve_to_the_moved_functions(old_path):
 
     module, _, name = old_path.rpartition(".")
     new_module = {"dispatch.plan_jobs": "dispatch.planning.jobs",
-                  "dispatch.queues": "dispatch.planning.queues",
+                  "dispatch.queues": "notifications.sender",
                   "dispatch.large_plans": "dispatch.planning.large_plans"}[module]
     assert import_attribute(old_path) is getattr(importlib.import_module(new_module), name)
 

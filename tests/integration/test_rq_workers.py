@@ -136,7 +136,7 @@ def test_scheduler_sweep_queues_one_drain_at_a_time(db_url, redis_url, redis_con
     assert request_outbox_drain(redis_url, db_url, queue_name=rq_queue) is None  # one waits already
     queue = Queue(rq_queue, connection=redis_conn)
     assert queue.job_ids == [first]
-    assert Job.fetch(first, connection=redis_conn).func_name == "dispatch.planning.queues.drain_outbox_job"
+    assert Job.fetch(first, connection=redis_conn).func_name == "notifications.sender.drain_outbox_job"
 
 
 def test_sms_sender_killed_mid_batch_loses_and_duplicates_nothing(db, db_url, redis_url, rq_queue):

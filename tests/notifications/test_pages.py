@@ -95,6 +95,6 @@ def test_worker_job_drains_with_settings_from_the_environment(db, db_url, engine
     for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
         monkeypatch.setenv(name, "")
     _queue(db)
-    assert drain_outbox_job(10)["sent"] == 1
+    assert drain_outbox_job(limit=10)["sent"] == 1
     with Session(engine) as s:
         assert s.exec(select(OutboundMessage.status)).one() == "dev_delivered"
