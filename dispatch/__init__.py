@@ -22,12 +22,6 @@ def init_app(app: Flask) -> None:
 
     for package in (workorders, desk, field, planning, backup, admin):
         package.init_app(app)
-    from dispatch.report_views import init_report  # service report, merchant's signed link
-
-    init_report(app)
-    from dispatch.replies_views import init_replies  # replies inbox, follow-ups of poor ratings
-
-    init_replies(app)
     from dispatch.solver.cli import solve_command  # `fixroute solve`: the optimizer alone
 
     app.cli.add_command(solve_command, "solve")

@@ -145,7 +145,7 @@ def _not_done_reason():
 
 
 def _no_signature_reason():
-    from dispatch.signoff import NO_SIGNATURE_REASONS
+    from dispatch.field.signoff import NO_SIGNATURE_REASONS
 
     return NO_SIGNATURE_REASONS
 

@@ -1,6 +1,7 @@
 """Twilio webhooks, the outbox and template pages, the development phone, the JSON API."""
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 
@@ -257,10 +258,8 @@ def api_outbox():
 
             raise ValidationFailed(_l("must be a number in E.164 form (+<country><number>)"),
                                    field="to")
-        try:
-            to = normalize_e164(to, "to")
-        except APIError:  # the documented form, but no such number: it matches nothing
-            pass
+        with contextlib.suppress(APIError):  # the documented form, but no such number:
+            to = normalize_e164(to, "to")  # it matches nothing
         stmt = stmt.where(OutboundMessage.to_number == to)
     page = read_page()
     if page.page > MAX_PAGE:  # an OFFSET beyond 64 bits would overflow the database driver

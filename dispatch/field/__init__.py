@@ -2,6 +2,10 @@
 completion with signature and photos, follow-ups.
 
 - `service`: the technician's actions (each scoped to visits assigned to them).
+- `queries`: what the phone shows (a day, a visit, the van) as plain dicts.
+- `signoff`: the merchant's sign-off with the completion.
+- `service_report`: the report of a visit; `report_views`: its pages, and the
+  merchant's signed, expiring link.
 - `views`: the phone pages (HTML); `api`: the same as JSON on /api/v1.
 """
 from __future__ import annotations
@@ -25,3 +29,7 @@ def init_app(app: Flask) -> None:
     set_role_home(app, Role.TECHNICIAN, "tech.day")
     # inventory's stock moves on a work order follow the same rule (inventory sits below)
     set_work_order_scope(app, require_technician_scope)
+    # the service report: the work order's page, and the merchant's signed link
+    from dispatch.field.report_views import init_report
+
+    init_report(app)

@@ -56,7 +56,7 @@ class SignoffBody(BaseModel):
     no_signature_note: str = Field(default="", max_length=500)
 
     def to_service(self):
-        from dispatch.signoff import SignoffIn
+        from dispatch.field.signoff import SignoffIn
 
         return SignoffIn(self.signer_name, self.signature, self.no_signature_reason,
                          self.no_signature_note)

@@ -15,6 +15,7 @@ from core.timeutil import region_timezone, to_local
 from core.words import has_word, word
 from dispatch import words as dwords
 from dispatch.field import service as svc
+from dispatch.field.signoff import signoff_view
 from dispatch.models import (
     Attachment,
     FaultReport,
@@ -28,7 +29,6 @@ from dispatch.models import (
     Visit,
     WorkOrder,
 )
-from dispatch.signoff import signoff_view
 from inventory import words as iwords
 from inventory.models import Part, Reservation, SerialUnit, StockLevel, StockLocation
 

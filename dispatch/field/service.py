@@ -400,9 +400,9 @@ def complete(session: Session, visit_id: int, actor: User, client_action_id: str
              signoff=None) -> ActionResult:
     """Done: resolution, parts used from the van (serials for serialized parts), notes,
     for a backup swap the loaner installed and the faulty unit taken, and the
-    merchant's sign-off (a `dispatch.signoff.SignoffIn`: signature and printed name, or
+    merchant's sign-off (a `dispatch.field.signoff.SignoffIn`: signature and printed name, or
     why there is none), all in one transaction under the phone's id."""
-    from dispatch.signoff import check_signoff, record_signoff
+    from dispatch.field.signoff import check_signoff, record_signoff
 
     at = client_time(at)
     checked_signoff = check_signoff(signoff) if signoff is not None else None
@@ -508,7 +508,7 @@ def add_signoff(session: Session, visit_id: int, actor: User, client_action_id: 
                 signoff) -> ActionResult:
     """The merchant's sign-off for a visit completed without one (queued on the phone
     like the other updates; a resend stores it once)."""
-    from dispatch.signoff import check_signoff, record_signoff
+    from dispatch.field.signoff import check_signoff, record_signoff
 
     checked = check_signoff(signoff)
 

@@ -20,11 +20,11 @@ from core.models import Role
 from core.settings import PROJECT_ROOT
 from dispatch.field import service as svc
 from dispatch.field.queries import day_view, picked_up_stock, region_tz, van_stock, visit_view
+from dispatch.field.signoff import NO_SIGNATURE_REASONS
 from dispatch.models import (
     Plan,
     Technician,
 )
-from dispatch.signoff import NO_SIGNATURE_REASONS
 
 bp = Blueprint("tech", __name__)
 TECH_ROLES = (Role.TECHNICIAN, *STAFF)

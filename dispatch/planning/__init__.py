@@ -4,8 +4,11 @@
 - `retiming`: re-timing hand-edited routes and checking them with the validator.
 - `writeback`: a solver `Solution` written back as the plan's visits and figures.
 - `service`: drafts, hand edits, publishing, insertions during the day.
+- `replan`: re-planning a published day with the least disruption (hand moves and
+  announced windows kept).
+- `board_live`: the day as the phones report it, for the board.
 - `jobs`: a plan's solve outside the request (a spawned process or an RQ job).
-- `queues`: RQ queue names, the SMS drain job, lost-job handling.
+- `queues`: RQ queue names, enqueuing the SMS drain, lost-job handling.
 - `large_plans`: a large day split into parts solved in parallel.
 - `worker_cli`: `fixroute worker`.
 - `views`: the board page (HTML); `api`: the board's JSON routes.

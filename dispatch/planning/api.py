@@ -16,8 +16,8 @@ from core import openapi
 from core.api import NotFound, api_v1, parse_body
 from core.auth import roles_required
 from core.db import get_session
-from dispatch import board_live, replan
 from dispatch.models import Plan, Visit
+from dispatch.planning import board_live, replan
 from dispatch.planning import jobs as plan_jobs
 from dispatch.planning import service as planning
 from dispatch.planning.problem import plan_visits

@@ -35,7 +35,7 @@ from dispatch.models import (
     WorkOrderKind,
     WorkOrderStatus,
 )
-from dispatch.replan import keep_commitments
+from dispatch.planning.replan import keep_commitments
 from dispatch.solver import (
     Break,
     Depot,

@@ -39,9 +39,9 @@ from dispatch.planning.problem import (
     plan_visits,
     published_plan,
 )
+from dispatch.planning.replan import record_hand_move, window_moved
 from dispatch.planning.retiming import check_routes, plan_order, violation_reason
 from dispatch.planning.writeback import apply_solution, arrival_window
-from dispatch.replan import record_hand_move, window_moved
 from dispatch.solver import Solution
 from dispatch.words import said
 

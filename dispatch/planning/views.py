@@ -19,8 +19,8 @@ from core.auth import roles_required
 from core.db import get_session
 from core.models import Depot, Region, Role
 from core.timeutil import utcnow
-from dispatch import board_live, replan
 from dispatch.models import Merchant, Shift, Technician, Visit, WorkOrder
+from dispatch.planning import board_live, replan
 from dispatch.planning import service as planning
 from dispatch.planning.problem import (
     REASON_LABELS,

@@ -22,7 +22,7 @@ from dispatch.models import (
     WorkOrderKind,
 )
 from dispatch.planning.problem import PlanInput, plan_visits
-from dispatch.replan import told_window
+from dispatch.planning.replan import told_window
 from dispatch.solver import (
     Solution,
 )

@@ -107,7 +107,7 @@ def notice_for(session: Session, wo: WorkOrder, event) -> tuple[str, dict, bool]
         return "technician_on_the_way", {"ref": wo.number, "technician": tech.name if tech else "-",
                                          "eta": format_time(eta, tz)}, True
     if to_status == WorkOrderStatus.COMPLETED:
-        from dispatch.service_report import report_link
+        from dispatch.field.service_report import report_link
 
         link = report_link(wo)  # the signed, expiring link to the service report
         if link:

@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import select
 
 from core.timeutil import utcnow
-from dispatch import replan
 from dispatch.models import Merchant, Plan, Visit, WorkOrder, WorkOrderStatus
+from dispatch.planning import replan
 from dispatch.planning import service as planning
 from dispatch.planning.problem import build_input, plan_visits, published_plan
 from dispatch.planning.writeback import apply_solution

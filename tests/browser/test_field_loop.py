@@ -11,10 +11,10 @@ from datetime import timedelta
 
 import pytest
 
-from dispatch import service_report as rep
 from dispatch.field import service as svc
+from dispatch.field import service_report as rep
+from dispatch.field.signoff import SignoffIn
 from dispatch.models import WorkOrder
-from dispatch.signoff import SignoffIn
 from tests.browser.conftest import PHONE_VIEWPORT
 from tests.browser.test_tech_mobile import card, sign_in, status_of
 from tests.dispatch.test_signoff import signature_png

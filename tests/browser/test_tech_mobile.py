@@ -201,7 +201,8 @@ def test_updates_made_offline_are_sent_once_when_back_online(db, phone):
     phone.set_offline(False)
     sent_all(page)
     expect(page.get_by_test_id("net-state")).to_have_text("Online")
-    assert [e.to_status for e in events_of(db, wo_id) if e.action == "transition"] == ["en_route", "on_site", "completed"]
+    assert [e.to_status for e in events_of(db, wo_id) if e.action == "transition"] == [
+        "en_route", "on_site", "completed"]
     assert van_level(db, day) == 1
     assert len(db.exec(select(StockMove).where(StockMove.kind == "consume")).all()) == 1
     signoffs = db.exec(select(Signoff).where(Signoff.work_order_id == wo_id)).all()

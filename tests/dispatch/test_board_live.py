@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from dispatch import board_live
 from dispatch.models import Merchant, Plan, Visit, WorkOrder
+from dispatch.planning import board_live
 from dispatch.planning import service as planning
 from dispatch.planning.problem import build_input, plan_visits
 from dispatch.planning.writeback import apply_solution

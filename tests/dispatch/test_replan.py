@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import select
 
 from core.api import NotFound
-from dispatch import replan
 from dispatch.models import Merchant, Plan, Visit, WorkOrder, WorkOrderStatus
+from dispatch.planning import replan
 from dispatch.planning import service as planning
 from dispatch.planning.problem import build_input, plan_visits
 from dispatch.planning.writeback import apply_solution

@@ -11,7 +11,7 @@ import uuid
 
 from sqlmodel import select
 
-from dispatch import service_report as rep
+from dispatch.field import service_report as rep
 from dispatch.models import WorkOrder
 from inventory.models import Part, PartFit, SerialUnit, StockLevel, StockMove
 from notifications.models import OutboundMessage

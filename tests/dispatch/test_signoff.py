@@ -13,8 +13,8 @@ from sqlmodel import select
 
 from core.api import Conflict, ValidationFailed
 from dispatch.field import service as svc
+from dispatch.field.signoff import SignoffIn, check_signoff
 from dispatch.models import Signoff, WorkOrder, WorkOrderEvent
-from dispatch.signoff import SignoffIn, check_signoff
 from tests.dispatch.test_tech_service import make_day, to_on_site
 from tests.factories import login
 

@@ -179,7 +179,7 @@ def _ratings_of_merchant(merchant_id: int) -> dict:
 
 
 def _rating_of_wo(work_order_id: int) -> SurveyResponse | None:
-    from dispatch.service_report import rating_of
+    from dispatch.field.service_report import rating_of
 
     return rating_of(get_session(), work_order_id)
 

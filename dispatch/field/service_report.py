@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from core.api import APIError
 from core.models import Region
 from core.timeutil import region_timezone, to_local
+from dispatch.field.signoff import signature_data_url, signoff_view
 from dispatch.models import (
     Attachment,
     FaultReport,
@@ -34,7 +35,6 @@ from dispatch.models import (
     WorkOrder,
     WorkOrderEvent,
 )
-from dispatch.signoff import signature_data_url, signoff_view
 from inventory.models import Part, StockMove
 
 LINK_MAX_AGE = timedelta(days=30)

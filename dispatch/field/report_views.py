@@ -1,6 +1,6 @@
 """The service report's pages and API: the printable report for staff (and the
 technician who did the work), the merchant's copy behind a signed, expiring link, the
-sign-off as JSON. Thin: the report is built in `dispatch.service_report`."""
+sign-off as JSON. Thin: the report is built in `dispatch.field.service_report`."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, send_file
@@ -12,8 +12,8 @@ from core.api import APIError, NotFound, api_v1
 from core.auth import STAFF, roles_required
 from core.db import get_session
 from core.models import Role
-from dispatch import service_report as rep
 from dispatch.desk.api import ensure_may_see_work_order, upload_dir
+from dispatch.field import service_report as rep
 from dispatch.workorders.service import get_work_order
 
 bp = Blueprint("service_report", __name__)
@@ -73,7 +73,7 @@ def api_work_order_report(work_order_id: int):
 @roles_required(*REPORT_ROLES)
 def api_work_order_signoff(work_order_id: int):
     session, wo = _visible_work_order(work_order_id)
-    from dispatch.signoff import signature_data_url, signoff_view
+    from dispatch.field.signoff import signature_data_url, signoff_view
 
     row = rep.signoff_for(session, wo)
     if row is None:
