@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, MetaData, Result, Table, create_engine, event
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
@@ -119,6 +120,58 @@ def begin_write(session: Session) -> None:
             return
         session.commit()  # read-only so far: nothing is lost by ending it
     session.connection(execution_options={"fixroute_immediate": is_sqlite(session)})
+
+
+# --- the unit of work ------------------------------------------------------------------
+# One helper for every service: `unit_of_work(session)` begins (or joins) a
+# read-decide-write unit, commits once and rolls back on error; with commit=False it
+# joins the caller's unit and only flushes (a signal receiver, a step of a larger
+# change). Whether the caller already wrote in this transaction is remembered per
+# session by the two listeners below, registered once for every session.
+
+_WROTE = "fixroute.wrote"
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _mark_wrote(session: OrmSession, _ctx: Any) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _clear_wrote(session: OrmSession, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)
+
+
+def has_writes(session: Session) -> bool:
+    """Did this transaction write anything yet (pending or flushed)?"""
+    return bool(session.new or session.dirty or session.deleted or session.info.get(_WROTE))
+
+
+def begin_unit(session: Session) -> None:
+    """Start a read-decide-write unit, unless the caller already wrote in this
+    transaction: then this is part of the caller's unit, which holds the write lock."""
+    if not has_writes(session):
+        begin_write(session)
+
+
+@contextmanager
+def unit_of_work(session: Session, commit: bool = True) -> Iterator[None]:
+    """commit=True: a unit of its own (begin_write, commit once, roll back on error).
+    commit=False: part of the caller's unit (completing a visit, a signal receiver):
+    only flush; the caller commits or rolls back."""
+    if not commit:
+        begin_unit(session)
+        yield
+        session.flush()
+        return
+    begin_write(session)
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def get_engine() -> Engine:

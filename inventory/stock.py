@@ -15,8 +15,7 @@ on any error it rolls back and re-raises (an APIError names the field). With
 commit=False a function joins the caller's transaction instead (flush only)."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,16 +23,14 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
 from sqlalchemy import and_, func, update
-from sqlalchemy import event as sa_event
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import actor_fields, record_audit
-from core.db import begin_write, is_sqlite
+from core.db import is_sqlite, unit_of_work
 from core.i18n import lazy_word
 from inventory import refs
 from inventory.models import (
@@ -214,44 +211,6 @@ def _apply(session: Session, *, kind: str, location: StockLocation, part: Part,
     return move
 
 
-_WROTE = "fixroute.inventory.wrote"
-
-
-@sa_event.listens_for(OrmSession, "after_flush")
-def _mark_wrote(session, _ctx) -> None:
-    session.info[_WROTE] = True
-
-
-@sa_event.listens_for(OrmSession, "after_transaction_end")
-def _clear_wrote(session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_WROTE, None)
-
-
-def _has_writes(session: Session) -> bool:
-    return bool(session.new or session.dirty or session.deleted or session.info.get(_WROTE))
-
-
-@contextmanager
-def _unit_of_work(session: Session, commit: bool = True) -> Iterator[None]:
-    """commit=True: a unit of its own (begin_write, commit once, roll back on error).
-    commit=False: part of the caller's unit (completing a visit, a signal receiver):
-    we only flush; the caller commits or rolls back."""
-    if not commit:
-        if not _has_writes(session):
-            begin_write(session)
-        yield
-        session.flush()
-        return
-    begin_write(session)
-    try:
-        yield
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-
-
 def _audit(session: Session, action: str, location: StockLocation, part: Part, actor,
            **data: Any) -> None:
     actor_id, label = actor_fields(actor)
@@ -267,7 +226,7 @@ def _audit(session: Session, action: str, location: StockLocation, part: Part, a
 def receive(session: Session, location_id: int, part_id: int, qty: int, actor=None, *,
             serials: Sequence[str] | None = None, reason: str = "", commit: bool = True) -> list[StockMove]:
     """Goods in at a location (a depot normally; a van for an initial load)."""
-    with _unit_of_work(session, commit):
+    with unit_of_work(session, commit):
         qty = check_qty(qty)
         part = get_part(session, part_id)
         loc = get_location(session, location_id)
@@ -319,7 +278,7 @@ def transfer(session: Session, from_location_id: int, to_location_id: int, part_
              qty: int, actor=None, *, serials: Sequence[str] | None = None,
              reason: str = "", commit: bool = True) -> list[StockMove]:
     """Move available units between locations (depot → van restock, van → depot)."""
-    with _unit_of_work(session, commit):
+    with unit_of_work(session, commit):
         return _transfer(session, actor, from_location_id, to_location_id, part_id, qty,
                          serials, reason)
 
@@ -328,7 +287,7 @@ def restock_van(session: Session, from_location_id: int, van_id: int,
                 lines: Iterable[tuple[int, int]], actor=None, *,
                 reason: str = "restock", commit: bool = True) -> list[StockMove]:
     """Several transfers (part_id, qty) into a van as one unit: all or nothing."""
-    with _unit_of_work(session, commit):
+    with unit_of_work(session, commit):
         get_location(session, van_id, "van_id", kind="van")
         moves = []
         for part_id, qty in lines:
@@ -341,7 +300,7 @@ def reserve_parts(session: Session, work_order_id: int, location_id: int, part_i
                   qty: int, actor=None, *, commit: bool = True) -> Reservation:
     """Set units aside at a location for a work order; refuses (409) when fewer than
     `qty` are available, also against concurrent reservations."""
-    with _unit_of_work(session, commit):
+    with unit_of_work(session, commit):
         qty = check_qty(qty)
         part = get_part(session, part_id)
         loc = get_location(session, location_id)
@@ -390,7 +349,7 @@ def _settle(r: Reservation) -> None:
 def release(session: Session, reservation_id: int, actor=None, *, qty: int | None = None,
             reason: str = "", commit: bool = True) -> Reservation:
     """Give reserved units back to the location's available stock (all by default)."""
-    with _unit_of_work(session, commit):
+    with unit_of_work(session, commit):
         r = _get_reservation(session, reservation_id)
         if r.status != "active":
             raise Conflict(_l("reservation %(id)s is %(status)s", id=r.id,
@@ -436,7 +395,7 @@ def release_for_work_order(session: Session, work_order_id: int, actor=None, *,
             total += n
         return total
 
-    with _unit_of_work(session, commit):
+    with unit_of_work(session, commit):
         return run()
 
 
@@ -447,7 +406,7 @@ def consume(session: Session, work_order_id: int, location_id: int, part_id: int
     the work order's active reservations there are used first, then available stock.
     Serial-tracked parts need the serials used; they become 'installed'.
     With commit=False it joins the caller's transaction (completing a visit)."""
-    with _unit_of_work(session, commit):
+    with unit_of_work(session, commit):
         qty = check_qty(qty)
         part = get_part(session, part_id)
         loc = get_location(session, location_id)
@@ -503,7 +462,7 @@ def return_faulty(session: Session, location_id: int, part_id: int, qty: int, ac
     """Faulty units back to a depot, where they count as faulty (never available).
     They come from the field (taken out of a merchant's terminal on a work order) or,
     with from_location_id, out of a location's stock (a unit found faulty in a van)."""
-    with _unit_of_work(session, commit):
+    with unit_of_work(session, commit):
         qty = check_qty(qty)
         part = get_part(session, part_id)
         depot = get_location(session, location_id, kind="depot")
@@ -551,7 +510,7 @@ def adjust(session: Session, location_id: int, part_id: int, delta: int, reason:
            actor=None, *, serials: Sequence[str] | None = None, commit: bool = True) -> list[StockMove]:
     """Correct on-hand after a count (found, lost, damaged); the reason is required and
     on-hand never drops below what is reserved."""
-    with _unit_of_work(session, commit):
+    with unit_of_work(session, commit):
         if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
             raise ValidationFailed(_l("must be a non-zero whole number"), field="delta")
         reason = (reason or "").strip()

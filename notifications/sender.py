@@ -49,7 +49,7 @@ from sqlalchemy import Engine, and_, or_, text
 from sqlmodel import Session, select
 
 from core.audit import record_audit
-from core.db import begin_write, is_sqlite
+from core.db import begin_write, is_sqlite, unit_of_work
 from core.timeutil import as_utc, utcnow
 from notifications.models import OutboundMessage
 from notifications.outbox import (
@@ -558,10 +558,17 @@ def drain_outbox(source: SessionSource, sender: SmsSender, limit: int = 100, *,
 
 
 def apply_status_callback(session: Session, *, sid: str, status: str, error_code: str | None,
-                          outbox_id: str | None = None) -> OutboundMessage | None:
+                          outbox_id: str | None = None, commit: bool = True) -> OutboundMessage | None:
     """A Twilio delivery status callback; idempotent, never moves a message backwards.
-    The caller commits. Unknown messages are ignored (None)."""
-    begin_write(session)
+    Its own unit of work (commit=False: part of the caller's). Unknown messages are
+    ignored (None)."""
+    with unit_of_work(session, commit):
+        return _apply_status(session, sid=sid, status=status, error_code=error_code,
+                             outbox_id=outbox_id)
+
+
+def _apply_status(session: Session, *, sid: str, status: str, error_code: str | None,
+                  outbox_id: str | None) -> OutboundMessage | None:
     row = session.exec(select(OutboundMessage).where(OutboundMessage.provider_sid == sid)).first()
     if row is None and outbox_id and outbox_id.isdigit():
         candidate = session.get(OutboundMessage, int(outbox_id))

@@ -86,7 +86,6 @@ def twilio_status():
     session = get_session()
     apply_status_callback(session, sid=sid, status=status, error_code=form.get("ErrorCode"),
                           outbox_id=request.args.get("o"))
-    session.commit()
     return Response(status=204)
 
 

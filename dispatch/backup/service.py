@@ -31,7 +31,7 @@ from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import actor_fields, record_audit
-from core.db import is_sqlite
+from core.db import begin_unit, is_sqlite
 from core.i18n import lazy_word
 from core.timeutil import utcnow
 from dispatch import signals
@@ -49,7 +49,7 @@ from dispatch.models import (
     WorkOrderStatus,
 )
 from dispatch.words import said
-from dispatch.workorders.service import _begin_unit, _event, _lock_row, status_word
+from dispatch.workorders.service import _event, _lock_row, status_word
 
 DEFAULT_THRESHOLD_HOURS = 4
 DEFAULT_ALWAYS_TIERS = ("platinum",)
@@ -229,7 +229,7 @@ class _Unit:
 
     def __enter__(self):
         if self.commit:
-            _begin_unit(self.session)
+            begin_unit(self.session)
         _lock_row(self.session, self.wo)
         return self
 

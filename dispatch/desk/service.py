@@ -8,7 +8,9 @@ policy."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
@@ -17,7 +19,7 @@ from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import record_audit
-from core.db import begin_write, is_sqlite
+from core.db import begin_write, is_sqlite, unit_of_work
 from core.i18n import lazy_word, msgid
 from core.models import Region, User
 from core.search import contains
@@ -70,6 +72,21 @@ def get_fault(session: Session, fault_id: int) -> FaultReport:
     fault = session.get(FaultReport, fault_id) if 0 < fault_id <= 2**31 - 1 else None
     if fault is None:
         raise NotFound(_l("no fault %(id)s", id=fault_id), field="id")
+    return fault
+
+
+def record_fault(session: Session, *, photos: Sequence[tuple[bytes, str]] = (),
+                 upload_dir: str, actor: User | None = None, **fields: Any) -> FaultReport:
+    """A fault recorded at the desk with the photos taken while recording it, in one
+    unit of work: the fault and its photos are stored together or not at all.
+    `fields` are `create_fault`'s (merchant, terminal, category, symptoms, ...)."""
+    from dispatch.workorders.attachments import store_attachment
+
+    with unit_of_work(session):
+        fault = create_fault(session, actor=actor, commit=False, **fields)
+        for data, filename in photos:
+            store_attachment(session, data=data, filename=filename, upload_dir=upload_dir,
+                             actor=actor, fault=fault, commit=False)
     return fault
 
 

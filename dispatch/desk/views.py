@@ -200,17 +200,13 @@ def record_fault(merchant_id: int):
                 session.rollback()
                 return _render_merchant_card(session, merchant_id, form=form, related=related,
                                              status=409)
-        fault = fault_svc.create_fault(
+        fault = fault_svc.record_fault(
             session, merchant=merchant_id if merchant_id <= wo_svc.MAX_ID else 0,
             terminal=terminal_id, category=form.get("category", ""),
             symptoms=form.get("symptoms", "").replace("\x00", ""),
             error_code=form.get("error_code", "").replace("\x00", ""),
-            channel=form.get("channel", "phone"), actor=_actor(), commit=False)
-        for f in photos:
-            att_svc.store_attachment(session, data=f.stream.read(att_svc.MAX_BYTES + 1),
-                                     filename=f.filename, upload_dir=upload_dir(),
-                                     actor=_actor(), fault=fault, commit=False)
-        session.commit()
+            channel=form.get("channel", "phone"), actor=_actor(), upload_dir=upload_dir(),
+            photos=[(f.stream.read(att_svc.MAX_BYTES + 1), f.filename) for f in photos])
     except APIError as exc:
         session.rollback()
         _flash_error(exc)

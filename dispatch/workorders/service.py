@@ -6,7 +6,7 @@ sends `dispatch.signals.work_order_changed` *before* committing so receivers add
 rows to the same transaction, and commits once. A refused move raises
 `core.api.Conflict` (409) with the reason.
 
-Concurrency: each unit of work starts with `_begin_unit()`. If the session holds no
+Concurrency: each unit of work starts with `core.db.begin_unit()`. If the session holds no
 writes yet, that is `core.db.begin_write()` (SQLite: BEGIN IMMEDIATE, which serialises
 writers); if the caller already wrote in this transaction (commit=False callers that
 group several changes), we stay in the caller's transaction. On PostgreSQL the rows we
@@ -20,14 +20,13 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import actor_fields
-from core.db import begin_write, is_sqlite
+from core.db import begin_unit, is_sqlite
 from core.i18n import lazy_word
 from core.models import User
 from core.timeutil import utcnow
@@ -135,30 +134,6 @@ def allowed_next(status: str) -> list[str]:
 
 
 # --- unit-of-work helpers -------------------------------------------------------------
-
-_WROTE = "fixroute.dispatch.wrote"
-
-
-@sa_event.listens_for(Session, "after_flush")
-def _mark_wrote(session, _ctx) -> None:
-    session.info[_WROTE] = True
-
-
-@sa_event.listens_for(Session, "after_transaction_end")
-def _clear_wrote(session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_WROTE, None)
-
-
-def _has_writes(session: Session) -> bool:
-    return bool(session.new or session.dirty or session.deleted or session.info.get(_WROTE))
-
-
-def _begin_unit(session: Session) -> None:
-    """Start a read-decide-write unit unless the caller already wrote in this
-    transaction (then we are part of the caller's unit and it holds the write lock)."""
-    if not _has_writes(session):
-        begin_write(session)
 
 
 def _lock_row(session: Session, obj) -> None:
@@ -278,7 +253,7 @@ def create_work_order(
     if window_start_at and window_end_at and window_end_at <= window_start_at:
         raise ValidationFailed(_l("must be after window_start_at"), field="window_end_at")
 
-    _begin_unit(session)
+    begin_unit(session)
     try:
         merchant_obj: Merchant = _resolve(session, Merchant, merchant, "merchant")
         terminal_obj: Terminal | None = _resolve(session, Terminal, terminal, "terminal")
@@ -405,7 +380,7 @@ def transition(
         if earlier is not None:
             return _replay(work_order, earlier, to_status)
 
-    _begin_unit(session)
+    begin_unit(session)
     try:
         _lock_row(session, work_order)
         if client_action_id is not None:
