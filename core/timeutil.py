@@ -43,12 +43,7 @@ def viewer_timezone() -> str:
     """The zone a page shows times in when the row carries none: the deployment's
     (DEFAULT_TIMEZONE, which the regions share unless they say otherwise). No query:
     the filter runs once per row of long tables."""
-    from flask import current_app
-
-    try:
-        return current_app.config["FIXROUTE"].default_timezone or "Asia/Shanghai"
-    except (RuntimeError, KeyError, AttributeError):
-        return "Asia/Shanghai"
+    return default_timezone()
 
 
 def local_time(value: datetime | None, tz_name: str | None = None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
@@ -56,7 +51,7 @@ def local_time(value: datetime | None, tz_name: str | None = None, fmt: str = "%
     showed UTC): in ``tz_name`` when the row knows its zone, else the viewer's."""
     if value is None:
         return ""
-    return to_local(value, tz_name or viewer_timezone()).strftime(fmt)
+    return as_utc(value).astimezone(ZoneInfo(tz_name or viewer_timezone())).strftime(fmt)
 
 
 def init_time_filters(app) -> None:

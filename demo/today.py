@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 from core.i18n import msgid
 from core.models import Region
 from core.timeutil import utcnow
-from dispatch.catalog import CATEGORIES
+from dispatch.desk.catalog import CATEGORIES
 from dispatch.models import (
     FaultReport,
     Merchant,
@@ -44,6 +44,9 @@ from dispatch.models import (
     WorkOrderEvent,
     WorkOrderStatus,
 )
+from dispatch.planning.problem import build_input, plan_visits, published_plan
+from dispatch.planning.retiming import schedule_routes
+from dispatch.planning.writeback import apply_solution
 
 ORDERS_PER_TECHNICIAN = 6
 HOURS_BEFORE, HOURS_AFTER = 3, 6
@@ -116,14 +119,14 @@ def _greedy_routes(inp, job_ids: list[int]) -> dict[int, list[int]]:
     """Each work order appended to the shortest route it fits (the day spread over every
     technician), earliest first; every candidate
     re-timed and checked by the validator, so the routes are valid as they stand."""
-    from dispatch import planning
+    from dispatch.planning.retiming import check_routes
 
     order: dict[int, list[int]] = {v.id: [] for v in inp.problem.vehicles}
     known = {j.id for j in inp.problem.jobs}  # a merchant closed all day is left out
     for j in (j for j in job_ids if j in known):
         best = None
         for tid, ids in order.items():
-            sol, viol = planning.check_routes(inp, {tid: [*ids, j]}, {})
+            sol, viol = check_routes(inp, {tid: [*ids, j]}, {})
             if viol:
                 continue
             step = next(s for r in sol.routes for s in r.steps if s.type == "job" and s.id == j)
@@ -136,12 +139,12 @@ def _greedy_routes(inp, job_ids: list[int]) -> dict[int, list[int]]:
 
 
 def _plan_region(session: Session, region: Region, today: date, now: datetime, wos: list[WorkOrder]) -> Plan:
-    from dispatch import planning
+    from dispatch.planning import service as planning
 
     start, _ = _shift_bounds(today, now, region.timezone)
     plan, _ = planning.get_or_create_draft(session, region.id, today)
     ids = [w.id for w in sorted(wos, key=lambda w: (w.priority != "high", w.sla_due_at, w.id))]
-    inp = planning.build_input(session, region.id, today, plan=plan, now=start, work_order_ids=ids)
+    inp = build_input(session, region.id, today, plan=plan, now=start, work_order_ids=ids)
     order = _greedy_routes(inp, ids)
     placed = {j for route in order.values() for j in route}
     if len(placed) < len(ids):
@@ -153,11 +156,11 @@ def _plan_region(session: Session, region: Region, today: date, now: datetime, w
                 m.opening_hours = dict(ALL_DAY)
                 session.add(m)
         session.flush()
-        inp = planning.build_input(session, region.id, today, plan=plan, now=start, work_order_ids=ids)
+        inp = build_input(session, region.id, today, plan=plan, now=start, work_order_ids=ids)
         order = _greedy_routes(inp, ids)
-    sol = planning.schedule_routes(inp, order)
-    planning.apply_solution(session, plan, inp, sol,
-                            reasons={u.id: "capacity_of_day" for u in sol.unassigned})
+    sol = schedule_routes(inp, order)
+    apply_solution(session, plan, inp, sol,
+                   reasons={u.id: "capacity_of_day" for u in sol.unassigned})
     plan.version += 1
     session.add(plan)
     session.commit()
@@ -171,11 +174,10 @@ def _at(ev: WorkOrderEvent, when: datetime) -> None:
 
 def _work_the_day(session: Session, plan: Plan, now: datetime) -> dict[str, int]:
     """Visits as the phones would have reported them by ``now``."""
-    from dispatch import planning
-    from dispatch.workorders import transition
+    from dispatch.workorders.service import transition
 
     counts = {"done": 0, "under_way": 0, "ahead": 0}
-    for v in planning.plan_visits(session, plan.id):
+    for v in plan_visits(session, plan.id):
         wo = session.get(WorkOrder, v.work_order_id)
         left = v.planned_arrival - timedelta(seconds=v.travel_seconds)
         if now < left:
@@ -209,7 +211,6 @@ def publish_today(session: Session, *, today: date | None = None, now: datetime 
                   seed: int = 42) -> dict[str, int]:
     """Give each demo region without a published plan today a day in progress.
     Returns how many visits are done, under way and ahead."""
-    from dispatch import planning
 
     now = now or utcnow()
     regions = session.exec(select(Region).order_by(Region.code)).all()
@@ -219,7 +220,7 @@ def publish_today(session: Session, *, today: date | None = None, now: datetime 
     totals = {"done": 0, "under_way": 0, "ahead": 0}
     for region in regions:
         day = today or now.astimezone(ZoneInfo(region.timezone)).date()
-        if planning.published_plan(session, region.id, day) is not None:
+        if published_plan(session, region.id, day) is not None:
             continue
         techs = _move_shifts(session, region, day, now)
         if not techs:

@@ -16,10 +16,10 @@ from PIL import Image
 from sqlmodel import Session
 
 from core.timeutil import utcnow
-from dispatch import faults as fault_svc
-from dispatch import tech_service as svc
-from dispatch import workorders as wo_svc
+from dispatch.desk import service as fault_svc
+from dispatch.field import service as svc
 from dispatch.models import Merchant, Plan, Terminal, Visit, WorkOrder
+from dispatch.workorders import service as wo_svc
 from inventory import stock
 from maintenance.generation import generate_due
 from maintenance.models import PMPlan
@@ -155,7 +155,7 @@ def make_words_world(db: Session, upload_dir: str) -> WordsWorld:
                   upload_dir=upload_dir)
     svc.complete(db, done.id, tech, _aid(), resolution_code="replaced_part",
                  parts=[svc.PartUsed(part_id=w.part.id, qty=1)], notes="")
-    from dispatch.merchant_replies import record_rating
+    from dispatch.workorders.merchant_replies import record_rating
 
     record_rating(db, db.get(WorkOrder, done.work_order_id), 2)
     db.commit()

@@ -11,8 +11,9 @@ from sqlmodel import select
 from core.models import Region
 from demo.today import publish_today
 from demo.world import build_demo_world
-from dispatch import planning
 from dispatch.models import Plan, Technician, Visit, WorkOrder, WorkOrderStatus
+from dispatch.planning.problem import build_input, plan_visits, published_plan
+from dispatch.planning.retiming import check_routes, plan_order
 from inventory.models import StockLocation
 from tests.factories import login
 
@@ -30,9 +31,9 @@ def _world(db):
 
 
 def _day_of(db, region_id):
-    plan = planning.published_plan(db, region_id, DAY)
+    plan = published_plan(db, region_id, DAY)
     assert plan is not None
-    return plan, planning.plan_visits(db, plan.id)
+    return plan, plan_visits(db, plan.id)
 
 
 def test_every_region_has_a_published_day_in_progress(app, db):
@@ -55,9 +56,9 @@ def test_every_region_has_a_published_day_in_progress(app, db):
                 assert v.actual_end <= now and wo.completed_at == v.actual_end
             if v.status == "planned":
                 assert v.planned_arrival - timedelta(seconds=v.travel_seconds) > now
-        inp = planning.build_input(db, region.id, DAY, plan=plan, now=_at("06:00"))
-        order, via = planning.plan_order(db, plan, inp)
-        assert planning.check_routes(inp, order, via)[1] == []  # a valid day the dispatcher can re-plan
+        inp = build_input(db, region.id, DAY, plan=plan, now=_at("06:00"))
+        order, via = plan_order(db, plan, inp)
+        assert check_routes(inp, order, via)[1] == []  # a valid day the dispatcher can re-plan
     # the world's open faults stay ready for tomorrow
     assert db.exec(select(WorkOrder).where(WorkOrder.status == WorkOrderStatus.READY)).first() is not None
 
@@ -70,9 +71,9 @@ def test_loaded_at_night_the_day_is_still_in_progress_and_valid(app, db):
     assert counts["done"] and counts["ahead"]
     for region in db.exec(select(Region)).all():
         plan, _ = _day_of(db, region.id)
-        inp = planning.build_input(db, region.id, DAY, plan=plan, now=_at("00:00"))
-        order, via = planning.plan_order(db, plan, inp)
-        assert planning.check_routes(inp, order, via)[1] == []
+        inp = build_input(db, region.id, DAY, plan=plan, now=_at("00:00"))
+        order, via = plan_order(db, plan, inp)
+        assert check_routes(inp, order, via)[1] == []
 
 
 def test_loading_again_the_same_day_changes_nothing(app, db):

@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from core import words
 from core.timeutil import utcnow
-from dispatch import backup
-from dispatch import faults as fault_svc
+from dispatch.backup import service as backup
+from dispatch.desk import service as fault_svc
 from dispatch.models import WorkOrder, WorkOrderEvent
 from dispatch.words import event_note, work_order_description
 from tests.core.test_words_in_chinese import raw_codes, visible
