@@ -11,7 +11,7 @@ from, for the re-timing (`retiming`) and the write-back (`writeback`).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -205,6 +205,17 @@ def candidate_work_orders(session: Session, region_id: int, day: date,
     return [w for w in rows if w.status not in done]
 
 
+@dataclass
+class _Locations:
+    """The problem's locations as they are added: (lon, lat) per index."""
+
+    coords: list[tuple[float, float]] = field(default_factory=list)
+
+    def add(self, lon: float, lat: float) -> int:
+        self.coords.append((lon, lat))
+        return len(self.coords) - 1
+
+
 def build_input(
     session: Session,
     region_id: int,
@@ -225,17 +236,67 @@ def build_input(
     Hand edits and checks use ``keep_pins=False`` (the dispatcher may move anything).
     ``now`` (default: the clock) moves each shift's start forward during the day.
     ``work_order_ids`` restricts the jobs (else: every candidate work order).
+
+    In named steps: who is on shift (`_on_shift`), what the vans carry and the depots
+    stock (`_stock`), one vehicle per technician (`_vehicles`), one job per work order
+    (`_jobs`), the depots (`_depots`), then started and pinned visits (`_fix_visits`).
     """
     region = session.get(Region, region_id)
     if region is None:
         raise NotFound(_l("no such region"), field="region_id")
-    tz = region.timezone
-    t0 = local_midnight(day, tz)
+    t0 = local_midnight(day, region.timezone)
     now = now or utcnow()
 
     def secs(dt: datetime) -> int:
         return int(round((dt - t0).total_seconds()))
 
+    technicians, shift_of, depot_rows = _on_shift(session, region_id, day)
+    visits = plan_visits(session, plan.id) if plan is not None and plan.id is not None else []
+    cands = candidate_work_orders(session, region_id, day, plan)
+    if work_order_ids is not None:
+        wanted = set(work_order_ids)
+        cands = [w for w in cands if w.id in wanted]
+    merchants = {m.id: m for m in session.exec(select(Merchant).where(
+        Merchant.id.in_([w.merchant_id for w in cands] or [-1]))).all()}
+
+    part_kinds = sorted({p.get("kind") for w in cands for p in (w.predicted_parts or []) if p.get("kind")})
+    kidx = {k: i for i, k in enumerate(part_kinds)}
+    van, dstock = _stock(session, technicians, depot_rows, cands)
+    locations = _Locations()
+
+    # finished visits: out of the problem, the technician continues from the last one
+    finished: dict[int, list[Visit]] = {}
+    for v in visits:
+        if v.status in FINISHED_VISIT_STATUSES:
+            finished.setdefault(v.technician_id, []).append(v)
+
+    vehicles = _vehicles(session, region, technicians, shift_of, depot_rows, finished, van, kidx,
+                         locations, secs, t0, now)
+    jobs, skipped = _jobs(cands, {v.work_order_id: v for v in visits}, merchants, day, kidx,
+                          locations, secs)
+    depots = _depots(depot_rows, dstock, kidx, locations)
+    _fix_visits(vehicles, jobs, visits, keep_pins)
+    if keep_pins:  # hand moves and announced windows of a published day (dispatch/replan.py)
+        keep_commitments(session, plan, vehicles, jobs, secs)
+
+    coords = locations.coords
+    if coords:
+        durations, distances = matrix_provider(osrm_url)(coords)
+    else:
+        durations, distances = [], []
+    problem = Problem(vehicles=vehicles, jobs=jobs, durations=durations, distances=distances,
+                      depots=depots, part_kinds=part_kinds)
+    return PlanInput(
+        problem=problem, region=region, day=day, t0=t0, technicians=technicians, shifts=shift_of,
+        work_orders={w.id: w for w in cands}, merchants=merchants, coords=coords,
+        part_kinds=part_kinds, depots=depot_rows, skipped=skipped,
+        fixed_prefix={tid: len(vs) for tid, vs in finished.items()})
+
+
+def _on_shift(session: Session, region_id: int, day: date
+              ) -> tuple[dict[int, Technician], dict[int, Shift], dict[int, DepotRow]]:
+    """The region's active technicians with a shift that day, their shifts, and the
+    depots: the region's and any other a technician belongs to."""
     shifts = session.exec(
         select(Shift, Technician).join(Technician, Technician.id == Shift.technician_id)
         .where(Shift.day == day, Technician.region_id == region_id, Technician.active.is_(True))
@@ -248,23 +309,17 @@ def build_input(
             d = session.get(DepotRow, t.depot_id)
             if d is not None:
                 depot_rows[d.id] = d
+    return technicians, shift_of, depot_rows
 
-    visits = plan_visits(session, plan.id) if plan is not None and plan.id is not None else []
-    cands = candidate_work_orders(session, region_id, day, plan)
-    if work_order_ids is not None:
-        wanted = set(work_order_ids)
-        cands = [w for w in cands if w.id in wanted]
-    merchants = {m.id: m for m in session.exec(select(Merchant).where(
-        Merchant.id.in_([w.merchant_id for w in cands] or [-1]))).all()}
-    visit_of = {v.work_order_id: v for v in visits}
 
-    part_kinds = sorted({p.get("kind") for w in cands for p in (w.predicted_parts or []) if p.get("kind")})
-    kidx = {k: i for i, k in enumerate(part_kinds)}
-    van = _van_stock(session, technicians)
-    dstock = _depot_stock(session, depot_rows)
-    # parts already reserved for these very work orders (a published plan) count as theirs
+def _stock(session: Session, technicians: dict[int, Technician], depot_rows: dict[int, DepotRow],
+           cands: list[WorkOrder]) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]]]:
+    """Parts by kind on each van and in each depot; parts already reserved for these
+    very work orders (a published plan) count as theirs."""
     from inventory.models import Reservation
 
+    van = _van_stock(session, technicians)
+    dstock = _depot_stock(session, depot_rows)
     for loc, kind, qty in session.exec(
             select(StockLocation, Part.kind,
                    Reservation.qty - Reservation.consumed_qty - Reservation.released_qty)
@@ -276,19 +331,16 @@ def build_input(
             van.setdefault(loc.technician_id, {})[kind] = van.get(loc.technician_id, {}).get(kind, 0) + qty
         elif loc.kind == "depot" and loc.depot_id in depot_rows:
             dstock.setdefault(loc.depot_id, {})[kind] = dstock.get(loc.depot_id, {}).get(kind, 0) + qty
+    return van, dstock
 
-    coords: list[tuple[float, float]] = []
 
-    def loc(lon: float, lat: float) -> int:
-        coords.append((lon, lat))
-        return len(coords) - 1
-
-    # finished visits: out of the problem, the technician continues from the last one
-    finished: dict[int, list[Visit]] = {}
-    for v in visits:
-        if v.status in FINISHED_VISIT_STATUSES:
-            finished.setdefault(v.technician_id, []).append(v)
-
+def _vehicles(session: Session, region: Region, technicians: dict[int, Technician],
+              shift_of: dict[int, Shift], depot_rows: dict[int, DepotRow],
+              finished: dict[int, list[Visit]], van: dict[int, dict[str, int]],
+              kidx: dict[str, int], locations: _Locations, secs: Callable[[datetime], int],
+              t0: datetime, now: datetime) -> list[Vehicle]:
+    """One vehicle per technician on shift: starting at home or the depot (or after
+    the last finished visit, not before now), the lunch break, the van's parts."""
     vehicles: list[Vehicle] = []
     for tid, tech in technicians.items():
         sh = shift_of[tid]
@@ -321,15 +373,23 @@ def build_input(
             if lo <= hi:
                 breaks.append(Break(id=tid, time_windows=[(lo, hi)], service=service,
                                     description="lunch"))
-        cap = [0] * len(part_kinds)
+        cap = [0] * len(kidx)
         for kind, qty in van.get(tid, {}).items():
             if kind in kidx:
                 cap[kidx[kind]] = qty
         vehicles.append(Vehicle(
-            id=tid, start_index=loc(*start_xy), end_index=loc(*home), time_window=(start_s, end_s),
-            capacity=cap, skills=list(tech.skills or []), breaks=breaks,
-            description=tech.name, start=start_xy, end=home))
+            id=tid, start_index=locations.add(*start_xy), end_index=locations.add(*home),
+            time_window=(start_s, end_s), capacity=cap, skills=list(tech.skills or []),
+            breaks=breaks, description=tech.name, start=start_xy, end=home))
+    return vehicles
 
+
+def _jobs(cands: list[WorkOrder], visit_of: dict[int, Visit], merchants: dict[int, Merchant],
+          day: date, kidx: dict[str, int], locations: _Locations,
+          secs: Callable[[datetime], int]) -> tuple[list[Job], list[dict]]:
+    """One job per work order still to do: the merchant's opening hours that day cut
+    by the requested window, parts, skills, priority and SLA lateness; a work order
+    that cannot be served at all is skipped with its reason."""
     jobs: list[Job] = []
     skipped: list[dict] = []
     for w in cands:
@@ -357,7 +417,7 @@ def build_input(
                     skipped.append({"work_order_id": w.id, "number": w.number,
                                     "code": "unreachable_time_window"})
                     continue
-        delivery = [0] * len(part_kinds)
+        delivery = [0] * len(kidx)
         for p in w.predicted_parts or []:
             if p.get("kind") in kidx:
                 delivery[kidx[p["kind"]]] += int(p.get("qty", 1) or 1)
@@ -369,23 +429,32 @@ def build_input(
         if w.sla_due_at is not None and not optional:
             due = secs(w.sla_due_at)
         jobs.append(Job(
-            id=w.id, location_index=loc(m.lon, m.lat), service=max(0, int(w.service_minutes)) * 60,
-            delivery=delivery, skills=list(w.required_skills or []), priority=prio,
-            time_windows=wins, due=due, lateness_cost_per_minute=late if due is not None else 0.0,
+            id=w.id, location_index=locations.add(m.lon, m.lat),
+            service=max(0, int(w.service_minutes)) * 60, delivery=delivery,
+            skills=list(w.required_skills or []), priority=prio, time_windows=wins, due=due,
+            lateness_cost_per_minute=late if due is not None else 0.0,
             optional=optional and not started, description=w.number, location=(m.lon, m.lat)))
+    return jobs, skipped
 
+
+def _depots(depot_rows: dict[int, DepotRow], dstock: dict[int, dict[str, int]],
+            kidx: dict[str, int], locations: _Locations) -> list[Depot]:
+    """The depots with their stock by part kind (pickups on the way)."""
     depots = []
     for did, d in depot_rows.items():
-        stock = [0] * len(part_kinds)
+        stock = [0] * len(kidx)
         for kind, qty in dstock.get(did, {}).items():
             if kind in kidx:
                 stock[kidx[kind]] = qty
-        depots.append(Depot(id=did, location_index=loc(d.lon, d.lat), stock=stock, service=600,
-                            description=d.name))
+        depots.append(Depot(id=did, location_index=locations.add(d.lon, d.lat), stock=stock,
+                            service=600, description=d.name))
+    return depots
 
-    # started visits are the fixed beginning of their route; a pinned visit stays
-    # with its technician through a skill only the two share (as a fixed step the
-    # solver had to put it first, and relaxed every pin when that was infeasible)
+
+def _fix_visits(vehicles: list[Vehicle], jobs: list[Job], visits: list[Visit], keep_pins: bool) -> None:
+    """Started visits are the fixed beginning of their route; a pinned visit stays
+    with its technician through a skill only the two share (as a fixed step the
+    solver had to put it first, and relaxed every pin when that was infeasible)."""
     job_ids = {j.id for j in jobs}
     job_by_id = {j.id: j for j in jobs}
     for veh in vehicles:
@@ -400,17 +469,3 @@ def build_input(
                     job = job_by_id[v.work_order_id]
                     job.skills = list(job.skills) + [PIN_SKILL.format(veh.id)]
                     job.optional = False
-    if keep_pins:  # hand moves and announced windows of a published day (dispatch/replan.py)
-        keep_commitments(session, plan, vehicles, jobs, secs)
-
-    if coords:
-        durations, distances = matrix_provider(osrm_url)(coords)
-    else:
-        durations, distances = [], []
-    problem = Problem(vehicles=vehicles, jobs=jobs, durations=durations, distances=distances,
-                      depots=depots, part_kinds=part_kinds)
-    return PlanInput(
-        problem=problem, region=region, day=day, t0=t0, technicians=technicians, shifts=shift_of,
-        work_orders={w.id: w for w in cands}, merchants=merchants, coords=coords,
-        part_kinds=part_kinds, depots=depot_rows, skipped=skipped,
-        fixed_prefix={tid: len(vs) for tid, vs in finished.items()})
