@@ -146,7 +146,7 @@ def test_a_constant_code_in_a_template_follows_each_readers_language(app):
 
 
 def test_a_report_joining_an_open_repair_leaves_its_description_alone(app, db):
-    from dispatch.workorders import create_work_order
+    from dispatch.workorders.service import create_work_order
 
     w = make_world(db)
     first = create_work_order(db, merchant=w.merchant, terminal=w.terminal, kind="repair",

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from dispatch.models import Merchant, Plan, Visit, WorkOrder
+from dispatch.models import Merchant, Plan, Shift, Visit, WorkOrder
 from dispatch.planning import board_live
 from dispatch.planning import service as planning
 from dispatch.planning.problem import build_input, plan_visits
@@ -100,7 +100,7 @@ def test_board_shows_labels_and_links_each_technicians_day(app, client, db):
 
 def test_timeline_stretches_to_an_evening_shift(app, client, db):
     w, _ = make_planning_world(db, 1)
-    shift = db.exec(select(planning.Shift).where(planning.Shift.technician_id == w.tech.id)).one()
+    shift = db.exec(select(Shift).where(Shift.technician_id == w.tech.id)).one()
     shift.start_at, shift.end_at = local_dt(DAY, "17:30"), local_dt(DAY, "17:30") + timedelta(hours=9)
     db.add(shift)
     db.commit()

@@ -181,20 +181,20 @@ def test_insertion_says_which_slas_it_would_break(db):
 def test_unticking_keep_announced_lets_the_solver_move_them_but_keeps_hand_moves(db):
     w, _orders, _pub = _published(db)
     draft, _ = planning.get_or_create_draft(db, w.region.id, DAY)
-    v = planning.plan_visits(db, draft.id)[0]
+    v = plan_visits(db, draft.id)[0]
     planning.edit_plan(db, draft.id, "move", version=draft.version, visit_id=v.id,
                        technician_id=v.technician_id, position=1, confirm=True, now=BEFORE)
     draft.progress = dict(draft.progress or {}, keep_announced=False)
     db.add(draft)
     db.commit()
-    inp = planning.build_input(db, w.region.id, DAY, plan=draft, now=BEFORE)
+    inp = build_input(db, w.region.id, DAY, plan=draft, now=BEFORE)
     for job in inp.problem.jobs:
         kept = [s for s in job.skills if s.startswith("pinned-to-")]
         assert kept == ([replan.KEEP_SKILL.format(v.technician_id)] if job.id == v.work_order_id else [])
 
 
 def test_the_solve_request_carries_keep_announced_to_the_plan(app, client, db):
-    from dispatch import plan_jobs
+    from dispatch.planning import jobs as plan_jobs
     from tests.factories import login
 
     w, _orders, _pub = _published(db)
