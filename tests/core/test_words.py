@@ -163,7 +163,7 @@ def test_a_report_joining_an_open_repair_leaves_its_description_alone(app, db):
 def test_a_catalog_phrase_kept_as_symptoms_is_said_in_the_readers_language(app, client, db):
     """The demo keeps a category's name as a fault's symptoms ('Battery does not hold
     charge'); a Chinese reader saw it in English on the fault and the work order."""
-    from dispatch import faults as fault_svc
+    from dispatch.desk import service as fault_svc
     from tests.factories import login, make_world
 
     w = make_world(db)
