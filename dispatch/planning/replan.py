@@ -12,7 +12,12 @@ This module holds those commitments and applies them to a solver problem:
   kept with their announced technician and inside their announced window, through
   the same shared skill a pin uses and the job's time windows; the solver cannot
   move them (a hard keep; when the window can no longer be kept, say it has passed,
-  the visit is planned freely and the board shows the change before publishing);
+  only the soft preferences below hold and the board shows the change before publishing);
+  every announced visit also carries its technician and window as soft preferences
+  (``Job.preferred_vehicle``/``preferred_window``, weights in ``dispatch.solver.model``),
+  so a visit whose hard keep cannot apply, or a solve with "keep what merchants were
+  told" unticked, still stays where its merchant expects it unless a required job or
+  an SLA needs the change (the board shows each change before publishing);
 - **hand moves** (``plan.solver_stats["hand_moves"]``, work order -> technician):
   kept with that technician until the dispatcher releases them; the dispatcher
   accepted the change, so their announced window is not enforced;
@@ -35,6 +40,7 @@ from sqlmodel import Session, select
 from core.api import NotFound
 from core.audit import record_audit
 from dispatch.models import Merchant, Plan, Technician, Visit, WorkOrder
+from dispatch.solver.model import KEEP_VEHICLE_COST, KEEP_WINDOW_COST_PER_MINUTE
 
 HAND_MOVES_KEY = "hand_moves"
 #: the shared skill that keeps a job with one vehicle (the same as a pin's)
@@ -109,15 +115,15 @@ def keep_commitments(session: Session, plan: Plan | None, vehicles: list, jobs: 
                      secs: Callable[[datetime], int]) -> dict[str, list[int]]:
     """Apply the day's commitments to a solver problem in place (see the module's
     docstring). A solve the dispatcher started with "keep what merchants were told"
-    unticked (``plan.progress["keep_announced"]`` false) keeps only the hand moves: the
-    board then shows every change before it is published. Returns which work orders
-    were kept how."""
-    kept: dict[str, list[int]] = {"hand_moved": [], "announced": []}
+    unticked (``plan.progress["keep_announced"]`` false) keeps only the hand moves as a
+    hard rule; announced technicians and windows stay soft preferences, and the board
+    shows every change before it is published. Returns which work orders were kept how."""
+    kept: dict[str, list[int]] = {"hand_moved": [], "announced": [], "preferred": []}
     if plan is None:
         return kept
     moves = hand_moves(plan)
     keep_told = (plan.progress or {}).get("keep_announced", True)
-    told = announced(session, plan) if keep_told else {}
+    told = announced(session, plan)
     if not moves and not told:
         return kept
     veh_by_id = {v.id: v for v in vehicles}
@@ -145,8 +151,15 @@ def keep_commitments(session: Session, plan: Plan | None, vehicles: list, jobs: 
             continue
         lo, hi = secs(v.notified_window_start), secs(v.notified_window_end)
         veh = veh_by_id[v.technician_id]
-        if veh.time_window and hi < veh.time_window[0]:
-            continue  # the announced window has passed: planned freely, shown as a change
+        passed = bool(veh.time_window and hi < veh.time_window[0])
+        # soft first: the solver pays to move it off its technician or out of its window
+        job.preferred_vehicle, job.vehicle_change_cost = v.technician_id, KEEP_VEHICLE_COST
+        if not passed:
+            job.preferred_window = (lo, hi)
+            job.window_change_cost_per_minute = KEEP_WINDOW_COST_PER_MINUTE
+        kept["preferred"].append(job.id)
+        if not keep_told or passed:
+            continue  # the dispatcher accepts changes, or the window has passed: soft only
         wins = job.time_windows or [(lo, hi)]
         narrowed = [(max(a, lo), min(b, hi)) for a, b in wins if max(a, lo) <= min(b, hi)]
         if not narrowed:

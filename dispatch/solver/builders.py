@@ -475,13 +475,15 @@ def day_shape(problem: Problem) -> str:
     * ``"overfull"``: what VROOM's format says (priorities, skills, breaks, several
       windows, van stock) and nothing more: VROOM wins;
     * ``"extended"``: FixRoute's own extensions (soft due times, depot pickups, optional
-      visits): the builders cannot state them, and OR-Tools alone measured better on
+      visits, a published day's preferred technicians and windows): the builders cannot
+      state them, and OR-Tools alone measured better on
       FixRoute's objective (the builders' plans left required visits out).
     """
     jobs = problem.jobs
     if not jobs:
         return "required"
     if problem.depots or any(j.optional or (j.due is not None and j.lateness_cost_per_minute > 0)
+                             or j.preferred_vehicle is not None or j.preferred_window is not None
                              for j in jobs):
         return "extended"
     alike = len({j.priority for j in jobs}) == 1

@@ -22,6 +22,14 @@ Semantics worth knowing (they differ subtly between routing engines):
 * ``Vehicle.steps`` pins the beginning of a route: the listed job steps are the
   first visits of that vehicle, in that order (in-progress and pinned visits);
   the solver may only append after them.
+* ``Job.preferred_vehicle`` / ``Job.preferred_window`` are what a published day
+  already told the merchant (technician, announced window).  They are soft: serving
+  the job on another vehicle costs ``vehicle_change_cost``; starting it outside the
+  preferred window costs ``window_change_cost_per_minute`` per minute outside.  The
+  weights FixRoute uses (``KEEP_VEHICLE_COST``, ``KEEP_WINDOW_COST_PER_MINUTE``) sit
+  well below dropping a required job (100 000+) and below any SLA lateness rate
+  (15-300 per minute), so the solver keeps announcements unless something more
+  important needs the change.
 """
 
 from __future__ import annotations
@@ -30,6 +38,13 @@ from dataclasses import dataclass, field
 
 Skill = int | str
 Window = tuple[int, int]
+
+#: moving a published visit to another technician costs as much as 30 minutes of travel
+KEEP_VEHICLE_COST = 1_800
+#: each minute a published visit starts outside its announced window costs as much as
+#: 10 s of travel: an hour outside (600) equals 10 minutes of travel, below the lowest
+#: SLA lateness rate (15 per minute) and far below dropping a required job
+KEEP_WINDOW_COST_PER_MINUTE = 10.0
 
 #: unassigned reason codes and the sentence a dispatcher reads
 REASONS: dict[str, str] = {
@@ -109,6 +124,11 @@ class Job:
     optional: bool = False
     description: str = ""
     location: tuple[float, float] | None = None
+    # soft commitments of a published day (see the module docstring); defaults change nothing
+    preferred_vehicle: int | None = None  # Vehicle.id the merchant was told
+    vehicle_change_cost: float = 0.0  # VROOM cost units when served by another vehicle
+    preferred_window: Window | None = None  # announced window on the service start
+    window_change_cost_per_minute: float = 0.0  # per minute the start falls outside it
 
 
 @dataclass

@@ -26,6 +26,9 @@ How the FixRoute problem maps onto OR-Tools (and why):
   required repairs cost far more to drop than optional preventive visits, so PM
   visits fill gaps and go first when the day is full.
 * Pinned steps: ``NextVar`` equalities fix the first visits of the route.
+* What a published day told merchants (``Job.preferred_vehicle``/``preferred_window``)
+  is soft: a "keep_vehicle" dimension prices serving a job on another vehicle, and
+  soft lower/upper bounds of the time cumul price a start outside the window.
 
 Times reported in the solution are the *earliest* schedule of the routes the
 solver chose (recomputed in Python): never later than the solver's own cumuls,
@@ -154,10 +157,27 @@ def plan_cost(problem: Problem, solution: Solution) -> float:
         total += veh.costs.fixed + veh.costs.per_hour * r.duration / 3600.0 + veh.costs.per_km * r.distance / 1000.0
         total += veh.costs.overtime_per_hour * r.overtime / 3600.0
         for st in r.steps:
-            if st.type == "job" and st.lateness:
-                total += jobs[st.id].lateness_cost_per_minute * st.lateness / 60.0
+            if st.type != "job":
+                continue
+            job = jobs[st.id]
+            if st.lateness:
+                total += job.lateness_cost_per_minute * st.lateness / 60.0
+            total += commitment_cost(job, r.vehicle, st.service_start)
     total += sum(drop_penalty(jobs[u.id], req_base) for u in solution.unassigned if u.id in jobs)
     return total
+
+
+def commitment_cost(job: Job, vehicle_id: int, service_start: int) -> float:
+    """What serving ``job`` on ``vehicle_id`` starting at ``service_start`` costs against
+    what its merchant was told (preferred vehicle and window), in VROOM cost units."""
+    cost = 0.0
+    if job.preferred_vehicle is not None and vehicle_id != job.preferred_vehicle:
+        cost += job.vehicle_change_cost
+    if job.preferred_window is not None:
+        lo, hi = job.preferred_window
+        outside = max(0, lo - service_start) + max(0, service_start - hi)
+        cost += job.window_change_cost_per_minute * outside / 60.0
+    return cost
 
 
 def _pad(v: list[int], n: int) -> list[int]:
@@ -408,9 +428,23 @@ class RoutingModel:
                 job = p.jobs[node.job]  # type: ignore[index]
                 idx = m.NodeToIndex(n_i)
                 windows(idx, [node.win] if node.win is not None else job.time_windows)
+                soft_ub: list[tuple[int, int]] = []  # (bound, coefficient per second)
                 if job.due is not None and job.lateness_cost_per_minute > 0:
                     coef = max(1, round(job.lateness_cost_per_minute * COST_SCALE / 60.0))
-                    tdim.SetCumulVarSoftUpperBound(idx, max(0, job.due), coef)
+                    soft_ub.append((max(0, job.due), coef))
+                if job.preferred_window is not None and job.window_change_cost_per_minute > 0:
+                    coef = max(1, round(job.window_change_cost_per_minute * COST_SCALE / 60.0))
+                    soft_ub.append((max(0, job.preferred_window[1]), coef))
+                    tdim.SetCumulVarSoftLowerBound(idx, max(0, job.preferred_window[0]), coef)
+                if soft_ub:
+                    # A cumul has one soft upper bound.  With an SLA due time and an
+                    # announced window both, charge from the earlier bound at the larger
+                    # rate: past the due time the SLA rate is never undercharged, and a
+                    # start between the window's end and the due time costs more than it
+                    # should, which only makes the solver keep the announcement harder.
+                    # (A second dimension for the window would double the propagation
+                    # work of the time dimension on every move.)
+                    tdim.SetCumulVarSoftUpperBound(idx, min(b for b, _ in soft_ub), max(c for _, c in soft_ub))
             elif node.kind == "pickup":
                 windows(m.NodeToIndex(n_i), p.depots[node.depot].time_windows)  # type: ignore[index]
 
@@ -459,6 +493,33 @@ class RoutingModel:
             routing.AddDimensionWithVehicleTransits(evaluators, 0, 0, True, "eligible")
             for n_i, vs in allowed.items():  # also prune the domain for propagation
                 routing.VehicleVar(m.NodeToIndex(n_i)).SetValues([-1] + sorted(vs))
+
+        # Preferred vehicle (the technician a published day announced): a unary transit
+        # of ``vehicle_change_cost`` on the job's nodes for every other vehicle, summed by
+        # a dimension whose span is priced 1:1.  Why: vectors, not per-pair callbacks,
+        # and the vehicle classes of the arc costs stay as they are.
+        vid = {veh.id: v for v, veh in enumerate(p.vehicles)}
+        change = np.zeros((V, N), dtype=np.int64)
+        for n_i, node in enumerate(nodes):
+            if node.kind not in ("job", "jobdep"):
+                continue
+            job = p.jobs[node.job]  # type: ignore[index]
+            if job.preferred_vehicle in vid and job.vehicle_change_cost > 0:
+                change[:, n_i] = round(job.vehicle_change_cost * COST_SCALE)
+                change[vid[job.preferred_vehicle], n_i] = 0
+        if change.any():
+            registered_c: dict[tuple, int] = {}
+            evaluators_c = []
+            for v in range(V):
+                vec = tuple(int(x) for x in change[v])
+                if vec not in registered_c:
+                    registered_c[vec] = routing.RegisterUnaryTransitVector(list(vec))
+                evaluators_c.append(registered_c[vec])
+            routing.AddDimensionWithVehicleTransits(evaluators_c, 0, int(change.sum(axis=1).max()), True,
+                                                    "keep_vehicle")
+            kdim = routing.GetDimensionOrDie("keep_vehicle")
+            for v in range(V):
+                kdim.SetSpanCostCoefficientForVehicle(1, v)
 
         # depot stock shared by pickups
         by_depot: dict[int, list[int]] = {}
@@ -1009,9 +1070,53 @@ def build_route(
 ) -> Route:
     """Earliest schedule of a node sequence (with breaks placed after positions).
 
+    A job with a ``preferred_window`` (what its merchant was told) waits for that
+    window to open when it would otherwise start early, unless waiting makes the route
+    later for an SLA, a window or the shift: then the plain earliest schedule stands.
+
     ``horizon``: ``horizon_of(p)`` if the caller has it (it scans the whole matrix:
     3 s over 60 routes of a 1,000-visit day when computed per route).
     """
+    plain = _schedule(p, v, nodes, seq, brk_after, K, horizon, wait_for_told=False)
+    if not any(nodes[n].kind in ("job", "jobdep") and p.jobs[nodes[n].job].preferred_window is not None  # type: ignore[index]
+               for n in seq):
+        return plain
+    waited = _schedule(p, v, nodes, seq, brk_after, K, horizon, wait_for_told=True)
+    if waited.lateness > plain.lateness or _breaks_hard_time(p, v, waited):
+        return plain
+    return waited
+
+
+def _breaks_hard_time(p: Problem, v: int, route: Route) -> bool:
+    """Whether a schedule starts a job or break outside its windows or returns after the shift."""
+    veh = p.vehicles[v]
+    by_id = {j.id: j for j in p.jobs}
+    for st in route.steps:
+        if st.type == "job":
+            wins = by_id[st.id].time_windows
+            if wins and not any(a <= st.service_start <= z for a, z in wins):
+                return True
+        elif st.type == "break":
+            wins = next((b.time_windows for b in veh.breaks if b.id == st.id), [])
+            if wins and not any(a <= st.service_start <= z for a, z in wins):
+                return True
+        elif st.type == "end" and veh.time_window and st.arrival > veh.time_window[1]:
+            return True
+    return False
+
+
+def _schedule(
+    p: Problem,
+    v: int,
+    nodes: list[_Node],
+    seq: list[int],
+    brk_after: dict[int, list[tuple[int, int]]],
+    K: int,
+    horizon: int | None,
+    wait_for_told: bool,
+) -> Route:
+    """Earliest schedule of a node sequence; with ``wait_for_told``, jobs do not start
+    before their preferred window opens when one of their windows allows it."""
     veh = p.vehicles[v]
     H = horizon if horizon is not None else horizon_of(p)
     s, _e = veh.time_window if veh.time_window else (0, H)
@@ -1069,6 +1174,10 @@ def build_route(
             if z >= ready:
                 st = max(ready, a)
                 break
+        if wait_for_told and node.kind != "pickup":
+            told = p.jobs[node.job].preferred_window  # type: ignore[index]
+            if told is not None and st < told[0] and any(a <= told[0] <= z for a, z in wins):
+                st = told[0]
         end = st + node.service
         if node.kind == "pickup":
             job = p.jobs[node.job]  # type: ignore[index]

@@ -193,6 +193,25 @@ def test_unticking_keep_announced_lets_the_solver_move_them_but_keeps_hand_moves
         assert kept == ([replan.KEEP_SKILL.format(v.technician_id)] if job.id == v.work_order_id else [])
 
 
+def test_unticked_announced_visits_keep_technician_and_window_as_soft_preferences(db):
+    w, _orders, _pub = _published(db)
+    draft, _ = planning.get_or_create_draft(db, w.region.id, DAY)
+    draft.progress = dict(draft.progress or {}, keep_announced=False)
+    db.add(draft)
+    db.commit()
+    told = replan.announced(db, draft)
+    assert told
+    inp = build_input(db, w.region.id, DAY, plan=draft, now=BEFORE)
+    for wo_id, v in told.items():
+        job = inp.job(wo_id)
+        assert job.preferred_vehicle == v.technician_id and job.vehicle_change_cost > 0
+        assert job.preferred_window is not None and job.window_change_cost_per_minute > 0
+        assert not any(s.startswith("pinned-to-") for s in job.skills)  # soft, not pinned
+    # nothing new on the day: the soft costs alone keep every merchant where they were told
+    _solve_into(db, draft)
+    assert replan.changes_against_published(db, db.get(Plan, draft.id), "Asia/Shanghai") == []
+
+
 def test_the_solve_request_carries_keep_announced_to_the_plan(app, client, db):
     from dispatch.planning import jobs as plan_jobs
     from tests.factories import login
