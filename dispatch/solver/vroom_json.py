@@ -22,6 +22,10 @@ keys; strip them to be safe):
 * job ``x_fixroute_due`` (seconds) and ``x_fixroute_lateness_cost_per_minute``:
   soft deadline on the service start;
 * job ``x_fixroute_optional`` (bool): preventive visit that only fills gaps;
+* job ``x_fixroute_preferred_vehicle`` (vehicle id) with
+  ``x_fixroute_vehicle_change_cost``, and ``x_fixroute_preferred_window`` ([start, end])
+  with ``x_fixroute_window_change_cost_per_minute``: what a published day told the
+  merchant, kept unless something more important needs the change;
 * vehicle ``x_fixroute_overtime_after`` (seconds) and
   ``costs.x_fixroute_overtime_per_hour``: overtime after the nominal shift end;
 * top-level ``x_fixroute_depots[]`` {id, location|location_index, stock[],
@@ -233,6 +237,14 @@ def problem_from_json(
         late = j.get(X + "lateness_cost_per_minute", 0)
         if isinstance(late, bool) or not isinstance(late, Real):
             raise ProblemError(f"{f}.{X}lateness_cost_per_minute", "must be a number")
+        rates = {}
+        for key in ("vehicle_change_cost", "window_change_cost_per_minute"):
+            rate = j.get(X + key, 0)
+            if isinstance(rate, bool) or not isinstance(rate, Real) or rate < 0:
+                raise ProblemError(f"{f}.{X}{key}", "must be a number >= 0")
+            rates[key] = float(rate)
+        pref_w = j.get(X + "preferred_window")
+        pref_v = j.get(X + "preferred_vehicle")
         jobs.append(Job(
             id=_int(j.get("id"), f"{f}.id", None),
             location_index=loc,  # type: ignore[arg-type]
@@ -246,6 +258,9 @@ def problem_from_json(
             optional=bool(j.get(X + "optional", False)),
             description=str(j.get("description", "")),
             location=c,
+            preferred_vehicle=_int(pref_v, f"{f}.{X}preferred_vehicle", None) if pref_v is not None else None,
+            preferred_window=_windows([pref_w], f"{f}.{X}preferred_window")[0] if pref_w is not None else None,
+            **rates,
         ))
     depots: list[Depot] = []
     for i, d in enumerate(raw_d):
@@ -352,6 +367,12 @@ def problem_to_json(problem: Problem, extensions: bool = True) -> dict:
                 d[X + "lateness_cost_per_minute"] = j.lateness_cost_per_minute
             if j.optional:
                 d[X + "optional"] = True
+            if j.preferred_vehicle is not None:
+                d[X + "preferred_vehicle"] = j.preferred_vehicle
+                d[X + "vehicle_change_cost"] = j.vehicle_change_cost
+            if j.preferred_window is not None:
+                d[X + "preferred_window"] = list(j.preferred_window)
+                d[X + "window_change_cost_per_minute"] = j.window_change_cost_per_minute
         js.append(d)
     mat: dict[str, Any] = {"durations": problem.durations}
     if problem.distances is not None:

@@ -77,12 +77,18 @@ def test_fixroute_extensions_are_read_and_stripped_for_vroom():
     data = copy.deepcopy(VROOM_EXAMPLE)
     data["jobs"][0].update({"x_fixroute_due": 33000, "x_fixroute_lateness_cost_per_minute": 5})
     data["jobs"][5]["x_fixroute_optional"] = True
+    data["jobs"][1].update({"x_fixroute_preferred_vehicle": 2, "x_fixroute_vehicle_change_cost": 1800,
+                            "x_fixroute_preferred_window": [3600, 7200],
+                            "x_fixroute_window_change_cost_per_minute": 10})
     data["vehicles"][0].update({"x_fixroute_overtime_after": 40000, "costs": {"x_fixroute_overtime_per_hour": 60}})
     data["x_fixroute_depots"] = [{"id": 7, "location_index": 6, "stock": [10]}]
     p = problem_from_json(data)
     assert p.jobs[0].due == 33000 and p.jobs[0].lateness_cost_per_minute == 5 and p.jobs[5].optional
     assert p.vehicles[0].overtime_after == 40000 and p.vehicles[0].costs.overtime_per_hour == 60
     assert p.depots[0].id == 7 and p.depots[0].stock == [10]
+    assert (p.jobs[1].preferred_vehicle, p.jobs[1].vehicle_change_cost) == (2, 1800)
+    assert (p.jobs[1].preferred_window, p.jobs[1].window_change_cost_per_minute) == ((3600, 7200), 10)
+    assert problem_from_json(json.loads(json.dumps(problem_to_json(p)))) == p
     plain = json.dumps(problem_to_json(p, extensions=False))
     assert "x_fixroute" not in plain
     assert "x_fixroute_due" in json.dumps(problem_to_json(p))
