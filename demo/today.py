@@ -138,6 +138,29 @@ def _greedy_routes(inp, job_ids: list[int]) -> dict[int, list[int]]:
     return order
 
 
+def _solved_routes(inp, job_ids: list[int]) -> dict[int, list[int]]:
+    """The day as the board's optimiser plans it (bounded by a solution count, so the
+    same moment gives the same day); the greedy routes if its answer does not re-time
+    cleanly (the demo must always publish). Why: greedy routes spread work by count,
+    not by place, and crossed the whole region on the map."""
+    from dispatch.planning.retiming import check_routes
+    from dispatch.solver import solve
+
+    try:
+        sol = solve(inp.problem, time_limit_s=10, solution_limit=400, builder="ortools")
+    except Exception:  # noqa: BLE001 - the greedy day below is always there
+        return _greedy_routes(inp, job_ids)
+    order = {v.id: [] for v in inp.problem.vehicles}
+    for r in sol.routes:
+        order[r.vehicle] = [st.id for st in r.steps if st.type == "job"]
+    _, violations = check_routes(inp, order, {})
+    placed = sum(len(ids) for ids in order.values())
+    greedy = _greedy_routes(inp, job_ids)
+    if violations or placed < sum(len(ids) for ids in greedy.values()):
+        return greedy
+    return order
+
+
 def _plan_region(session: Session, region: Region, today: date, now: datetime, wos: list[WorkOrder]) -> Plan:
     from dispatch.planning import service as planning
 
@@ -145,7 +168,7 @@ def _plan_region(session: Session, region: Region, today: date, now: datetime, w
     plan, _ = planning.get_or_create_draft(session, region.id, today)
     ids = [w.id for w in sorted(wos, key=lambda w: (w.priority != "high", w.sla_due_at, w.id))]
     inp = build_input(session, region.id, today, plan=plan, now=start, work_order_ids=ids)
-    order = _greedy_routes(inp, ids)
+    order = _solved_routes(inp, ids)
     placed = {j for route in order.values() for j in route}
     if len(placed) < len(ids):
         # loaded late in the day (or at night) the shops close before the shift ends: the
@@ -157,7 +180,7 @@ def _plan_region(session: Session, region: Region, today: date, now: datetime, w
                 session.add(m)
         session.flush()
         inp = build_input(session, region.id, today, plan=plan, now=start, work_order_ids=ids)
-        order = _greedy_routes(inp, ids)
+        order = _solved_routes(inp, ids)
     sol = schedule_routes(inp, order)
     apply_solution(session, plan, inp, sol,
                    reasons={u.id: "capacity_of_day" for u in sol.unassigned})
