@@ -30,12 +30,12 @@ _SPEC = Path("vendor-specs") / "twilio_api_v2010.json"
 
 
 def _find_spec() -> Path:
-    """Twilio's published spec in the shared folder beside the project, or where
-    FIXROUTE_SHARED_DIR (or this workplace's /work/shared) says when the checkout
-    lives elsewhere (a clean clone in a temporary directory, say)."""
+    """Twilio's published spec in the shared folder beside the project (../shared), or
+    where FIXROUTE_SHARED_DIR says when the checkout lives elsewhere (a clean clone in a
+    temporary directory, say)."""
     beside = Path(__file__).resolve().parents[2].parent / "shared"
     folders = [Path(os.environ["FIXROUTE_SHARED_DIR"])] if os.environ.get("FIXROUTE_SHARED_DIR") else []
-    folders += [beside, Path("/work/shared")]
+    folders.append(beside)
     return next((d / _SPEC for d in folders if (d / _SPEC).exists()), beside / _SPEC)
 
 
