@@ -7,19 +7,18 @@ re-select returned the session's stale plan) and each reserved parts and queued 
 two 200s meant two SMS per merchant and duplicate reservations."""
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import func, select
 
 from core.api import APIError
-from core.db import make_engine
 from dispatch.models import Merchant, Plan, Visit, WorkOrder, WorkOrderEvent, WorkOrderStatus
 from dispatch.planning import service as planning
 from dispatch.planning.problem import plan_visits
 from inventory.models import Reservation
 from notifications.models import OutboundMessage
+from tests.concurrency import run_at_once
 from tests.dispatch.planning_world import DAY
 from tests.dispatch.test_planning import BEFORE, _solved
 from tests.factories import local_dt
@@ -28,34 +27,7 @@ N = 6
 
 
 def _crowd(db_url: str, action) -> list[str]:
-    """Run `action(session)` in N threads at once, each on its own connection."""
-    crowd = make_engine(db_url, pool_size=N, max_overflow=0)
-    barrier = threading.Barrier(N, timeout=60)
-    results: list[str] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        with Session(crowd, expire_on_commit=False) as session:
-            session.connection()  # this thread's own connection before the start
-            session.rollback()
-            barrier.wait()
-            try:
-                action(session)
-                outcome = "ok"
-            except APIError as exc:
-                outcome = f"refused:{exc.status}"
-            except Exception as exc:  # noqa: BLE001 - anything else breaks the guarantee
-                outcome = f"error:{exc!r}"
-        with lock:
-            results.append(outcome)
-
-    threads = [threading.Thread(target=worker) for _ in range(N)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(180)
-    crowd.dispose()
-    return results
+    return run_at_once(db_url, N, action)
 
 
 def _with_parts(db, w, plan) -> list[int]:
