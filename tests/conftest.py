@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from app import MODEL_MODULES
 from core.db import import_all_models, make_engine, metadata
+from tests.builders.world import make_world
 
 PG_ADMIN_URL = os.environ.get("FIXROUTE_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DB_FIXTURES = {"db_url", "_app", "engine", "app", "db", "client"}
@@ -133,3 +134,9 @@ def db(engine) -> Iterator[Session]:
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def world(db):
+    """The small world of tests/builders/world.py, for tests that take it as an argument."""
+    return make_world(db)

@@ -25,7 +25,7 @@ from maintenance.generation import generate_due
 from maintenance.models import PMPlan
 from notifications.models import InboundMessage, OutboundMessage
 from notifications.outbox import enqueue_sms
-from tests.factories import World, local_dt, make_world
+from tests.builders.world import World, local_dt, make_world
 
 HOURS = {d: [["00:00", "23:59"]] for d in ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
 

@@ -18,8 +18,9 @@ from dispatch.planning.problem import build_input, plan_visits, published_plan
 from dispatch.planning.writeback import apply_solution
 from dispatch.solver import solve
 from notifications.models import OutboundMessage
+from tests.builders.people import PASSWORD, bearer
+from tests.builders.world import local_dt
 from tests.dispatch.planning_world import make_planning_world
-from tests.factories import PASSWORD, bearer, local_dt
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect

@@ -7,7 +7,8 @@ import pytest
 from sqlmodel import select
 
 from maintenance.models import PMPlan
-from tests.factories import PASSWORD, make_world
+from tests.builders.people import PASSWORD
+from tests.builders.world import make_world
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect

@@ -10,8 +10,8 @@ from sqlmodel import select
 from dispatch.models import Attachment, Signoff, Visit, WorkOrder, WorkOrderEvent
 from inventory.models import StockLevel, StockMove
 from tests.browser.conftest import PHONE_VIEWPORT
+from tests.builders.people import PASSWORD
 from tests.dispatch.test_tech_service import make_day
-from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 

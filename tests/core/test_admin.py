@@ -1,7 +1,8 @@
 from sqlmodel import select
 
 from core.models import AuditEvent, User
-from tests.factories import login, make_world
+from tests.builders.people import login
+from tests.builders.world import make_world
 
 
 def test_admin_home_shows_counts_and_users(client, db):

@@ -7,7 +7,8 @@ import re
 from sqlmodel import select
 
 from core.models import ApiToken, AuditEvent, User
-from tests.factories import PASSWORD, bearer, login, make_world
+from tests.builders.people import PASSWORD, bearer, login
+from tests.builders.world import make_world
 
 
 def _reset_link(client, user_id: int) -> str:

@@ -1,4 +1,5 @@
-from tests.factories import bearer, make_world
+from tests.builders.people import bearer
+from tests.builders.world import make_world
 
 
 def test_openapi_document_is_served_and_lists_auth(client):

@@ -9,7 +9,8 @@ from core import users as users_module
 from core.models import ApiToken, LoginThrottle, User
 from core.timeutil import utcnow
 from core.users import THROTTLE_FREE_FAILURES
-from tests.factories import PASSWORD, bearer, login, make_world
+from tests.builders.people import PASSWORD, bearer, login
+from tests.builders.world import make_world
 
 
 def test_each_role_signs_in_and_lands_on_a_page(client, db):

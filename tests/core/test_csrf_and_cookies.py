@@ -1,6 +1,7 @@
 import pytest
 
-from tests.factories import PASSWORD, make_world
+from tests.builders.people import PASSWORD
+from tests.builders.world import make_world
 
 
 @pytest.fixture

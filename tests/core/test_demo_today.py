@@ -15,7 +15,7 @@ from dispatch.models import Plan, Technician, Visit, WorkOrder, WorkOrderStatus
 from dispatch.planning.problem import build_input, plan_visits, published_plan
 from dispatch.planning.retiming import check_routes, plan_order
 from inventory.models import StockLocation
-from tests.factories import login
+from tests.builders.people import login
 
 DAY = date(2026, 11, 24)  # a Tuesday: every technician works
 

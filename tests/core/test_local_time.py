@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from inventory.models import StockMove
 from notifications.outbox import enqueue_sms
-from tests.factories import login, make_world
+from tests.builders.people import login
+from tests.builders.world import make_world
 
 AT = datetime(2026, 11, 24, 2, 5, tzinfo=UTC)  # 10:05 in Shanghai
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from core.security import content_security_policy
-from tests.factories import login, make_world
+from tests.builders.people import login
+from tests.builders.world import make_world
 
 
 def _script_src(policy: str) -> str:

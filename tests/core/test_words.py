@@ -14,8 +14,9 @@ from dispatch.backup import service as backup
 from dispatch.desk import service as fault_svc
 from dispatch.models import WorkOrder, WorkOrderEvent
 from dispatch.words import event_note, work_order_description
+from tests.builders.people import login
+from tests.builders.world import make_world
 from tests.core.test_words_in_chinese import raw_codes, visible
-from tests.factories import login, make_world
 
 
 def test_word_says_a_code_in_the_readers_language_and_shows_an_unknown_code(app):
@@ -164,7 +165,8 @@ def test_a_catalog_phrase_kept_as_symptoms_is_said_in_the_readers_language(app, 
     """The demo keeps a category's name as a fault's symptoms ('Battery does not hold
     charge'); a Chinese reader saw it in English on the fault and the work order."""
     from dispatch.desk import service as fault_svc
-    from tests.factories import login, make_world
+    from tests.builders.people import login
+    from tests.builders.world import make_world
 
     w = make_world(db)
     fault = fault_svc.create_fault(db, merchant=w.merchant, terminal=w.terminal,

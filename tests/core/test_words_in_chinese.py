@@ -16,7 +16,7 @@ import pytest
 from flask_babel import force_locale
 
 from core import words
-from tests.factories import login
+from tests.builders.people import login
 from tests.words_world import make_words_world
 
 SKIP_TAGS = {"script", "style", "template", "code"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from dispatch.models import Merchant, WorkOrder, WorkOrderStatus
-from tests.factories import local_dt, make_world
+from tests.builders.world import local_dt, make_world
 
 DAY = date(2026, 11, 24)  # a Tuesday
 

@@ -19,7 +19,8 @@ from schemathesis.checks import (
 from schemathesis.core.failures import Failure, FailureGroup
 
 from dispatch.desk.service import create_fault, escalate
-from tests.factories import bearer, make_world
+from tests.builders.people import bearer
+from tests.builders.world import make_world
 
 EXAMPLES_PER_OPERATION = 6
 SKIP = {

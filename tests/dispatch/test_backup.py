@@ -16,12 +16,7 @@ from dispatch.models import Terminal, TerminalModel, WorkOrder, WorkOrderEvent
 from dispatch.workorders import service as workorders
 from notifications.inbound import receive_inbound
 from notifications.models import OutboundMessage
-from tests.factories import login, make_world
-
-
-@pytest.fixture
-def world(db):
-    return make_world(db)
+from tests.builders.people import login
 
 
 @pytest.fixture

@@ -7,12 +7,14 @@ import pytest
 
 from core.timeutil import utcnow
 from dispatch.models import Terminal, TerminalModel, WorkOrder
-from tests.factories import bearer, login, make_world
+from tests.builders.people import bearer, login
 
 
 @pytest.fixture
-def world(db):
-    w = make_world(db)
+def world(world, db):
+    """The small world with two loaners in its depot's pool (one of another form factor)
+    and a repair of its down terminal, due in 20 hours."""
+    w = world
     desk = TerminalModel(code="VF-V200C", vendor="Verifone", name="V200c",
                          form_factor="countertop", connectivity=["ethernet"])
     db.add(desk)

@@ -12,8 +12,9 @@ from dispatch.planning import service as planning
 from dispatch.planning.problem import build_input, plan_visits
 from dispatch.planning.writeback import apply_solution
 from dispatch.solver import solve
+from tests.builders.people import login
+from tests.builders.world import local_dt
 from tests.dispatch.planning_world import DAY, make_planning_world
-from tests.factories import local_dt, login
 
 BEFORE = local_dt(DAY, "06:00")
 

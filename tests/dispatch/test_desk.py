@@ -15,7 +15,8 @@ from dispatch.desk import service as svc
 from dispatch.models import Attachment, FaultReport, Plan, Visit, WorkOrder, WorkOrderEvent
 from dispatch.workorders.attachments import MAX_BYTES, sniff_image, store_attachment
 from dispatch.workorders.service import transition
-from tests.factories import bearer, login, make_world
+from tests.builders.people import bearer, login
+from tests.builders.world import make_world
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -3,7 +3,7 @@ in the merchant's language, visible in the outbox (and then sent through the fak
 Twilio with a delivery status)."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -13,10 +13,8 @@ from dispatch.models import Merchant, Plan, Visit, WorkOrder, WorkOrderEvent
 from dispatch.workorders.service import transition
 from notifications.models import OutboundMessage, SmsOptOut
 from notifications.sender import TwilioSender, drain_outbox
-from tests.factories import make_world
+from tests.builders.world import DAY, make_world
 from tests.notifications.fake_twilio import FakeTwilio
-
-DAY = date(2026, 11, 24)
 
 
 def _outbox(engine) -> list[OutboundMessage]:

@@ -13,7 +13,7 @@ from dispatch.models import SurveyResponse, WorkOrderEvent
 from dispatch.workorders.service import transition
 from notifications.inbound import receive_inbound
 from notifications.models import InboundMessage
-from tests.factories import make_world
+from tests.builders.world import make_world
 
 TOKEN = "replies-token"
 PUBLIC = "https://fixroute.example.com"

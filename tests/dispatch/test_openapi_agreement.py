@@ -8,7 +8,8 @@ import re
 
 from core.api import MAX_PAGE
 from core.openapi import MAX_ID
-from tests.factories import bearer, login, make_world
+from tests.builders.people import bearer, login
+from tests.builders.world import make_world
 
 METHODS = ("get", "post", "put", "patch", "delete")
 

@@ -18,10 +18,10 @@ from dispatch.planning import service as planning
 from dispatch.planning.problem import plan_visits
 from inventory.models import Reservation
 from notifications.models import OutboundMessage
+from tests.builders.world import local_dt
 from tests.concurrency import run_at_once
 from tests.dispatch.planning_world import DAY
 from tests.dispatch.test_planning import BEFORE, _solved
-from tests.factories import local_dt
 
 N = 6
 
@@ -140,7 +140,7 @@ def test_concurrent_backup_offers_text_the_merchant_once(db, db_url):
 
     from core.timeutil import utcnow
     from dispatch.backup import service as backup
-    from tests.factories import make_world
+    from tests.builders.world import make_world
 
     world = make_world(db)
     wo = WorkOrder(number="WO-BK001", region_id=world.region.id, merchant_id=world.merchant.id,

@@ -16,8 +16,8 @@ from dispatch.planning.writeback import apply_solution
 from dispatch.solver import solve, validate
 from inventory.models import Reservation
 from notifications.models import OutboundMessage
+from tests.builders.world import local_dt
 from tests.dispatch.planning_world import DAY, make_planning_world
-from tests.factories import local_dt
 
 BEFORE = local_dt(DAY, "06:00")
 

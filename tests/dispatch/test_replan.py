@@ -16,8 +16,8 @@ from dispatch.planning.problem import build_input, plan_visits
 from dispatch.planning.writeback import apply_solution
 from dispatch.solver import solve, validate
 from notifications.models import OutboundMessage
+from tests.builders.world import local_dt
 from tests.dispatch.planning_world import DAY, make_planning_world
-from tests.factories import local_dt
 
 BEFORE = local_dt(DAY, "06:00")
 
@@ -214,7 +214,7 @@ def test_unticked_announced_visits_keep_technician_and_window_as_soft_preference
 
 def test_the_solve_request_carries_keep_announced_to_the_plan(app, client, db):
     from dispatch.planning import jobs as plan_jobs
-    from tests.factories import login
+    from tests.builders.people import login
 
     w, _orders, _pub = _published(db)
     login(client, "dispatcher")

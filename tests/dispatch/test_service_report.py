@@ -15,9 +15,9 @@ from dispatch.field import service_report as rep
 from dispatch.models import WorkOrder
 from inventory.models import Part, PartFit, SerialUnit, StockLevel, StockMove
 from notifications.models import OutboundMessage
+from tests.builders.people import login
 from tests.dispatch.test_signoff import signature_png
 from tests.dispatch.test_tech_service import jpeg_bytes, make_day, to_on_site
-from tests.factories import login
 
 
 def aid() -> str:

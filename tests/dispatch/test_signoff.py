@@ -15,8 +15,8 @@ from core.api import Conflict, ValidationFailed
 from dispatch.field import service as svc
 from dispatch.field.signoff import SignoffIn, check_signoff
 from dispatch.models import Signoff, WorkOrder, WorkOrderEvent
+from tests.builders.people import login
 from tests.dispatch.test_tech_service import make_day, to_on_site
-from tests.factories import login
 
 
 def aid() -> str:

@@ -9,8 +9,8 @@ from sqlmodel import select
 
 from dispatch.models import Attachment, FaultReport, TriageStep, Visit, WorkOrder, WorkOrderEvent
 from inventory.models import StockMove
+from tests.builders.people import bearer, login
 from tests.dispatch.test_tech_service import jpeg_bytes, make_day
-from tests.factories import bearer, login
 
 
 def aid() -> str:

@@ -12,8 +12,8 @@ from core.api import Conflict
 from dispatch.field import service as svc
 from dispatch.models import Plan, Visit, WorkOrder, WorkOrderEvent
 from notifications.models import OutboundMessage
+from tests.builders.people import login
 from tests.dispatch.test_tech_service import make_day
-from tests.factories import login
 
 
 def aid() -> str:

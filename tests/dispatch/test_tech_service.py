@@ -24,7 +24,7 @@ from dispatch.models import (
     WorkOrderEvent,
 )
 from inventory.models import Part, SerialUnit, StockLevel, StockMove
-from tests.factories import World, make_world
+from tests.builders.world import World, make_world
 
 
 @dataclass

@@ -26,8 +26,8 @@ from dispatch.models import (
     WorkOrderEvent,
 )
 from inventory.models import Reservation, StockLevel, StockLocation, StockMove
+from tests.builders.people import login, make_user
 from tests.dispatch.test_tech_service import make_day
-from tests.factories import login, make_user
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Not actions on anyone's work: the sign-in blueprint (signing in and out, password

@@ -21,7 +21,7 @@ from dispatch.workorders.service import (
     timeline,
     transition,
 )
-from tests.factories import make_world
+from tests.builders.world import make_world
 
 S = WorkOrderStatus
 

@@ -9,7 +9,8 @@ import threading
 from sqlmodel import func, select
 
 from dispatch.models import FaultReport, WorkOrderEvent
-from tests.factories import bearer, make_world
+from tests.builders.people import bearer
+from tests.builders.world import make_world
 from tests.inventory.helpers import make_work_order
 
 WRITERS = 20

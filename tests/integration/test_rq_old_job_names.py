@@ -17,8 +17,8 @@ from dispatch.planning import service as planning
 from dispatch.planning.queues import PLAN_JOB_FUNCS, record_lost_job
 from notifications.models import OutboundMessage
 from notifications.outbox import enqueue_sms
+from tests.builders.world import local_dt
 from tests.dispatch.planning_world import DAY, make_planning_world
-from tests.factories import local_dt
 from tests.integration.conftest import run_worker_burst, worker_env
 from tests.notifications.fake_twilio import FakeTwilio
 

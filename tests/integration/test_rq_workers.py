@@ -25,8 +25,8 @@ from dispatch.planning.queues import (
 )
 from notifications.models import OutboundMessage
 from notifications.outbox import enqueue_sms
+from tests.builders.world import local_dt
 from tests.dispatch.planning_world import DAY, make_planning_world
-from tests.factories import local_dt
 from tests.integration.conftest import run_worker_burst, start_worker, worker_env
 from tests.notifications.fake_twilio import FakeTwilio
 

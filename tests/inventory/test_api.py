@@ -10,13 +10,8 @@ from sqlmodel import func, select
 from dispatch.models import Plan, Visit
 from inventory import stock
 from inventory.models import Part, PartFit, StockMove
-from tests.factories import bearer, login, make_world
+from tests.builders.people import bearer, login
 from tests.inventory.helpers import level, make_work_order
-
-
-@pytest.fixture
-def world(db):
-    return make_world(db)
 
 
 def _moves(db):

@@ -9,7 +9,7 @@ from sqlmodel import func, select
 from demo.world import DEMO_PASSWORD, build_demo_world
 from inventory import forecast, stock
 from inventory.models import Part, SerialUnit, StockLevel
-from tests.factories import login
+from tests.builders.people import login
 
 
 def test_demo_stock_is_consistent_and_serials_match_on_hand(app, db, client):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from itertools import count
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
@@ -13,7 +12,6 @@ from sqlmodel import select
 from core.api import APIError
 from inventory import stock
 from inventory.models import Part, Reservation, StockLevel, StockLocation
-from tests.factories import make_world
 from tests.inventory.helpers import make_work_order
 
 _seq = count(1)
@@ -30,11 +28,6 @@ OPS = st.lists(
     ),
     min_size=1, max_size=25,
 )
-
-
-@pytest.fixture
-def world(db):
-    return make_world(db)
 
 
 @settings(max_examples=30, deadline=None,

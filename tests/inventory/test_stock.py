@@ -10,17 +10,11 @@ from core.models import AuditEvent
 from dispatch.models import TerminalModel
 from inventory import stock
 from inventory.models import Part, PartFit, Reservation, SerialUnit, StockMove
-from tests.factories import make_world
 from tests.inventory.helpers import level, make_work_order
 
 
 def _count_moves(db) -> int:
     return db.exec(select(func.count()).select_from(StockMove)).one()
-
-
-@pytest.fixture
-def world(db):
-    return make_world(db)
 
 
 @pytest.fixture

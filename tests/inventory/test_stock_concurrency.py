@@ -8,8 +8,8 @@ from sqlmodel import func, select
 
 from inventory import stock
 from inventory.models import Reservation, StockMove
+from tests.builders.world import make_world
 from tests.concurrency import run_at_once
-from tests.factories import make_world
 from tests.inventory.helpers import level, make_work_order
 
 THREADS = 50

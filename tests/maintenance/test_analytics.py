@@ -15,7 +15,7 @@ from dispatch.models import (
     WorkOrderEvent,
 )
 from maintenance import analytics
-from tests.factories import local_dt, make_world
+from tests.builders.world import local_dt, make_world
 
 SINCE = datetime(2026, 10, 1, tzinfo=UTC)
 UNTIL = datetime(2026, 11, 1, tzinfo=UTC)
@@ -149,7 +149,7 @@ def test_every_table_is_computed_by_name(db, history):
 def test_the_analytics_page_shows_rates_as_percentages(client, db, history, monkeypatch, lang):
     # Why: rates showed as 0.5 and 0.667 instead of 50% and 66.7%.
     from maintenance import views
-    from tests.factories import login
+    from tests.builders.people import login
 
     monkeypatch.setattr(views, "utcnow", lambda: NOW)
     login(client, "dispatcher")

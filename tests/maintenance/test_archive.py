@@ -10,7 +10,7 @@ from sqlmodel import select
 from dispatch.models import WorkOrder
 from inventory.models import StockMove
 from maintenance import views
-from tests.factories import login
+from tests.builders.people import login
 from tests.maintenance.test_analytics import NOW, history, utc  # noqa: F401  (fixture)
 
 

@@ -11,7 +11,7 @@ from dispatch.models import WorkOrderStatus
 from dispatch.workorders.service import create_work_order
 from maintenance.generation import escalate_closing_windows, generate_due
 from maintenance.models import PMOccurrence
-from tests.factories import make_world
+from tests.builders.world import make_world
 from tests.maintenance.helpers import add_plan, add_terminal, events, occurrences, work_orders
 
 

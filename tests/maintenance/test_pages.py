@@ -13,7 +13,8 @@ from core.timeutil import utcnow
 from dispatch.models import FaultReport, Plan, Visit, WorkOrder
 from inventory.models import StockMove
 from maintenance.models import PMPlan
-from tests.factories import bearer, login, make_world
+from tests.builders.people import bearer, login
+from tests.builders.world import make_world
 
 FORM = {"name": "Month-end clean", "recurrence": "rrule", "rrule": "FREQ=MONTHLY;BYMONTHDAY=-1",
         "due_window_days": "10", "service_minutes": "25", "skill": "preventive",

@@ -15,7 +15,7 @@ from dispatch.workorders.service import create_work_order
 from maintenance import jobs
 from maintenance.scheduler import JOB_DEFAULTS, SchedulerGuard, build_scheduler
 from notifications.models import OutboundMessage
-from tests.factories import make_world
+from tests.builders.world import make_world
 from tests.maintenance.helpers import add_plan, events, work_orders
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)

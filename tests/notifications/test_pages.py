@@ -7,7 +7,8 @@ from sqlmodel import Session, select
 
 from notifications.models import InboundMessage, OutboundMessage
 from notifications.outbox import enqueue_sms
-from tests.factories import login, make_world
+from tests.builders.people import login
+from tests.builders.world import make_world
 
 NUMBER = "+8613812345678"
 

@@ -1,4 +1,6 @@
-"""Small hand-made worlds for service-level tests (the full demo world is slow)."""
+"""The small world every service test starts from (the full demo world is slow): one
+region (Puxi) with a depot, a merchant and its terminal, two technicians on shift, a
+card-reader part in the depot and in tech01's van, and a user of each role."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,15 +8,13 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
-from werkzeug.security import generate_password_hash
 
 from core.models import Depot, Region, Role, User
 from dispatch.models import Merchant, Shift, Technician, Terminal, TerminalModel
 from inventory.models import Part, PartFit, StockLevel, StockLocation, StockMove
+from tests.builders.people import make_user
 
-PASSWORD = "correct-horse-9"
-# Hashing with a cheap method keeps tests fast; production uses werkzeug's default.
-_FAST_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+DAY = date(2026, 11, 24)  # a Tuesday: the merchants are open and both technicians work
 
 
 @dataclass
@@ -32,21 +32,18 @@ class World:
     users: dict[str, User]
 
 
-def make_user(session: Session, username: str, role: str, technician_id: int | None = None) -> User:
-    user = User(username=username, display_name=username.title(), password_hash=_FAST_HASH,
-                role=role, technician_id=technician_id)
-    session.add(user)
-    session.flush()
-    return user
-
-
 def local_dt(day: date, hhmm: str, tz: str = "Asia/Shanghai") -> datetime:
+    """`hhmm` on `day` in the region's time zone (Shanghai unless told)."""
     h, m = map(int, hhmm.split(":"))
     return datetime.combine(day, time(h, m), tzinfo=ZoneInfo(tz))
 
 
 def make_world(session: Session, day: date | None = None) -> World:
-    day = day or date(2026, 11, 24)
+    """The world with the technicians' shifts on `day` (DAY unless told), committed.
+
+    Stock: 10 card readers at the depot, 2 in tech01's van (tech02 has no van). Users:
+    admin, dispatcher, agent, tech01 and tech02, all with PASSWORD."""
+    day = day or DAY
     region = Region(code="PX", name="Puxi", timezone="Asia/Shanghai", center_lat=31.23,
                     center_lon=121.47, min_lat=31.19, max_lat=31.26, min_lon=121.42, max_lon=121.50)
     session.add(region)
@@ -98,13 +95,3 @@ def make_world(session: Session, day: date | None = None) -> World:
     }
     session.commit()
     return World(region, depot, depot_loc, model, merchant, terminal, tech, tech2, van, part, users)
-
-
-def login(client, username: str, password: str = PASSWORD):
-    return client.post("/login", data={"username": username, "password": password})
-
-
-def bearer(client, username: str, password: str = PASSWORD) -> dict[str, str]:
-    resp = client.post("/api/v1/auth/token", json={"username": username, "password": password})
-    assert resp.status_code == 201, resp.get_json()
-    return {"Authorization": f"Bearer {resp.get_json()['token']}"}

@@ -1,0 +1,11 @@
+"""The tests' data, built in one place: read these modules to learn how a test world is
+made, and add to them rather than writing a builder inside a test file.
+
+    world     the small region every service test starts from (make_world), its day
+              DAY and local times (local_dt)
+    people    users, the one test password, signing in by form (login) or API (bearer)
+
+Conventions: `make_*` writes rows and returns them, committed unless its docstring says
+otherwise; plain nouns read (they see what is committed). A builder takes the test's
+session first and the world second. The values written here are the ones tests assert
+on: change one and run the tests that use it."""
