@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dispatch.solver import solve, validate
-from dispatch.solver.ortools_model import PORTFOLIO, solve_with_config
+from dispatch.solver.ortools_model import solve_with_config
+from dispatch.solver.search import PORTFOLIO
 from dispatch.solver.vroom_json import problem_from_json
 
 DATA = ROOT.parent / "shared" / "benchmarks" / "solomon"

@@ -38,6 +38,7 @@ from dispatch.solver import (
     SolverStats,
     Unassigned,
     Vehicle,
+    make_solution,
     solve,
 )
 
@@ -149,8 +150,8 @@ def split_region(problem: Problem, region: str = "region", *, max_jobs: int = MA
     n_groups = min(n_groups, max(1, n_veh))
     if n_groups == 1:
         return [Part(region, 0, problem, list(range(problem.n_locations)))]
+    from dispatch.solver.analysis import analyse
     from dispatch.solver.decompose import assign_jobs, group_vehicles
-    from dispatch.solver.ortools_model import analyse
 
     an = analyse(problem)
     groups = group_vehicles(problem, n_groups)
@@ -182,8 +183,8 @@ def repair_parts(problem: Problem, parts: list[Part], solutions: list[Solution])
     its first-round routes. Returns only the parts to re-solve."""
     if len(parts) < 2:
         return []
+    from dispatch.solver.analysis import analyse
     from dispatch.solver.decompose import assign_jobs
-    from dispatch.solver.ortools_model import analyse
 
     an = analyse(problem)
     index_of_id = {job.id: j for j, job in enumerate(problem.jobs)}
@@ -234,7 +235,6 @@ def _to_parent(solution: Solution, locations: list[int]) -> Solution:
 
 def merge_region(problem: Problem, parts: list[Part], solutions: list[Solution]) -> Solution:
     """The parts' solutions as one solution of the region's `problem`."""
-    from dispatch.solver.ortools_model import make_solution
 
     routes, left = [], {}
     for part, sol in zip(parts, solutions, strict=False):
@@ -273,7 +273,8 @@ def solve_part(problem: Problem, time_limit_s: float, solution_limit: int | None
     """Solve one part (in a pool process or as an RQ job on the solves queue);
     `initial` routes (repair round) are the starting point of the search."""
     if initial:
-        from dispatch.solver.ortools_model import PORTFOLIO, solve_with_config
+        from dispatch.solver.ortools_model import solve_with_config
+        from dispatch.solver.search import PORTFOLIO
 
         return solve_with_config(problem, PORTFOLIO[0], time_limit_s, solution_limit, initial=initial)
     return solve(problem, time_limit_s=time_limit_s, solution_limit=solution_limit)

@@ -31,7 +31,7 @@ Determinism.
 * ``seed`` is PyVRP's random seed; on the OR-Tools-only path (which has no seed) it
   chooses the search configuration from ``PORTFOLIO`` (entry ``seed mod len``).
 * ``workers=n`` (n > 1) runs the plans in parallel in spawn-context processes and keeps
-  the lowest FixRoute objective (``ortools_model.plan_cost``, computed from each plan the
+  the lowest FixRoute objective (``objective.plan_cost``, computed from each plan the
   same way, whichever path made it; ties: the first plan).
 """
 
@@ -59,6 +59,7 @@ from .model import (
     Vehicle,
     VehicleStep,
 )
+from .schedule import build_route, finish_route, make_solution
 from .validate import Violation, validate
 
 __all__ = [
@@ -78,7 +79,10 @@ __all__ = [
     "Vehicle",
     "VehicleStep",
     "Violation",
+    "build_route",
     "configs_for",
+    "finish_route",
+    "make_solution",
     "plans_for",
     "solve",
     "validate",
@@ -87,7 +91,7 @@ __all__ = [
 
 def configs_for(seed: int | None, workers: int):
     """The search configurations a (seed, workers) pair runs, in order."""
-    from .ortools_model import PORTFOLIO
+    from .search import PORTFOLIO
 
     first = (seed or 0) % len(PORTFOLIO)
     return [PORTFOLIO[(first + i) % len(PORTFOLIO)] for i in range(max(1, workers))]
@@ -212,7 +216,7 @@ def solve(
 
         sol = solve_with_config(problem, plans[0][1], max(0.5, time_limit_s / 4), solution_limit, progress)
     else:
-        from .ortools_model import plan_cost
+        from .objective import plan_cost
 
         costs = {name: plan_cost(problem, s) for name, s in results.items()}
 

@@ -29,7 +29,7 @@ max_travel_time            not seen                               max_travel_tim
 pinned first visits        not seen: prepended to the route       not seen: prepended to the route
 =========================  =====================================  ==================================
 
-Prizes are FixRoute's own drop penalties (``ortools_model.drop_penalty``): a required
+Prizes are FixRoute's own drop penalties (``objective.drop_penalty``): a required
 job is worth more than any detour, so a higher-priority job is never dropped to save
 driving.  PyVRP's ``max_penalty`` is raised with the prize scale: with its default
 (1e5) the search stayed in infeasible space on prize-heavy days.
@@ -51,8 +51,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .analysis import Analysis, _pad, horizon_of
 from .model import Problem
-from .ortools_model import Analysis, _pad, drop_penalty, horizon_of, required_base
+from .objective import drop_penalty, required_base
 
 #: {vehicle id: [(job id, via depot, planned service start)]}, as ``RoutingModel.read_routes`` reads
 Routes = dict[int, list[tuple[int, bool, int]]]

@@ -23,8 +23,11 @@ from dataclasses import replace
 
 import numpy as np
 
+from .analysis import analyse
 from .model import REASONS, Problem, Route, Solution, SolverStats, Unassigned
-from .ortools_model import ProgressFn, SearchConfig, analyse, make_solution, solve_with_config
+from .ortools_model import solve_with_config
+from .schedule import make_solution
+from .search import ProgressFn, SearchConfig
 
 LARGE_JOBS = 250  # above this many jobs the day is split
 GROUP_VEHICLES = 5

@@ -25,7 +25,8 @@ from __future__ import annotations
 import time
 
 from .model import Problem, Solution
-from .ortools_model import PORTFOLIO, ProgressFn, RoutingModel, SearchConfig, solve_with_config
+from .ortools_model import RoutingModel, solve_with_config
+from .search import PORTFOLIO, ProgressFn, SearchConfig
 
 #: share of the time limit the builder gets (the finish gets the rest); measured in
 #: docs/benchmarks.md ("Solver: route builders and the OR-Tools finish")

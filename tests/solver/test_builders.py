@@ -21,7 +21,8 @@ from dispatch.solver import (
     solve,
     validate,
 )
-from dispatch.solver.ortools_model import PORTFOLIO, RoutingModel
+from dispatch.solver.ortools_model import RoutingModel
+from dispatch.solver.search import PORTFOLIO
 
 from .conftest import make_problem
 
@@ -201,7 +202,7 @@ def test_two_workers_race_both_builders():
 
 def test_races_compare_plans_by_fixroute_objective_computed_the_same_way():
     """A decomposed plan has no OR-Tools objective; the race prices every plan itself."""
-    from dispatch.solver.ortools_model import COST_SCALE, drop_penalty, plan_cost, required_base
+    from dispatch.solver.objective import COST_SCALE, drop_penalty, plan_cost, required_base
 
     p = sla_day()
     sol = solve(p, 5.0, solution_limit=LIMIT, builder="ortools")

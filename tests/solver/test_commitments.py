@@ -10,7 +10,7 @@ import pytest
 from dispatch.solver import Job, Vehicle, validate
 from dispatch.solver.builders import day_shape
 from dispatch.solver.model import KEEP_VEHICLE_COST, KEEP_WINDOW_COST_PER_MINUTE
-from dispatch.solver.ortools_model import COST_SCALE, plan_cost
+from dispatch.solver.objective import COST_SCALE, plan_cost
 
 from .conftest import make_problem
 
