@@ -42,19 +42,14 @@ import itertools
 import time
 
 import numpy as np
-from ortools.constraint_solver import (
-    pywrapcp,
-    routing_enums_pb2,
-    routing_ils_pb2,
-    routing_parameters_pb2,
-)
+from ortools.constraint_solver import pywrapcp
 
 from .analysis import _pad, analyse
 from .model import REASONS, Problem, Route, Solution, SolverStats, Unassigned
 from .objective import COST_SCALE, drop_penalty, required_base
 from .repair import RouteReader
 from .schedule import Node, build_route, make_solution
-from .search import LEAN_OFF, ProgressFn, SearchConfig
+from .search import ProgressFn, SearchConfig, search_parameters
 
 
 class RoutingModel:
@@ -71,8 +66,32 @@ class RoutingModel:
 
     # -- construction -------------------------------------------------------
     def _build(self) -> None:
+        """The model in named steps; their order is the order OR-Tools gets the calls in."""
+        self.pinned_jobs: set[int] = set()
+        if self.keep_pins:
+            for veh in self.problem.vehicles:
+                self.pinned_jobs |= {s.id for s in veh.steps if s.type == "job"}
+        self._add_nodes()
+        self._add_matrices()
+        self.manager = pywrapcp.RoutingIndexManager(self.N, self.V, list(range(self.V)),
+                                                    list(range(self.V, 2 * self.V)))
+        self.routing = pywrapcp.RoutingModel(self.manager)
+        self._add_arc_costs()
+        self._add_time_dimension()
+        self._add_visit_windows()
+        allowed = self._add_disjunctions()
+        self._add_eligibility(allowed)
+        self._add_keep_vehicle()
+        self._add_depot_stock()
+        self._add_part_dimensions()
+        self._add_task_and_travel_limits()
+        self._add_breaks()
+        if self.keep_pins:
+            self._add_pins()
+
+    def _add_nodes(self) -> None:
+        """Start and end nodes of every vehicle, then the variants of every plannable job."""
         p, an = self.problem, self.an
-        V = len(p.vehicles)
         nodes: list[Node] = []
         for v, veh in enumerate(p.vehicles):
             loc = veh.start_index if veh.start_index is not None else -1
@@ -87,7 +106,7 @@ class RoutingModel:
         self.van_node: dict[int, list[int]] = {}
         self.dep_node: dict[int, list[int]] = {}
         self.pick_node: dict[int, list[int]] = {}
-        pinned_ids = {s.id for v in p.vehicles for s in v.steps if s.type == "job"} if self.keep_pins else set()
+        pinned_ids = self.pinned_jobs
         for j, job in enumerate(p.jobs):
             if j in an.reasons:
                 continue
@@ -105,7 +124,12 @@ class RoutingModel:
                     self.pick_node.setdefault(j, []).append(len(nodes))
                     nodes.append(Node("pickup", dep.location_index, dep.service, job=j, depot=an.depot_of[j]))
         self.nodes = nodes
-        N = len(nodes)
+        self.V = len(p.vehicles)
+        self.N = len(nodes)
+
+    def _add_matrices(self) -> None:
+        """Node-by-node travel time and distance (0 to and from a vehicle without a start or end)."""
+        p, nodes = self.problem, self.nodes
         loc = np.array([max(n.loc, 0) for n in nodes], dtype=np.int64)
         virtual = np.array([n.loc < 0 for n in nodes])
         Dm = np.asarray(p.durations, dtype=np.int64)
@@ -117,16 +141,11 @@ class RoutingModel:
         dist[virtual, :] = 0
         dist[:, virtual] = 0
         self.dur, self.dist = dur, dist
-        service = np.array([n.service for n in nodes], dtype=np.int64)
-        H = an.horizon
+        self.service = np.array([n.service for n in nodes], dtype=np.int64)
 
-        self.manager = pywrapcp.RoutingIndexManager(N, V, list(range(V)), list(range(V, 2 * V)))
-        routing = pywrapcp.RoutingModel(self.manager)
-        self.routing = routing
-        solver = routing.solver()
-        m = self.manager
-
-        # costs per class of (per_hour, per_km)
+    def _add_arc_costs(self) -> None:
+        """Travel costs, one matrix per class of (per_hour, per_km), and fixed costs."""
+        p, routing, dur, dist = self.problem, self.routing, self.dur, self.dist
         classes: dict[tuple[float, float], list[int]] = {}
         for v, veh in enumerate(p.vehicles):
             classes.setdefault((veh.costs.per_hour, veh.costs.per_km), []).append(v)
@@ -141,8 +160,11 @@ class RoutingModel:
             if veh.costs.fixed:
                 routing.SetFixedCostOfVehicle(round(veh.costs.fixed * COST_SCALE), v)
 
-        # time
-        time_cb = routing.RegisterTransitMatrix((dur + service[:, None]).tolist())
+    def _add_time_dimension(self) -> None:
+        """The time dimension (cumul = service start, slack = waiting), shifts and overtime."""
+        p, an, routing = self.problem, self.an, self.routing
+        H = an.horizon
+        time_cb = routing.RegisterTransitMatrix((self.dur + self.service[:, None]).tolist())
         routing.AddDimension(time_cb, H, H, False, "time")
         tdim = routing.GetDimensionOrDie("time")
         self.tdim = tdim
@@ -158,6 +180,10 @@ class RoutingModel:
                 if coef > 0 and veh.overtime_after < e:
                     tdim.SetCumulVarSoftUpperBound(routing.End(v), max(s, veh.overtime_after), coef)
 
+    def _add_visit_windows(self) -> None:
+        """Time windows of visits and pickups; soft bounds for due times and announced windows."""
+        p, m, tdim = self.problem, self.manager, self.tdim
+
         def windows(idx: int, wins: list[tuple[int, int]]) -> None:
             if not wins:
                 return
@@ -167,7 +193,7 @@ class RoutingModel:
                 if b0 - a1 > 1:
                     var.RemoveInterval(a1 + 1, b0 - 1)
 
-        for n_i, node in enumerate(nodes):
+        for n_i, node in enumerate(self.nodes):
             if node.kind in ("job", "jobdep"):
                 job = p.jobs[node.job]  # type: ignore[index]
                 idx = m.NodeToIndex(n_i)
@@ -192,14 +218,16 @@ class RoutingModel:
             elif node.kind == "pickup":
                 windows(m.NodeToIndex(n_i), p.depots[node.depot].time_windows)  # type: ignore[index]
 
-        # skills / eligibility, disjunctions, pickup pairs
-        all_v = list(range(V))
+    def _add_disjunctions(self) -> dict[int, set[int]]:
+        """Pickup pairs and one disjunction per job; returns node -> vehicles allowed.
+
+        The vehicles allowed come from skills, stock and reach (``analysis.py``).
+        """
+        p, an, m, routing, tdim = self.problem, self.an, self.manager, self.routing, self.tdim
+        solver = routing.solver()
+        all_v = list(range(self.V))
         req_base = required_base(p)
         allowed: dict[int, set[int]] = {}  # node -> vehicles allowed (skills, stock, reach)
-        self.pinned_jobs: set[int] = set()
-        if self.keep_pins:
-            for veh in p.vehicles:
-                self.pinned_jobs |= {s.id for s in veh.steps if s.type == "job"}
         for j, job in enumerate(p.jobs):
             members = []
             for n_i in self.van_node.get(j, []):
@@ -219,32 +247,42 @@ class RoutingModel:
             if not members:
                 continue
             if job.id in self.pinned_jobs:
-                continue  # mandatory, fixed by the pin constraints below
+                continue  # mandatory, fixed by the pin constraints
             routing.AddDisjunction(members, int(drop_penalty(job, req_base) * COST_SCALE), 1)
+        return allowed
 
-        # Eligibility as a capacity-0 dimension: each vehicle counts 1 on a node it may
-        # not visit.  Why not VehicleVar(i).SetValues: the routing filters do not see
-        # that restriction, so local search tried many doomed moves and ran ~10x slower
-        # (SetAllowedVehiclesForIndex, which filters do see, rejects lists in 9.15).
-        if allowed:
-            evaluators = []
-            registered: dict[tuple, int] = {}
-            for v in range(V):
-                vec = tuple(1 if (n_i in allowed and v not in allowed[n_i]) else 0 for n_i in range(N))
-                if vec not in registered:
-                    registered[vec] = routing.RegisterUnaryTransitVector(list(vec))
-                evaluators.append(registered[vec])
-            routing.AddDimensionWithVehicleTransits(evaluators, 0, 0, True, "eligible")
-            for n_i, vs in allowed.items():  # also prune the domain for propagation
-                routing.VehicleVar(m.NodeToIndex(n_i)).SetValues([-1] + sorted(vs))
+    def _add_eligibility(self, allowed: dict[int, set[int]]) -> None:
+        """Eligibility as a capacity-0 dimension: each vehicle counts 1 on a node it may not visit.
 
-        # Preferred vehicle (the technician a published day announced): a unary transit
-        # of ``vehicle_change_cost`` on the job's nodes for every other vehicle, summed by
-        # a dimension whose span is priced 1:1.  Why: vectors, not per-pair callbacks,
-        # and the vehicle classes of the arc costs stay as they are.
+        Why not VehicleVar(i).SetValues: the routing filters do not see that restriction,
+        so local search tried many doomed moves and ran ~10x slower
+        (SetAllowedVehiclesForIndex, which filters do see, rejects lists in 9.15).
+        """
+        if not allowed:
+            return
+        m, routing = self.manager, self.routing
+        evaluators = []
+        registered: dict[tuple, int] = {}
+        for v in range(self.V):
+            vec = tuple(1 if (n_i in allowed and v not in allowed[n_i]) else 0 for n_i in range(self.N))
+            if vec not in registered:
+                registered[vec] = routing.RegisterUnaryTransitVector(list(vec))
+            evaluators.append(registered[vec])
+        routing.AddDimensionWithVehicleTransits(evaluators, 0, 0, True, "eligible")
+        for n_i, vs in allowed.items():  # also prune the domain for propagation
+            routing.VehicleVar(m.NodeToIndex(n_i)).SetValues([-1] + sorted(vs))
+
+    def _add_keep_vehicle(self) -> None:
+        """The preferred vehicle (the technician a published day announced), priced.
+
+        A unary transit of ``vehicle_change_cost`` on the job's nodes for every other
+        vehicle, summed by a dimension whose span is priced 1:1.  Why: vectors, not
+        per-pair callbacks, and the vehicle classes of the arc costs stay as they are.
+        """
+        p, routing, V, N = self.problem, self.routing, self.V, self.N
         vid = {veh.id: v for v, veh in enumerate(p.vehicles)}
         change = np.zeros((V, N), dtype=np.int64)
-        for n_i, node in enumerate(nodes):
+        for n_i, node in enumerate(self.nodes):
             if node.kind not in ("job", "jobdep"):
                 continue
             job = p.jobs[node.job]  # type: ignore[index]
@@ -265,7 +303,10 @@ class RoutingModel:
             for v in range(V):
                 kdim.SetSpanCostCoefficientForVehicle(1, v)
 
-        # depot stock shared by pickups
+    def _add_depot_stock(self) -> None:
+        """A depot's stock shared by the pickups there."""
+        p, m, routing = self.problem, self.manager, self.routing
+        solver = routing.solver()
         by_depot: dict[int, list[int]] = {}
         for j, pn in self.pick_node.items():
             by_depot.setdefault(self.an.depot_of[j], []).append(j)
@@ -281,7 +322,9 @@ class RoutingModel:
                         <= stock[k]
                     )
 
-        # parts (van stock) dimensions
+    def _add_part_dimensions(self) -> None:
+        """One capacity dimension per part kind (van stock)."""
+        p, routing, N = self.problem, self.routing, self.N
         self.part_dims = []
         for k in range(self.K):
             vec = [0] * N
@@ -295,8 +338,11 @@ class RoutingModel:
             routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, f"part{k}")
             self.part_dims.append(k)
 
+    def _add_task_and_travel_limits(self) -> None:
+        """``max_tasks`` and ``max_travel_time`` as dimensions, if any vehicle has them."""
+        p, routing, dur, N = self.problem, self.routing, self.dur, self.N
         if any(veh.max_tasks is not None for veh in p.vehicles):
-            vec = [1 if n.kind in ("job", "jobdep") else 0 for n in nodes]
+            vec = [1 if n.kind in ("job", "jobdep") else 0 for n in self.nodes]
             cb = routing.RegisterUnaryTransitVector(vec)
             caps = [veh.max_tasks if veh.max_tasks is not None else N for veh in p.vehicles]
             routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, "tasks")
@@ -306,11 +352,15 @@ class RoutingModel:
             caps = [veh.max_travel_time if veh.max_travel_time is not None else big for veh in p.vehicles]
             routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, "travel")
 
-        # breaks
+    def _add_breaks(self) -> None:
+        """Lunch breaks as break intervals of the time dimension (never during a visit)."""
+        p, an, m, routing = self.problem, self.an, self.manager, self.routing
+        solver = routing.solver()
+        H = an.horizon
         self.break_vars: dict[tuple[int, int], object] = {}
         visit = [0] * routing.Size()
         for index in range(routing.Size()):
-            visit[index] = int(service[m.IndexToNode(index)])
+            visit[index] = int(self.service[m.IndexToNode(index)])
         for v, veh in enumerate(p.vehicles):
             if not veh.breaks or v in an.unusable:
                 continue
@@ -326,28 +376,30 @@ class RoutingModel:
                     solver.Add((st <= a1) + (st >= b0) >= 1)
                 ivs.append(iv)
                 self.break_vars[(v, b)] = iv
-            tdim.SetBreakIntervalsOfVehicle(ivs, v, visit)
+            self.tdim.SetBreakIntervalsOfVehicle(ivs, v, visit)
 
-        # pinned steps: fixed first visits, in order
-        if self.keep_pins:
-            for v, veh in enumerate(p.vehicles):
-                prev = routing.Start(v)
-                for st in veh.steps:
-                    if st.type != "job":
-                        continue
-                    j = next(i for i, jb in enumerate(p.jobs) if jb.id == st.id)
-                    if j not in self.van_node:
-                        continue
-                    idx = m.NodeToIndex(self.van_node[j][0])
-                    solver.Add(routing.NextVar(prev) == idx)
-                    var = tdim.CumulVar(idx)
-                    if st.service_at is not None:
-                        var.SetRange(st.service_at, st.service_at)
-                    if st.service_after is not None:
-                        var.SetMin(st.service_after)
-                    if st.service_before is not None:
-                        var.SetMax(st.service_before)
-                    prev = idx
+    def _add_pins(self) -> None:
+        """Pinned steps: fixed first visits, in order."""
+        p, m, routing, tdim = self.problem, self.manager, self.routing, self.tdim
+        solver = routing.solver()
+        for v, veh in enumerate(p.vehicles):
+            prev = routing.Start(v)
+            for st in veh.steps:
+                if st.type != "job":
+                    continue
+                j = next(i for i, jb in enumerate(p.jobs) if jb.id == st.id)
+                if j not in self.van_node:
+                    continue
+                idx = m.NodeToIndex(self.van_node[j][0])
+                solver.Add(routing.NextVar(prev) == idx)
+                var = tdim.CumulVar(idx)
+                if st.service_at is not None:
+                    var.SetRange(st.service_at, st.service_at)
+                if st.service_after is not None:
+                    var.SetMin(st.service_after)
+                if st.service_before is not None:
+                    var.SetMax(st.service_before)
+                prev = idx
 
     # -- search ---------------------------------------------------------------
     def solve(
@@ -361,59 +413,7 @@ class RoutingModel:
     ) -> tuple[object | None, SolverStats]:
         """One search; ``initial`` = {vehicle id: [(job id, via depot)]} to start from."""
         routing = self.routing
-        params = pywrapcp.DefaultRoutingSearchParameters()
-        params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, config.first_solution)
-        params.local_search_metaheuristic = getattr(
-            routing_enums_pb2.LocalSearchMetaheuristic, config.metaheuristic
-        )
-        params.guided_local_search_lambda_coefficient = config.gls_lambda
-        if config.ils:
-            params.use_iterated_local_search = True
-            ils = params.iterated_local_search_parameters
-            rr = ils.ruin_recreate_parameters
-            del rr.ruin_strategies[:]
-            for ruin in config.ruins:
-                strat = rr.ruin_strategies.add()
-                if ruin == "sisr":
-                    strat.sisr.max_removed_sequence_size = config.ruin_size
-                    strat.sisr.avg_num_removed_visits = config.ruin_size
-                    strat.sisr.bypass_factor = 0.01
-                elif ruin == "close":
-                    strat.spatially_close_routes.num_ruined_routes = 2
-                else:
-                    strat.random_walk.num_removed_visits = config.ruin_size
-            rr.ruin_composition_strategy = routing_ils_pb2.RuinCompositionStrategy.RUN_ONE_RANDOMLY
-            sa = ils.reference_solution_acceptance_strategy.simulated_annealing
-            if config.sa_temperature > 0:
-                sa.initial_temperature = config.sa_temperature * COST_SCALE
-                sa.final_temperature = config.sa_temperature * COST_SCALE / 1000.0
-                sa.automatic_temperatures = False
-            else:
-                sa.automatic_temperatures = True
-        if config.neighbors_ratio < 1.0:
-            params.ls_operator_neighbors_ratio = config.neighbors_ratio
-            params.ls_operator_min_neighbors = config.min_neighbors
-        if config.lean:
-            ops = params.local_search_operators
-            for op in LEAN_OFF:
-                setattr(ops, op, 2)  # BOOL_FALSE
-        if config.fs_neighbors_ratio < 1.0:
-            gci = params.global_cheapest_insertion_first_solution_parameters
-            gci.neighbors_ratio = config.fs_neighbors_ratio
-            gci.min_neighbors = 10
-            params.savings_parameters.neighbors_ratio = config.fs_neighbors_ratio
-        if config.scheduling == "off":
-            params.disable_scheduling_beware_this_may_degrade_performance = True
-        elif config.scheduling == "glop":
-            params.mixed_integer_scheduling_solver = routing_parameters_pb2.RoutingSearchParameters.SCHEDULING_GLOP
-        if config.mab:
-            params.use_multi_armed_bandit_concatenate_operators = True
-        params.time_limit.FromMilliseconds(max(50, int(time_limit_s * 1000)))
-        if initial:  # restoring a start with breaks searches for their places: give it time
-            params.lns_time_limit.FromMilliseconds(max(100, int(time_limit_s * 500)))
-        if solution_limit:
-            params.solution_limit = int(solution_limit)
-        params.log_search = log_search
+        params = search_parameters(config, time_limit_s, solution_limit, log_search, bool(initial))
         t0 = time.monotonic()
         found = [0]
         best: list[int | None] = [None]
