@@ -4,7 +4,7 @@ failed, never lost silently; the plan's solve must not stay "running" forever.
     .venv/bin/python -m benchmarks.faults.kill_worker_mid_solve [--db sqlite|postgresql]
 
 Two runs, against the local Redis, real `fixroute worker` processes and a fresh
-database with a small planning world (tests/dispatch/planning_world.py):
+database with a small planning world (tests/builders/planning.py):
 
 1. horse: only the work horse (the forked process running the solve) is SIGKILLed,
    as the OOM killer would; the worker survives and fails the job at once.
@@ -68,9 +68,7 @@ def scenario(name: str, db_url: str, redis_url: str) -> dict:
     from core.db import import_all_models, make_engine, metadata
     from dispatch.models import Plan
     from dispatch.planning import jobs as plan_jobs
-    from dispatch.planning import service as planning
-    from tests.dispatch.planning_world import DAY, make_planning_world
-    from tests.factories import local_dt
+    from tests.builders.planning import BEFORE, make_draft_plan
 
     import_all_models(MODEL_MODULES)
     engine = make_engine(db_url)
@@ -80,10 +78,9 @@ def scenario(name: str, db_url: str, redis_url: str) -> dict:
     plan_jobs.RQ_QUEUE = queue_name  # this run's own queue
     conn = Redis.from_url(redis_url)
     with Session(engine, expire_on_commit=False) as db:
-        w, _ = make_planning_world(db, 8)
-        plan, _ = planning.get_or_create_draft(db, w.region.id, DAY)
+        _w, _orders, plan = make_draft_plan(db, 8)
         plan = plan_jobs.start_plan_job(db, plan.id, version=plan.version, database_url=db_url,
-                                        redis_url=redis_url, time_limit_s=120, now=local_dt(DAY, "06:00"))
+                                        redis_url=redis_url, time_limit_s=120, now=BEFORE)
         plan_id, job_id = plan.id, plan.job_id
 
     def plan_row() -> Plan:

@@ -14,13 +14,11 @@ from core.timeutil import utcnow
 from dispatch.models import Merchant, Plan, Visit, WorkOrder, WorkOrderStatus
 from dispatch.planning import replan
 from dispatch.planning import service as planning
-from dispatch.planning.problem import build_input, plan_visits, published_plan
-from dispatch.planning.writeback import apply_solution
-from dispatch.solver import solve
+from dispatch.planning.problem import plan_visits, published_plan
 from notifications.models import OutboundMessage
 from tests.builders.people import PASSWORD, bearer
+from tests.builders.planning import make_planning_world, make_published_plan, make_solved_plan, solve_plan
 from tests.builders.world import local_dt
-from tests.dispatch.planning_world import make_planning_world
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -28,25 +26,6 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 def _today():
     return utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
-
-
-def _planned(db, day, *, publish=False, n_orders=6):
-    """A solved plan of ``day`` whose orders any technician may take."""
-    w, orders = make_planning_world(db, n_orders, day=day)
-    for o in orders:
-        o.required_skills = []
-        db.add(o)
-    db.commit()
-    plan, _ = planning.get_or_create_draft(db, w.region.id, day)
-    early = local_dt(day, "06:00")
-    inp = build_input(db, w.region.id, day, plan=plan, now=early)
-    apply_solution(db, plan, inp, solve(inp.problem, time_limit_s=5, solution_limit=30))
-    plan.version += 1
-    db.commit()
-    if publish:
-        planning.publish_plan(db, plan.id, version=plan.version, now=early)
-    _fresh(db)
-    return w, orders, db.get(Plan, plan.id)
 
 
 def _fresh(db):
@@ -108,7 +87,7 @@ def _saved_or_confirmed(page, board, version):
 
 def test_drag_a_visit_to_another_technician_and_an_unassigned_order_onto_one(app, db, desk, artifacts):
     day = _today() + timedelta(days=3)
-    w, _orders, plan = _planned(db, day)
+    w, _orders, plan, _, _ = make_solved_plan(db, day=day, any_technician=True)
     gone = plan_visits(db, plan.id)[-1]
     planning.edit_plan(db, plan.id, "unassign", version=plan.version, visit_id=gone.id,
                        now=local_dt(day, "06:00"))
@@ -144,7 +123,7 @@ def test_drag_a_visit_to_another_technician_and_an_unassigned_order_onto_one(app
 
 def test_insert_an_urgent_order_into_the_published_day_texts_only_moved_merchants_once(app, db, desk):
     day = _today() + timedelta(days=3)
-    w, orders, _plan = _planned(db, day, publish=True)
+    w, orders, _plan = make_published_plan(db, day=day, any_technician=True)
     urgent = _urgent(db, w, orders[1].merchant_id)
     sms_before = {m.id for m in db.exec(select(OutboundMessage)).all()}
     page = _board(desk, w, day)
@@ -177,7 +156,7 @@ def test_insert_an_urgent_order_into_the_published_day_texts_only_moved_merchant
 
 def test_replanning_a_published_day_after_an_urgent_order_keeps_the_other_windows(app, db, desk):
     day = _today() + timedelta(days=3)
-    w, orders, plan = _planned(db, day, publish=True)
+    w, orders, plan = make_published_plan(db, day=day, any_technician=True)
     told = {v.work_order_id: (v.technician_id, v.notified_window_start, v.notified_window_end)
             for v in plan_visits(db, plan.id)}
     urgent = _urgent(db, w, orders[2].merchant_id)
@@ -206,7 +185,7 @@ def test_replanning_a_published_day_after_an_urgent_order_keeps_the_other_window
 
 def test_the_board_shows_a_phones_report_without_a_reload(app, db, desk, client):
     day = _today()
-    w, _orders, plan = _planned(db, day, publish=True)
+    w, _orders, plan = make_published_plan(db, day=day, any_technician=True)
     visits = plan_visits(db, plan.id)
     if not any(v.technician_id == w.tech2.id for v in visits):  # both technicians have a route
         visits[-1].technician_id, visits[-1].sequence = w.tech2.id, 1
@@ -262,10 +241,7 @@ def test_an_error_is_said_once_next_to_the_action_that_caused_it(app, db, desk):
     db.add(closed)
     db.commit()
     plan, _ = planning.get_or_create_draft(db, w.region.id, day)
-    inp = build_input(db, w.region.id, day, plan=plan, now=local_dt(day, "06:00"))
-    apply_solution(db, plan, inp, solve(inp.problem, time_limit_s=5, solution_limit=30))
-    plan.version += 1
-    db.commit()
+    solve_plan(db, plan)
     page = _board(desk, w, day)
     item = page.locator(f'[data-testid=unassigned-item][data-work-order-id="{orders[0].id}"]')
     item.get_by_test_id("insertions-button").click()

@@ -6,7 +6,8 @@ from sqlmodel import select
 from dispatch.models import Plan, Visit
 from dispatch.planning import jobs as plan_jobs
 from tests.builders.people import login
-from tests.dispatch.planning_world import DAY, make_planning_world
+from tests.builders.planning import make_planning_world
+from tests.builders.world import DAY
 
 
 def _draft(client, w):

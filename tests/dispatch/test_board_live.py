@@ -6,33 +6,17 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from dispatch.models import Merchant, Plan, Shift, Visit, WorkOrder
+from dispatch.models import Merchant, Shift, Visit, WorkOrder
 from dispatch.planning import board_live
 from dispatch.planning import service as planning
-from dispatch.planning.problem import build_input, plan_visits
-from dispatch.planning.writeback import apply_solution
-from dispatch.solver import solve
+from dispatch.planning.problem import plan_visits
 from tests.builders.people import login
-from tests.builders.world import local_dt
-from tests.dispatch.planning_world import DAY, make_planning_world
-
-BEFORE = local_dt(DAY, "06:00")
-
-
-def _published(db):
-    w, orders = make_planning_world(db, 6)
-    plan, _ = planning.get_or_create_draft(db, w.region.id, DAY)
-    inp = build_input(db, w.region.id, DAY, plan=plan, now=BEFORE)
-    apply_solution(db, plan, inp, solve(inp.problem, time_limit_s=5, solution_limit=30))
-    plan.version += 1
-    db.commit()
-    planning.publish_plan(db, plan.id, version=plan.version, now=BEFORE)
-    db.expire_all()
-    return w, orders, db.get(Plan, plan.id)
+from tests.builders.planning import BEFORE, make_planning_world, make_published_plan
+from tests.builders.world import DAY, local_dt
 
 
 def test_states_come_from_the_published_plan_also_for_the_draft(app, db):
-    w, _, pub = _published(db)
+    w, _, pub = make_published_plan(db)
     first = plan_visits(db, pub.id)[0]
     first.status, first.actual_departure = "en_route", first.planned_arrival - timedelta(minutes=20)
     db.add(first)
@@ -46,7 +30,7 @@ def test_states_come_from_the_published_plan_also_for_the_draft(app, db):
 
 
 def test_a_technician_running_late_is_flagged_with_the_visits_at_risk(app, db):
-    w, _, pub = _published(db)
+    w, _, pub = make_published_plan(db)
     route = [v for v in plan_visits(db, pub.id) if v.technician_id == w.tech.id]
     assert len(route) >= 2
     first, second = route[0], route[1]
@@ -71,13 +55,13 @@ def test_a_technician_running_late_is_flagged_with_the_visits_at_risk(app, db):
 
 
 def test_nobody_is_late_before_the_day_starts(app, db):
-    _, _, pub = _published(db)
+    _, _, pub = make_published_plan(db)
     with app.test_request_context():
         assert board_live.live_state(db, pub, now=BEFORE)["technicians"] == []
 
 
 def test_live_api_answers_the_dispatcher(app, client, db):
-    _w, _, pub = _published(db)
+    _w, _, pub = make_published_plan(db)
     login(client, "dispatcher")
     resp = client.get(f"/api/v1/plans/{pub.id}/live")
     body = resp.get_json()
@@ -88,7 +72,7 @@ def test_live_api_answers_the_dispatcher(app, client, db):
 
 
 def test_board_shows_labels_and_links_each_technicians_day(app, client, db):
-    w, _, pub = _published(db)
+    w, _, pub = make_published_plan(db)
     login(client, "dispatcher")
     html = client.get(f"/board?region_id={w.region.id}&day={DAY.isoformat()}").get_data(as_text=True)
     assert f"/tech/?technician_id={w.tech.id}&amp;date={DAY.isoformat()}" in html

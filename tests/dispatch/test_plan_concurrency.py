@@ -18,10 +18,9 @@ from dispatch.planning import service as planning
 from dispatch.planning.problem import plan_visits
 from inventory.models import Reservation
 from notifications.models import OutboundMessage
-from tests.builders.world import local_dt
+from tests.builders.planning import BEFORE, make_solved_plan
+from tests.builders.world import DAY, local_dt
 from tests.concurrency import run_at_once
-from tests.dispatch.planning_world import DAY
-from tests.dispatch.test_planning import BEFORE, _solved
 
 N = 6
 
@@ -44,7 +43,7 @@ def _with_parts(db, w, plan) -> list[int]:
 
 
 def test_concurrent_publishes_of_one_version_publish_once(db, db_url):
-    w, orders, plan, _, _ = _solved(db)
+    w, orders, plan, _, _ = make_solved_plan(db)
     with_parts = _with_parts(db, w, plan)
     version = plan.version
 
@@ -67,7 +66,7 @@ def test_concurrent_publishes_of_one_version_publish_once(db, db_url):
 
 
 def test_a_publish_that_fails_half_way_keeps_nothing(db, monkeypatch):
-    w, orders, plan, _, _ = _solved(db)
+    w, orders, plan, _, _ = make_solved_plan(db)
     _with_parts(db, w, plan)
 
     def boom(*_a, **_k):
@@ -83,7 +82,7 @@ def test_a_publish_that_fails_half_way_keeps_nothing(db, monkeypatch):
 
 
 def test_a_refused_publish_keeps_no_reservation(db):
-    w, orders, plan, _, _ = _solved(db)
+    w, orders, plan, _, _ = make_solved_plan(db)
     _with_parts(db, w, plan)
     with pytest.raises(APIError):
         planning.publish_plan(db, plan.id, version=plan.version - 1, now=BEFORE)  # stale version
@@ -92,7 +91,7 @@ def test_a_refused_publish_keeps_no_reservation(db):
 
 
 def test_concurrent_edits_of_one_version_apply_once(db, db_url):
-    w, orders, plan, _, _ = _solved(db)
+    w, orders, plan, _, _ = make_solved_plan(db)
     version = plan.version
     visit = next(v for v in plan_visits(db, plan.id))
 
@@ -105,7 +104,7 @@ def test_concurrent_edits_of_one_version_apply_once(db, db_url):
 
 
 def test_concurrent_insertions_of_one_urgent_order_insert_once(db, db_url):
-    w, orders, plan, _, _ = _solved(db)
+    w, orders, plan, _, _ = make_solved_plan(db)
     planning.publish_plan(db, plan.id, version=plan.version, now=BEFORE)
     db.expire_all()
     plan = db.get(Plan, plan.id)

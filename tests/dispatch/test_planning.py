@@ -16,21 +16,8 @@ from dispatch.planning.writeback import apply_solution
 from dispatch.solver import solve, validate
 from inventory.models import Reservation
 from notifications.models import OutboundMessage
-from tests.builders.world import local_dt
-from tests.dispatch.planning_world import DAY, make_planning_world
-
-BEFORE = local_dt(DAY, "06:00")
-
-
-def _solved(db, n_orders=6):
-    w, orders = make_planning_world(db, n_orders)
-    plan, _ = planning.get_or_create_draft(db, w.region.id, DAY)
-    inp = build_input(db, w.region.id, DAY, plan=plan, now=BEFORE)
-    sol = solve(inp.problem, time_limit_s=5, solution_limit=30)
-    apply_solution(db, plan, inp, sol)
-    plan.version += 1
-    db.commit()
-    return w, orders, plan, inp, sol
+from tests.builders.planning import BEFORE, make_planning_world, make_solved_plan
+from tests.builders.world import DAY, local_dt
 
 
 def test_problem_has_shifts_breaks_skills_and_opening_hours(db):
@@ -64,7 +51,7 @@ def test_closed_merchant_is_unassigned_with_reason(db):
 
 
 def test_solution_becomes_visits_with_windows_and_figures(db):
-    w, orders, plan, inp, sol = _solved(db)
+    w, orders, plan, inp, sol = make_solved_plan(db)
     assert validate(inp.problem, sol) == []
     visits = plan_visits(db, plan.id)
     assert len(visits) == 6
@@ -86,7 +73,7 @@ def test_one_draft_per_region_day(db):
 
 
 def test_move_to_unskilled_technician_is_reported_before_saving(db):
-    w, orders, plan, inp, _ = _solved(db)
+    w, orders, plan, inp, _ = make_solved_plan(db)
     hw = db.exec(select(Visit).where(Visit.plan_id == plan.id, Visit.work_order_id == orders[0].id)).one()
     res = planning.edit_plan(db, plan.id, "move", version=plan.version, visit_id=hw.id,
                              technician_id=w.tech2.id, position=1, now=BEFORE)
@@ -104,7 +91,7 @@ def test_move_to_unskilled_technician_is_reported_before_saving(db):
 
 
 def test_move_within_route_and_stale_version(db):
-    w, orders, plan, inp, _ = _solved(db)
+    w, orders, plan, inp, _ = make_solved_plan(db)
     route = [v for v in plan_visits(db, plan.id) if v.technician_id == w.tech.id]
     last = route[-1]
     res = planning.edit_plan(db, plan.id, "move", version=plan.version, visit_id=last.id,
@@ -118,7 +105,7 @@ def test_move_within_route_and_stale_version(db):
 
 
 def test_time_window_violation_when_placed_too_late(db):
-    w, orders, plan, inp, _ = _solved(db)
+    w, orders, plan, inp, _ = make_solved_plan(db)
     v = db.exec(select(Visit).where(Visit.plan_id == plan.id, Visit.work_order_id == orders[2].id)).one()
     assert planning.edit_plan(db, plan.id, "unassign", version=plan.version, visit_id=v.id,
                               now=BEFORE)["applied"]
@@ -134,7 +121,7 @@ def test_time_window_violation_when_placed_too_late(db):
 
 
 def test_unassign_and_assign_back(db):
-    w, orders, plan, inp, _ = _solved(db)
+    w, orders, plan, inp, _ = make_solved_plan(db)
     v = plan_visits(db, plan.id)[0]
     res = planning.edit_plan(db, plan.id, "unassign", version=plan.version, visit_id=v.id, now=BEFORE)
     assert res["applied"]
@@ -146,7 +133,7 @@ def test_unassign_and_assign_back(db):
 
 
 def test_reoptimise_keeps_pins(db):
-    w, orders, plan, inp, _ = _solved(db)
+    w, orders, plan, inp, _ = make_solved_plan(db)
     route = [v for v in plan_visits(db, plan.id) if v.technician_id == w.tech.id]
     pinned = route[-1]
     planning.edit_plan(db, plan.id, "pin", version=plan.version, visit_id=pinned.id)
@@ -165,7 +152,7 @@ def test_reoptimise_keeps_pins(db):
 
 
 def test_started_visit_is_the_fixed_beginning_of_its_route(db):
-    w, orders, plan, inp, _ = _solved(db)
+    w, orders, plan, inp, _ = make_solved_plan(db)
     route = [v for v in plan_visits(db, plan.id) if v.technician_id == w.tech.id]
     route[-1].status = "en_route"
     db.add(route[-1])
@@ -176,7 +163,7 @@ def test_started_visit_is_the_fixed_beginning_of_its_route(db):
 
 
 def test_publish_dispatches_reserves_and_corrects_only_moved_windows(db):
-    w, orders, plan, inp, _ = _solved(db)
+    w, orders, plan, inp, _ = make_solved_plan(db)
     orders[0].predicted_parts = [{"kind": "card_reader", "qty": 1}]
     db.add(orders[0])
     db.commit()
@@ -215,7 +202,7 @@ def test_publish_dispatches_reserves_and_corrects_only_moved_windows(db):
 
 
 def test_urgent_insertion_offers_positions_and_notifies_moved_windows(db):
-    w, orders, plan, inp, _ = _solved(db)
+    w, orders, plan, inp, _ = make_solved_plan(db)
     planning.publish_plan(db, plan.id, version=plan.version, now=BEFORE)
     db.expire_all()
     plan = db.get(Plan, plan.id)

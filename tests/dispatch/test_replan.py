@@ -13,46 +13,13 @@ from dispatch.models import Merchant, Plan, Visit, WorkOrder, WorkOrderStatus
 from dispatch.planning import replan
 from dispatch.planning import service as planning
 from dispatch.planning.problem import build_input, plan_visits
-from dispatch.planning.writeback import apply_solution
-from dispatch.solver import solve, validate
 from notifications.models import OutboundMessage
-from tests.builders.world import local_dt
-from tests.dispatch.planning_world import DAY, make_planning_world
-
-BEFORE = local_dt(DAY, "06:00")
-
-
-def _solve_into(db, plan, now=BEFORE):
-    inp = build_input(db, plan.region_id, plan.day, plan=plan, now=now)
-    sol = solve(inp.problem, time_limit_s=5, solution_limit=30)
-    assert validate(inp.problem, sol) == []
-    apply_solution(db, plan, inp, sol)
-    plan.version += 1
-    db.commit()
-    return inp, sol
-
-
-def _world(db, n_orders=6):
-    """Orders any technician can take, so the solver may move them anywhere."""
-    w, orders = make_planning_world(db, n_orders)
-    for o in orders:
-        o.required_skills = []
-        db.add(o)
-    db.commit()
-    plan, _ = planning.get_or_create_draft(db, w.region.id, DAY)
-    _solve_into(db, plan)
-    return w, orders, plan
-
-
-def _published(db, n_orders=6):
-    w, orders, plan = _world(db, n_orders)
-    planning.publish_plan(db, plan.id, version=plan.version, now=BEFORE)
-    db.expire_all()
-    return w, orders, db.get(Plan, plan.id)
+from tests.builders.planning import BEFORE, make_published_plan, make_solved_plan, solve_plan
+from tests.builders.world import DAY, local_dt
 
 
 def test_hand_move_keeps_its_technician_through_reoptimise_until_released(db):
-    w, _orders, plan = _world(db)
+    w, _orders, plan, _, _ = make_solved_plan(db, any_technician=True)
     visits = plan_visits(db, plan.id)
     v = visits[0]
     other = w.tech2.id if v.technician_id == w.tech.id else w.tech.id
@@ -65,7 +32,7 @@ def test_hand_move_keeps_its_technician_through_reoptimise_until_released(db):
     assert keep in inp.job(v.work_order_id).skills and keep in inp.vehicle(other).skills
     assert keep not in inp.vehicle(v.technician_id if v.technician_id != other else w.tech.id).skills \
         or other == w.tech.id
-    _solve_into(db, plan)
+    solve_plan(db, plan)
     db.expire_all()
     again = db.exec(select(Visit).where(Visit.plan_id == plan.id,
                                         Visit.work_order_id == v.work_order_id)).one()
@@ -81,7 +48,7 @@ def test_hand_move_keeps_its_technician_through_reoptimise_until_released(db):
 
 
 def test_unassigning_forgets_the_hand_move(db):
-    _w, _orders, plan = _world(db)
+    _w, _orders, plan, _, _ = make_solved_plan(db, any_technician=True)
     v = plan_visits(db, plan.id)[0]
     planning.edit_plan(db, plan.id, "move", version=plan.version, visit_id=v.id,
                        technician_id=v.technician_id, position=1, confirm=True, now=BEFORE)
@@ -92,7 +59,7 @@ def test_unassigning_forgets_the_hand_move(db):
 
 
 def test_replanning_a_published_day_after_an_urgent_order_keeps_announced_windows(db):
-    w, orders, pub = _published(db)
+    w, orders, pub = make_published_plan(db, any_technician=True)
     told = {v.work_order_id: (v.technician_id, v.notified_window_start, v.notified_window_end)
             for v in plan_visits(db, pub.id)}
     sms_before = len(db.exec(select(OutboundMessage)).all())
@@ -109,7 +76,7 @@ def test_replanning_a_published_day_after_an_urgent_order_keeps_announced_window
         assert replan.KEEP_SKILL.format(tech_id) in job.skills
         lo, hi = inp.secs(ws), inp.secs(we)
         assert job.time_windows and all(lo <= a <= b <= hi for a, b in job.time_windows)
-    _solve_into(db, draft)
+    solve_plan(db, draft)
     db.expire_all()
     after = {v.work_order_id: v for v in plan_visits(db, draft.id)}
     assert urgent.id in after, "the urgent order fits in the gaps"
@@ -128,7 +95,7 @@ def test_replanning_a_published_day_after_an_urgent_order_keeps_announced_window
 
 
 def test_arrival_inside_the_announced_window_keeps_it(db):
-    _w, _orders, pub = _published(db)
+    _w, _orders, pub = make_published_plan(db, any_technician=True)
     v = plan_visits(db, pub.id)[0]
     inside = v.notified_window_start + timedelta(minutes=50)
     assert replan.told_window(v, inside, (inside, inside + timedelta(hours=1))) == \
@@ -141,7 +108,7 @@ def test_arrival_inside_the_announced_window_keeps_it(db):
 
 
 def test_board_sees_what_publishing_would_change(db):
-    w, _orders, _pub = _published(db)
+    w, _orders, _pub = make_published_plan(db, any_technician=True)
     draft, _ = planning.get_or_create_draft(db, w.region.id, DAY)
     route = [v for v in plan_visits(db, draft.id) if v.technician_id == w.tech.id]
     assert len(route) >= 2
@@ -161,7 +128,7 @@ def test_board_sees_what_publishing_would_change(db):
 
 
 def test_insertion_says_which_slas_it_would_break(db):
-    w, orders, pub = _published(db)
+    w, orders, pub = make_published_plan(db, any_technician=True)
     urgent = WorkOrder(number="WO-URG8", status=WorkOrderStatus.READY, region_id=w.region.id,
                        merchant_id=orders[0].merchant_id, required_skills=[], priority="critical",
                        service_minutes=90, sla_due_at=local_dt(DAY, "18:00"))
@@ -179,7 +146,7 @@ def test_insertion_says_which_slas_it_would_break(db):
 
 
 def test_unticking_keep_announced_lets_the_solver_move_them_but_keeps_hand_moves(db):
-    w, _orders, _pub = _published(db)
+    w, _orders, _pub = make_published_plan(db, any_technician=True)
     draft, _ = planning.get_or_create_draft(db, w.region.id, DAY)
     v = plan_visits(db, draft.id)[0]
     planning.edit_plan(db, draft.id, "move", version=draft.version, visit_id=v.id,
@@ -194,7 +161,7 @@ def test_unticking_keep_announced_lets_the_solver_move_them_but_keeps_hand_moves
 
 
 def test_unticked_announced_visits_keep_technician_and_window_as_soft_preferences(db):
-    w, _orders, _pub = _published(db)
+    w, _orders, _pub = make_published_plan(db, any_technician=True)
     draft, _ = planning.get_or_create_draft(db, w.region.id, DAY)
     draft.progress = dict(draft.progress or {}, keep_announced=False)
     db.add(draft)
@@ -208,7 +175,7 @@ def test_unticked_announced_visits_keep_technician_and_window_as_soft_preference
         assert job.preferred_window is not None and job.window_change_cost_per_minute > 0
         assert not any(s.startswith("pinned-to-") for s in job.skills)  # soft, not pinned
     # nothing new on the day: the soft costs alone keep every merchant where they were told
-    _solve_into(db, draft)
+    solve_plan(db, draft)
     assert replan.changes_against_published(db, db.get(Plan, draft.id), "Asia/Shanghai") == []
 
 
@@ -216,7 +183,7 @@ def test_the_solve_request_carries_keep_announced_to_the_plan(app, client, db):
     from dispatch.planning import jobs as plan_jobs
     from tests.builders.people import login
 
-    w, _orders, _pub = _published(db)
+    w, _orders, _pub = make_published_plan(db, any_technician=True)
     login(client, "dispatcher")
     plan = client.post("/api/v1/plans", json={"region_id": w.region.id, "day": DAY.isoformat()}).get_json()
     resp = client.post(f"/api/v1/plans/{plan['id']}/solve",

@@ -13,16 +13,12 @@ from sqlmodel import Session, select
 
 from dispatch.models import Plan, Visit
 from dispatch.planning import jobs as plan_jobs
-from dispatch.planning import service as planning
 from dispatch.planning.queues import PLAN_JOB_FUNCS, record_lost_job
 from notifications.models import OutboundMessage
 from notifications.outbox import enqueue_sms
-from tests.builders.world import local_dt
-from tests.dispatch.planning_world import DAY, make_planning_world
+from tests.builders.planning import BEFORE, make_draft_plan
 from tests.integration.conftest import run_worker_burst, worker_env
 from tests.notifications.fake_twilio import FakeTwilio
-
-BEFORE = local_dt(DAY, "06:00")
 
 
 @pytest.mark.parametrize("old_path", ["dispatch.plan_jobs.run_plan_job",
@@ -40,8 +36,7 @@ def test_old_dotted_job_paths_resolve_to_the_moved_functions(old_path):
 
 def test_plan_solve_queued_under_the_old_name_runs(db, engine, db_url, redis_url, redis_conn,
                                                    rq_queue, monkeypatch):
-    w, orders = make_planning_world(db, 6)
-    plan, _ = planning.get_or_create_draft(db, w.region.id, DAY)
+    w, orders, plan = make_draft_plan(db, 6)
     monkeypatch.setattr(plan_jobs, "RQ_QUEUE", rq_queue)
     plan = plan_jobs.start_plan_job(db, plan.id, version=plan.version, database_url=db_url,
                                     redis_url=redis_url, time_limit_s=5, solution_limit=20,
@@ -94,8 +89,7 @@ def test_a_lost_solve_under_the_old_name_still_fails_its_plan(db, engine, db_url
     """The worker's lost-job handler recognises plan solves by function name: one queued
     under the old name must still be marked failed instead of staying 'running'."""
     assert "dispatch.plan_jobs.run_plan_job" in PLAN_JOB_FUNCS
-    w, _orders = make_planning_world(db, 2)
-    plan, _ = planning.get_or_create_draft(db, w.region.id, DAY)
+    w, _orders, plan = make_draft_plan(db, 2)
     plan.job_id, plan.job_status = "old-name-job", "running"
     db.add(plan)
     db.commit()

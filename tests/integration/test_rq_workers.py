@@ -16,7 +16,6 @@ from sqlmodel import select
 
 from dispatch.models import Plan, Visit
 from dispatch.planning import jobs as plan_jobs
-from dispatch.planning import service as planning
 from dispatch.planning.queues import (
     enqueue_outbox_drain,
     queue_names,
@@ -25,19 +24,11 @@ from dispatch.planning.queues import (
 )
 from notifications.models import OutboundMessage
 from notifications.outbox import enqueue_sms
-from tests.builders.world import local_dt
-from tests.dispatch.planning_world import DAY, make_planning_world
+from tests.builders.planning import BEFORE, make_draft_plan
 from tests.integration.conftest import run_worker_burst, start_worker, worker_env
 from tests.notifications.fake_twilio import FakeTwilio
 
 FROM = "+15005550006"
-BEFORE = local_dt(DAY, "06:00")
-
-
-def _draft(db, n_orders=6):
-    w, orders = make_planning_world(db, n_orders)
-    plan, _ = planning.get_or_create_draft(db, w.region.id, DAY)
-    return w, orders, plan
 
 
 def _wait(predicate, timeout=30.0, every=0.1):
@@ -66,7 +57,7 @@ def test_queue_aliases_name_the_rq_queues():
 
 def test_solve_round_trip_through_an_rq_worker(db, engine, db_url, redis_url, redis_conn, rq_queue,
                                                monkeypatch):
-    _w, orders, plan = _draft(db)
+    _w, orders, plan = make_draft_plan(db)
     monkeypatch.setattr(plan_jobs, "RQ_QUEUE", rq_queue)  # this test's own queue
     plan = plan_jobs.start_plan_job(db, plan.id, version=plan.version, database_url=db_url,
                                     redis_url=redis_url, time_limit_s=5, solution_limit=20,
@@ -182,7 +173,7 @@ def _children(pid: int) -> list[int]:
 
 
 def _start_long_solve(db, db_url, redis_url, rq_queue, monkeypatch):
-    _w, _orders, plan = _draft(db, 8)
+    _w, _orders, plan = make_draft_plan(db, 8)
     monkeypatch.setattr(plan_jobs, "RQ_QUEUE", rq_queue)
     plan = plan_jobs.start_plan_job(db, plan.id, version=plan.version, database_url=db_url,
                                     redis_url=redis_url, time_limit_s=60, now=BEFORE)
