@@ -6,6 +6,8 @@ made, and add to them rather than writing a builder inside a test file.
     people    users, the one test password, signing in by form (login) or API (bearer)
     planning  a day to plan (make_planning_world), then the same day as a draft, a
               solved and a published plan; BEFORE, the planner's "now"
+    workorders  a work order row (make_work_order)
+    stock     a location's level of a part (level), loaners in the depot's pool
 
 Conventions: `make_*` writes rows and returns them, committed unless its docstring says
 otherwise; plain nouns read (they see what is committed). A builder takes the test's

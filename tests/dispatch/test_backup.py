@@ -17,6 +17,8 @@ from dispatch.workorders import service as workorders
 from notifications.inbound import receive_inbound
 from notifications.models import OutboundMessage
 from tests.builders.people import login
+from tests.builders.stock import make_loaner
+from tests.builders.workorders import make_work_order
 
 
 @pytest.fixture
@@ -29,17 +31,9 @@ def loaners(db, world):
                          form_factor="countertop", connectivity=["ethernet"])
     db.add_all([twin, desk])
     db.commit()
-    rows = {
-        "other": Terminal(serial="LN-SUNMI-1", model_id=twin.id, depot_id=world.depot.id,
-                          status="pool", is_loaner=True),
-        "same": Terminal(serial="LN-PAX-1", model_id=world.model.id, depot_id=world.depot.id,
-                         status="pool", is_loaner=True),
-        "desk": Terminal(serial="LN-VF-1", model_id=desk.id, depot_id=world.depot.id,
-                         status="pool", is_loaner=True),
-    }
-    db.add_all(rows.values())
-    db.commit()
-    return rows
+    return {"other": make_loaner(db, world, "LN-SUNMI-1", twin.id),
+            "same": make_loaner(db, world, "LN-PAX-1"),
+            "desk": make_loaner(db, world, "LN-VF-1", desk.id)}
 
 
 _seq = count(1)
@@ -49,13 +43,8 @@ def _down_repair(db, world, *, hours=12, status="ready", tier=None, **kw):
     if tier:
         world.merchant.sla_tier = tier
         db.add(world.merchant)
-    wo = WorkOrder(number=f"WO-B{next(_seq):05d}", region_id=world.region.id,
-                   merchant_id=world.merchant.id, terminal_id=world.terminal.id,
-                   severity="down", status=status, sla_due_at=utcnow() + timedelta(hours=hours),
-                   **kw)
-    db.add(wo)
-    db.commit()
-    return wo
+    return make_work_order(db, world, number=f"WO-B{next(_seq):05d}", severity="down", status=status,
+                           sla_due_at=utcnow() + timedelta(hours=hours), **kw)
 
 
 def _events(db, wo):

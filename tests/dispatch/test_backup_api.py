@@ -6,8 +6,10 @@ from datetime import timedelta
 import pytest
 
 from core.timeutil import utcnow
-from dispatch.models import Terminal, TerminalModel, WorkOrder
+from dispatch.models import Terminal, TerminalModel
 from tests.builders.people import bearer, login
+from tests.builders.stock import make_loaner
+from tests.builders.workorders import make_work_order
 
 
 @pytest.fixture
@@ -19,15 +21,10 @@ def world(world, db):
                          form_factor="countertop", connectivity=["ethernet"])
     db.add(desk)
     db.commit()
-    db.add_all([Terminal(serial="LN-PAX-1", model_id=w.model.id, depot_id=w.depot.id,
-                         status="pool", is_loaner=True),
-                Terminal(serial="LN-VF-1", model_id=desk.id, depot_id=w.depot.id,
-                         status="pool", is_loaner=True)])
-    w.wo = WorkOrder(number="WO-API-1", region_id=w.region.id, merchant_id=w.merchant.id,
-                     terminal_id=w.terminal.id, severity="down", status="ready",
-                     sla_due_at=utcnow() + timedelta(hours=20))
-    db.add(w.wo)
-    db.commit()
+    make_loaner(db, w, "LN-PAX-1")
+    make_loaner(db, w, "LN-VF-1", desk.id)
+    w.wo = make_work_order(db, w, number="WO-API-1", severity="down", status="ready",
+                           sla_due_at=utcnow() + timedelta(hours=20))
     return w
 
 

@@ -18,12 +18,12 @@ from dispatch.models import (
     Attachment,
     Plan,
     Terminal,
-    TerminalStatus,
     Visit,
     WorkOrder,
     WorkOrderEvent,
 )
 from inventory.models import Part, SerialUnit, StockLevel, StockMove
+from tests.builders.stock import level, make_loaner
 from tests.builders.world import World, make_world
 
 
@@ -69,9 +69,7 @@ def aid() -> str:
 
 
 def van_on_hand(db: Session, day: Day) -> int:
-    db.expire_all()
-    return db.exec(select(StockLevel).where(StockLevel.location_id == day.world.van.id,
-                                            StockLevel.part_id == day.world.part.id)).one().on_hand
+    return level(db, day.world.van.id, day.world.part.id)[0]
 
 
 def events(db: Session, wo_id: int) -> list[WorkOrderEvent]:
@@ -294,10 +292,7 @@ def test_could_not_complete_needs_a_known_reason(db):
 def test_backup_swap_records_the_loaner_installed_and_the_faulty_unit_taken(db):
     day = make_day(db, kind="backup_swap")
     w = day.world
-    loaner = Terminal(serial="LNPAX0001", model_id=w.model.id, depot_id=w.depot.id,
-                      status=TerminalStatus.POOL, is_loaner=True)
-    db.add(loaner)
-    db.commit()
+    loaner = make_loaner(db, w, "LNPAX0001")
     to_on_site(db, day)
     tech = w.users["tech01"]
     with pytest.raises(ValidationFailed) as exc:

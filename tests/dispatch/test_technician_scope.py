@@ -27,6 +27,7 @@ from dispatch.models import (
 )
 from inventory.models import Reservation, StockLevel, StockLocation, StockMove
 from tests.builders.people import login, make_user
+from tests.builders.stock import make_loaner
 from tests.dispatch.test_tech_service import make_day
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -91,10 +92,7 @@ class Scene:
                      technician_id=tech5.id, sequence=1, status="done"))
         # tech01's first work order: a down terminal with an accepted backup, a
         # reservation at tech01's van and the fault it came from
-        self.loaner = Terminal(serial="LN-PAX-9", model_id=w.model.id, depot_id=w.depot.id,
-                               status="pool", is_loaner=True)
-        db.add(self.loaner)
-        db.flush()
+        self.loaner = make_loaner(db, w, "LN-PAX-9")
         day.wo.backup_status = "accepted"
         day.wo.loaner_terminal_id = self.loaner.id
         db.add(day.wo)

@@ -10,8 +10,8 @@ from sqlmodel import func, select
 
 from dispatch.models import FaultReport, WorkOrderEvent
 from tests.builders.people import bearer
+from tests.builders.workorders import make_work_order
 from tests.builders.world import make_world
-from tests.inventory.helpers import make_work_order
 
 WRITERS = 20
 

@@ -11,7 +11,8 @@ from dispatch.models import Plan, Visit
 from inventory import stock
 from inventory.models import Part, PartFit, StockMove
 from tests.builders.people import bearer, login
-from tests.inventory.helpers import level, make_work_order
+from tests.builders.stock import level
+from tests.builders.workorders import make_work_order
 
 
 def _moves(db):

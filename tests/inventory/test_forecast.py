@@ -7,8 +7,8 @@ from core.timeutil import utcnow
 from dispatch.models import Plan, Terminal, TerminalModel, Visit
 from inventory import forecast, stock
 from inventory.models import Part, PartFit
+from tests.builders.workorders import make_work_order
 from tests.builders.world import make_world
-from tests.inventory.helpers import make_work_order
 
 DAY = date(2026, 11, 25)
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 from core.api import APIError
 from inventory import stock
 from inventory.models import Part, Reservation, StockLevel, StockLocation
-from tests.inventory.helpers import make_work_order
+from tests.builders.workorders import make_work_order
 
 _seq = count(1)
 

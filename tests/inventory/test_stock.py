@@ -10,7 +10,8 @@ from core.models import AuditEvent
 from dispatch.models import TerminalModel
 from inventory import stock
 from inventory.models import Part, PartFit, Reservation, SerialUnit, StockMove
-from tests.inventory.helpers import level, make_work_order
+from tests.builders.stock import level
+from tests.builders.workorders import make_work_order
 
 
 def _count_moves(db) -> int:

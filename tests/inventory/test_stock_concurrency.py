@@ -8,9 +8,10 @@ from sqlmodel import func, select
 
 from inventory import stock
 from inventory.models import Reservation, StockMove
+from tests.builders.stock import level
+from tests.builders.workorders import make_work_order
 from tests.builders.world import make_world
 from tests.concurrency import run_at_once
-from tests.inventory.helpers import level, make_work_order
 
 THREADS = 50
 
