@@ -37,6 +37,7 @@ Determinism.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import queue as _queue
 import time
@@ -109,10 +110,7 @@ def plans_for(problem: Problem, seed: int | None, workers: int, builder: str | N
         raise ProblemError("builder", f"unknown builder {name!r} (auto, pyvrp, vroom, ortools)")
     if name == "ortools":
         return [("ortools", c) for c in configs_for(seed, workers)]
-    if name == "auto":
-        lead = race_for(problem)[:workers]
-    else:
-        lead = [name]
+    lead = race_for(problem)[:workers] if name == "auto" else [name]
     ortools = iter(configs_for(seed, workers + 1))
     plans: list[tuple] = [(b, next(ortools) if b == "ortools" else FINISH_CONFIG) for b in lead]
     plans += [("ortools", next(ortools)) for _ in range(workers - len(plans))]
@@ -133,10 +131,8 @@ def _worker(problem, plan, deadline, seed, solution_limit, out) -> None:  # prag
     name = f"{plan[0]}:{plan[1].name}"
 
     def report(elapsed, best, found):
-        try:
+        with contextlib.suppress(Exception):  # progress is best effort, the answer is not
             out.put(("progress", name, best, found))
-        except Exception:  # noqa: BLE001, S110 - progress is best effort, the answer is not
-            pass
 
     try:
         remaining = max(0.05, deadline - time.monotonic())

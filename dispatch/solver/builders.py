@@ -184,10 +184,10 @@ def _to_routes(problem: Problem, an: Analysis, plan: _Plan, raw: dict[int, list[
         steps = []
         for j, t in seq:
             need = _pad(problem.jobs[j].delivery, K)
-            from_van = v in an.van_vehicles.get(j, []) and all(a >= b for a, b in zip(left, need))
+            from_van = v in an.van_vehicles.get(j, []) and all(a >= b for a, b in zip(left, need, strict=True))
             via = not from_van and v in an.depot_vehicles.get(j, [])
             if from_van or not via:
-                left = [a - b for a, b in zip(left, need)]
+                left = [a - b for a, b in zip(left, need, strict=True)]
             steps.append((problem.jobs[j].id, via, max(t, 0)))
         out[veh.id] = steps
     return out

@@ -139,7 +139,7 @@ def check_problem(problem: Problem) -> None:
                 s, e = veh.time_window
                 if not any(max(a, s) <= min(z, e - brk.service) for a, z in brk.time_windows):
                     raise ProblemError(f"{f}.breaks[{b}].time_windows", "no window fits inside the shift")
-        for c, cost in enumerate([veh.costs.fixed, veh.costs.per_hour, veh.costs.per_km, veh.costs.overtime_per_hour]):
+        for cost in (veh.costs.fixed, veh.costs.per_hour, veh.costs.per_km, veh.costs.overtime_per_hour):
             if not isinstance(cost, (int, float)) or cost < 0:
                 raise ProblemError(f"{f}.costs", "costs must be numbers >= 0")
         for s, step in enumerate(veh.steps):

@@ -90,7 +90,7 @@ def assign_jobs(problem: Problem, groups: list[list[int]], jobs: list[int], elig
 
 def _sub(problem: Problem, vehicles: list[int], jobs: list[int], stock: list[list[int]]) -> Problem:
     """The group's own problem; depots offer only the stock other groups left."""
-    depots = [replace(d, stock=list(st)) for d, st in zip(problem.depots, stock)]
+    depots = [replace(d, stock=list(st)) for d, st in zip(problem.depots, stock, strict=True)]
     return Problem(vehicles=[problem.vehicles[v] for v in vehicles], jobs=[problem.jobs[j] for j in sorted(jobs)],
                    durations=problem.durations, distances=problem.distances, depots=depots,
                    part_kinds=problem.part_kinds)
@@ -110,11 +110,11 @@ def _taken(problem: Problem, routes: list[Route]) -> list[list[int]]:
 
 
 def _minus(a: list[list[int]], b: list[list[int]]) -> list[list[int]]:
-    return [[x - y for x, y in zip(ra, rb)] for ra, rb in zip(a, b)]
+    return [[x - y for x, y in zip(ra, rb, strict=True)] for ra, rb in zip(a, b, strict=True)]
 
 
 def _plus(a: list[list[int]], b: list[list[int]]) -> list[list[int]]:
-    return [[x + y for x, y in zip(ra, rb)] for ra, rb in zip(a, b)]
+    return [[x + y for x, y in zip(ra, rb, strict=True)] for ra, rb in zip(a, b, strict=True)]
 
 
 def solve_large(problem: Problem, config: SearchConfig, time_limit_s: float,
@@ -149,7 +149,7 @@ def solve_large(problem: Problem, config: SearchConfig, time_limit_s: float,
     K = problem.n_kinds
     stock = [list(d.stock) + [0] * (K - len(d.stock)) for d in problem.depots]
     phase1 = 0.55 * time_limit_s
-    for gi, (g, js) in enumerate(zip(groups, parts)):
+    for gi, (g, js) in enumerate(zip(groups, parts, strict=True)):
         remaining = phase1 - (time.monotonic() - t0)
         share = max(0.5, remaining / (len(groups) - gi))
         sol = solve_with_config(_sub(problem, g, js, stock), config, share, progress=relay, allow_split=False)
@@ -175,7 +175,8 @@ def solve_large(problem: Problem, config: SearchConfig, time_limit_s: float,
                        for r in routes_by_group[gi]}
             sol = solve_with_config(sub, config, max(0.3, remaining / todo), progress=relay, initial=initial,
                                     allow_split=False)
-            if sol.code == 0 and sum(len(r.job_ids) for r in sol.routes) >= sum(len(r.job_ids) for r in routes_by_group[gi]):
+            kept = sum(len(r.job_ids) for r in routes_by_group[gi])
+            if sol.code == 0 and sum(len(r.job_ids) for r in sol.routes) >= kept:
                 routes_by_group[gi] = sol.routes
                 stock = _minus(mine_stock, _taken(problem, sol.routes))
         status = "decomposed+repair"

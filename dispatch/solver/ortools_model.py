@@ -189,7 +189,7 @@ class RoutingModel:
                 return
             var = tdim.CumulVar(idx)
             var.SetRange(wins[0][0], wins[-1][1])
-            for (a0, a1), (b0, b1) in itertools.pairwise(wins):
+            for (_a0, a1), (b0, _b1) in itertools.pairwise(wins):
                 if b0 - a1 > 1:
                     var.RemoveInterval(a1 + 1, b0 - 1)
 
@@ -234,7 +234,7 @@ class RoutingModel:
                 if sorted(an.van_vehicles[j]) != all_v:
                     allowed[n_i] = set(an.van_vehicles[j])
                 members.append(m.NodeToIndex(n_i))
-            for dn, pn in zip(self.dep_node.get(j, []), self.pick_node.get(j, [])):
+            for dn, pn in zip(self.dep_node.get(j, []), self.pick_node.get(j, []), strict=True):
                 di, pi = m.NodeToIndex(dn), m.NodeToIndex(pn)
                 if sorted(an.depot_vehicles[j]) != all_v:
                     allowed[dn] = set(an.depot_vehicles[j])
@@ -308,7 +308,7 @@ class RoutingModel:
         p, m, routing = self.problem, self.manager, self.routing
         solver = routing.solver()
         by_depot: dict[int, list[int]] = {}
-        for j, pn in self.pick_node.items():
+        for j in self.pick_node:
             by_depot.setdefault(self.an.depot_of[j], []).append(j)
         for d, js in by_depot.items():
             stock = _pad(p.depots[d].stock, self.K)
@@ -371,7 +371,7 @@ class RoutingModel:
                 wins = [w for w in wins if w[0] <= w[1]]
                 lo, hi = wins[0][0], wins[-1][1]
                 iv = solver.FixedDurationIntervalVar(lo, hi, brk.service, False, f"break:{v}:{b}")
-                for (a0, a1), (b0, b1) in itertools.pairwise(wins):
+                for (_a0, a1), (b0, _b1) in itertools.pairwise(wins):
                     st = iv.StartExpr()
                     solver.Add((st <= a1) + (st >= b0) >= 1)
                 ivs.append(iv)
@@ -497,7 +497,7 @@ class RoutingModel:
             cumul = [assignment.Value(self.tdim.CumulVar(i)) for i in idxs]
             # place breaks after the last node starting no later than the break
             brk_after: dict[int, list[tuple[int, int]]] = {}
-            for b, brk in enumerate(veh.breaks):
+            for b in range(len(veh.breaks)):
                 iv = self.break_vars.get((v, b))
                 if iv is None:
                     continue

@@ -199,8 +199,8 @@ class RouteReader:
                 if veh.max_tasks is not None and tasks > veh.max_tasks:
                     return None
             if node.kind == "job" and self.K:
-                load = [a + b for a, b in zip(load, _pad(p.jobs[node.job].delivery, self.K))]  # type: ignore[index]
-                if any(a > c for a, c in zip(load, caps)):
+                load = [a + b for a, b in zip(load, _pad(p.jobs[node.job].delivery, self.K), strict=True)]  # type: ignore[index]
+                if any(a > c for a, c in zip(load, caps, strict=True)):
                     return None
             trav += travel
             if veh.max_travel_time is not None and trav + int(dur[n][end_node]) > veh.max_travel_time:

@@ -94,7 +94,7 @@ def _schedule(
     van_total = [0] * K
     for n in seq:
         if nodes[n].kind == "job":
-            van_total = [a + b for a, b in zip(van_total, _pad(p.jobs[nodes[n].job].delivery, K))]
+            van_total = [a + b for a, b in zip(van_total, _pad(p.jobs[nodes[n].job].delivery, K), strict=True)]
     load = list(van_total)
     prev_loc: int | None = nodes[seq[0]].loc if nodes[seq[0]].loc >= 0 else None
     start_loc = prev_loc
@@ -105,7 +105,7 @@ def _schedule(
     for i, n in enumerate(seq[1:], start=1):
         node = nodes[n]
         # breaks scheduled after position i-1
-        for bs, b in sorted(brk_after.get(i - 1, [])):
+        for _bs, b in sorted(brk_after.get(i - 1, [])):
             brk = veh.breaks[b]
             st = free
             for a, z in brk.time_windows:
@@ -149,19 +149,20 @@ def _schedule(
         if node.kind == "pickup":
             job = p.jobs[node.job]  # type: ignore[index]
             parts = _pad(job.delivery, K)
-            load = [a + b for a, b in zip(load, parts)]
+            load = [a + b for a, b in zip(load, parts, strict=True)]
             steps.append(Step("pickup", loc, id=job.id, arrival=ready, service_start=st, end=end,
                               service=node.service, waiting_time=st - ready, duration=loc_travel,
                               distance=dist, load=list(load), depot=p.depots[node.depot].id,  # type: ignore[index]
                               for_job=job.id, parts=parts))
         else:
             job = p.jobs[node.job]  # type: ignore[index]
-            load = [a - b for a, b in zip(load, _pad(job.delivery, K))]
+            load = [a - b for a, b in zip(load, _pad(job.delivery, K), strict=True)]
             late = max(0, st - job.due) if job.due is not None else 0
+            via = _depot_of(nodes, seq, i)
             steps.append(Step("job", loc, id=job.id, arrival=ready, service_start=st, end=end,
                               service=node.service, waiting_time=st - ready, duration=loc_travel,
                               distance=dist, load=list(load), lateness=late,
-                              depot=p.depots[p_depot].id if (p_depot := _depot_of(nodes, seq, i)) is not None else None))
+                              depot=p.depots[via].id if via is not None else None))
         prev_end = end
         free = end
         acc_break = 0
@@ -190,7 +191,7 @@ def finish_route(p: Problem, v: int, steps: list[Step], K: int) -> Route:
     cost = veh.costs.fixed + veh.costs.per_hour * travel / 3600.0 + veh.costs.per_km * distance / 1000.0
     delivery = [0] * K
     for st in jobs:
-        delivery = [a + b for a, b in zip(delivery, _pad(by_id[st.id].delivery, K))]
+        delivery = [a + b for a, b in zip(delivery, _pad(by_id[st.id].delivery, K), strict=True)]
     end = steps[-1].arrival
     overtime = max(0, end - veh.overtime_after) if veh.overtime_after is not None else 0
     return Route(

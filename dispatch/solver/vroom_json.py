@@ -83,6 +83,11 @@ def _int(value: Any, field: str, minimum: int | None = 0) -> int:
     return int(value)
 
 
+def _opt_int(obj: dict[str, Any], key: str, field: str, minimum: int | None = 0) -> int | None:
+    """``obj[key]`` as an integer, or None when it is absent or null."""
+    return _int(obj[key], field, minimum) if obj.get(key) is not None else None
+
+
 def _ints(values: Any, field: str) -> list[int]:
     if values is None:
         return []
@@ -160,7 +165,9 @@ def problem_from_json(
     coords: list[tuple[float, float]] = []
     coord_index: dict[tuple[float, float], int] = {}
 
-    def place(obj: dict, idx_key: str, coord_key: str, field: str, required: bool) -> tuple[int | None, tuple[float, float] | None]:
+    def place(
+        obj: dict[str, Any], idx_key: str, coord_key: str, field: str, required: bool
+    ) -> tuple[int | None, tuple[float, float] | None]:
         if obj.get(idx_key) is not None:
             c = _coord(obj[coord_key], f"{field}.{coord_key}") if obj.get(coord_key) is not None else None
             return _int(obj[idx_key], f"{field}.{idx_key}"), c
@@ -204,10 +211,10 @@ def problem_from_json(
                 raise ProblemError(f"{fs}.type", f"unsupported step type {typ!r}")
             steps.append(VehicleStep(
                 type=typ,
-                id=_int(st["id"], f"{fs}.id", None) if st.get("id") is not None else None,
-                service_at=_int(st["service_at"], f"{fs}.service_at", None) if st.get("service_at") is not None else None,
-                service_after=_int(st["service_after"], f"{fs}.service_after", None) if st.get("service_after") is not None else None,
-                service_before=_int(st["service_before"], f"{fs}.service_before", None) if st.get("service_before") is not None else None,
+                id=_opt_int(st, "id", f"{fs}.id", None),
+                service_at=_opt_int(st, "service_at", f"{fs}.service_at", None),
+                service_after=_opt_int(st, "service_after", f"{fs}.service_after", None),
+                service_before=_opt_int(st, "service_before", f"{fs}.service_before", None),
             ))
         c = v.get("costs", {}) or {}
         costs = Costs(fixed=c.get("fixed", 0), per_hour=c.get("per_hour", 3600), per_km=c.get("per_km", 0),
@@ -218,10 +225,10 @@ def problem_from_json(
             capacity=_ints(v.get("capacity"), f"{f}.capacity"),
             skills=_skills(v.get("skills"), f"{f}.skills"),
             breaks=breaks,
-            max_tasks=_int(v["max_tasks"], f"{f}.max_tasks") if v.get("max_tasks") is not None else None,
-            max_travel_time=_int(v["max_travel_time"], f"{f}.max_travel_time") if v.get("max_travel_time") is not None else None,
+            max_tasks=_opt_int(v, "max_tasks", f"{f}.max_tasks"),
+            max_travel_time=_opt_int(v, "max_travel_time", f"{f}.max_travel_time"),
             steps=steps, costs=costs,
-            overtime_after=_int(v[X + "overtime_after"], f"{f}.{X}overtime_after", None) if v.get(X + "overtime_after") is not None else None,
+            overtime_after=_opt_int(v, X + "overtime_after", f"{f}.{X}overtime_after", None),
             description=str(v.get("description", "")),
             start=s_c, end=e_c,
         ))
@@ -253,7 +260,7 @@ def problem_from_json(
             skills=_skills(j.get("skills"), f"{f}.skills"),
             priority=_int(j.get("priority", 0), f"{f}.priority"),
             time_windows=_windows(j.get("time_windows"), f"{f}.time_windows"),
-            due=_int(j[X + "due"], f"{f}.{X}due", None) if j.get(X + "due") is not None else None,
+            due=_opt_int(j, X + "due", f"{f}.{X}due", None),
             lateness_cost_per_minute=float(late),
             optional=bool(j.get(X + "optional", False)),
             description=str(j.get("description", "")),
@@ -478,7 +485,8 @@ def solution_from_json(data: dict, problem: Problem) -> Solution:
             job = jobs.get(s.get("id")) if typ == "job" else None
             lateness = max(0, start - job.due) if job is not None and job.due is not None else 0
             steps.append(Step(
-                type=typ, location_index=s.get("location_index"), id=s.get("id") if typ != "pickup" else s.get(X + "for_job"),
+                type=typ, location_index=s.get("location_index"),
+                id=s.get("id") if typ != "pickup" else s.get(X + "for_job"),
                 arrival=arrival, service_start=start, end=start + service, service=service,
                 waiting_time=s.get("waiting_time", 0), duration=cum_d - prev_d, distance=cum_m - prev_m,
                 load=list(s.get("load", [])), lateness=lateness, depot=s.get(X + "depot"),

@@ -19,7 +19,8 @@ def line_matrix(n: int, unit: int = 60) -> list[list[int]]:
 def make_problem(n_locations: int = 6, vehicles=None, jobs=None, **kw) -> Problem:
     m = line_matrix(n_locations)
     return Problem(
-        vehicles=vehicles if vehicles is not None else [Vehicle(id=1, start_index=0, end_index=0, time_window=(0, 36000))],
+        vehicles=(vehicles if vehicles is not None
+                  else [Vehicle(id=1, start_index=0, end_index=0, time_window=(0, 36000))]),
         jobs=jobs if jobs is not None else [Job(id=i, location_index=i, service=300) for i in range(1, n_locations)],
         durations=m,
         distances=[[x * 10 for x in row] for row in m],

@@ -41,20 +41,23 @@ def problems(draw):
         due = draw(st.one_of(st.none(), st.integers(0, 2500)))
         jobs.append(Job(
             id=100 + j, location_index=draw(st.integers(0, n_loc - 1)), service=draw(st.integers(0, 200)),
-            delivery=[draw(st.integers(0, 2)) for _ in range(K)], skills=draw(st.lists(st.integers(1, 3), max_size=2, unique=True)),
+            delivery=[draw(st.integers(0, 2)) for _ in range(K)],
+            skills=draw(st.lists(st.integers(1, 3), max_size=2, unique=True)),
             priority=draw(st.integers(0, 100)), time_windows=tws, due=due,
             lateness_cost_per_minute=draw(st.sampled_from([0, 1, 10])) if due is not None else 0,
             optional=draw(st.booleans())))
     depots = []
     if K and draw(st.booleans()):
-        depots = [Depot(id=1, location_index=draw(st.integers(0, n_loc - 1)), stock=[draw(st.integers(0, 3)) for _ in range(K)],
+        depots = [Depot(id=1, location_index=draw(st.integers(0, n_loc - 1)),
+                        stock=[draw(st.integers(0, 3)) for _ in range(K)],
                         service=draw(st.integers(0, 120)))]
     if draw(st.booleans()):  # pin a first visit that the vehicle can surely make
         veh, job = vehicles[0], jobs[0]
         job.skills, job.time_windows, job.delivery = [], [], [0] * K
         veh.steps = [VehicleStep("job", id=job.id)]
         veh.time_window = (veh.time_window[0], veh.time_window[1] + 3000)
-    return Problem(vehicles=vehicles, jobs=jobs, durations=dur, distances=[[x * 7 for x in r] for r in dur], depots=depots)
+    return Problem(vehicles=vehicles, jobs=jobs, durations=dur, distances=[[x * 7 for x in r] for r in dur],
+                   depots=depots)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -23,7 +23,8 @@ VROOM_EXAMPLE = {
         {"id": 2, "start_index": 0, "end_index": 0, "capacity": [4], "skills": [2, 14], "time_window": [28800, 43200]},
     ],
     "jobs": [
-        {"id": 1, "service": 300, "delivery": [1], "location_index": 1, "skills": [1], "time_windows": [[32400, 36000]]},
+        {"id": 1, "service": 300, "delivery": [1], "location_index": 1, "skills": [1],
+         "time_windows": [[32400, 36000]]},
         {"id": 2, "service": 300, "delivery": [1], "location_index": 2, "skills": [1]},
         {"id": 3, "service": 300, "delivery": [1], "location_index": 3, "skills": [2]},
         {"id": 4, "service": 300, "delivery": [1], "location_index": 4, "skills": [14], "priority": 50},
