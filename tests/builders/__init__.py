@@ -2,12 +2,15 @@
 made, and add to them rather than writing a builder inside a test file.
 
     world     the small region every service test starts from (make_world), its day
-              DAY and local times (local_dt)
+              DAY and local times (local_dt), another terminal (make_terminal)
     people    users, the one test password, signing in by form (login) or API (bearer)
     planning  a day to plan (make_planning_world), then the same day as a draft, a
               solved and a published plan; BEFORE, the planner's "now"
-    workorders  a work order row (make_work_order)
+    workorders  a work order row (make_work_order), reading work orders and their
+              events
     stock     a location's level of a part (level), loaners in the depot's pool
+    maintenance  preventive plans (make_pm_plan) and their occurrences, a repair
+              history for the analytics and the archive (make_repair_history)
 
 Conventions: `make_*` writes rows and returns them, committed unless its docstring says
 otherwise; plain nouns read (they see what is committed). A builder takes the test's

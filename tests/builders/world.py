@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -95,3 +96,11 @@ def make_world(session: Session, day: date | None = None) -> World:
     }
     session.commit()
     return World(region, depot, depot_loc, model, merchant, terminal, tech, tech2, van, part, users)
+
+
+def make_terminal(session: Session, merchant: Merchant, model_id: int, serial: str, **fields: Any) -> Terminal:
+    """Another terminal at `merchant`, committed; `fields` set any other column."""
+    terminal = Terminal(serial=serial, model_id=model_id, merchant_id=merchant.id, **fields)
+    session.add(terminal)
+    session.commit()
+    return terminal

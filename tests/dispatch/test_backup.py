@@ -18,7 +18,7 @@ from notifications.inbound import receive_inbound
 from notifications.models import OutboundMessage
 from tests.builders.people import login
 from tests.builders.stock import make_loaner
-from tests.builders.workorders import make_work_order
+from tests.builders.workorders import events, make_work_order
 
 
 @pytest.fixture
@@ -47,9 +47,8 @@ def _down_repair(db, world, *, hours=12, status="ready", tier=None, **kw):
                            sla_due_at=utcnow() + timedelta(hours=hours), **kw)
 
 
-def _events(db, wo):
-    return [e.action for e in db.exec(select(WorkOrderEvent).where(
-        WorkOrderEvent.work_order_id == wo.id).order_by(WorkOrderEvent.id)).all()]
+def _actions(db, wo) -> list[str]:
+    return [e.action for e in events(db, wo.id)]
 
 
 def test_eligibility_follows_threshold_severity_and_tier(db, world):
@@ -101,7 +100,7 @@ def test_down_terminal_goes_offer_yes_deliver_swap_back(db, world, loaners):
     assert (faulty.status, faulty.merchant_id, faulty.depot_id) == (
         "installed", world.merchant.id, None)
     assert wo.backup_status == "returned"
-    assert _events(db, wo) == ["backup_offered", "backup_accepted", "backup_loaner_reserved",
+    assert _actions(db, wo) == ["backup_offered", "backup_accepted", "backup_loaner_reserved",
                                "backup_delivered", "backup_returned"]
     audit = db.exec(select(AuditEvent.action).where(AuditEvent.entity == "terminal")
                     .order_by(AuditEvent.id)).all()
@@ -127,7 +126,7 @@ def test_wrong_model_or_taken_loaner_is_refused_and_changes_nothing(db, world, l
     assert exc.value.code == "wrong_model"
     db.refresh(wo)
     assert (wo.backup_status, wo.loaner_terminal_id) == ("", None)
-    assert _events(db, wo) == []
+    assert _actions(db, wo) == []
     with pytest.raises(ValidationFailed):
         backup.accept(db, wo, loaner_terminal_id=world.terminal.id)  # not a loaner
     # another merchant's repair holds the same-model loaner
@@ -165,7 +164,7 @@ def test_ready_platinum_down_repair_is_offered_by_the_rule(db, world, loaners):
     workorders.transition(db, wo, "ready", actor=world.users["agent"])
     db.refresh(wo)
     assert wo.backup_status == "offered"
-    assert _events(db, wo)[-2:] == ["backup_eligible", "backup_offered"]
+    assert _actions(db, wo)[-2:] == ["backup_eligible", "backup_offered"]
 
 
 def test_cancelling_the_work_order_frees_the_loaner(db, world, loaners):
@@ -213,7 +212,7 @@ def test_completed_work_order_leaves_the_backup_list(db, world):
     wo = db.get(WorkOrder, wo.id)
     assert wo.backup_status == "cancelled"  # moot once repaired
     assert wo not in backup.backup_work_orders(db)
-    assert "backup_cancelled" in _events(db, wo)
+    assert "backup_cancelled" in _actions(db, wo)
 
 
 def test_closed_work_order_with_a_stale_step_is_not_listed(db, world):

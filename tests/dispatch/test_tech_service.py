@@ -20,10 +20,10 @@ from dispatch.models import (
     Terminal,
     Visit,
     WorkOrder,
-    WorkOrderEvent,
 )
 from inventory.models import Part, SerialUnit, StockLevel, StockMove
 from tests.builders.stock import level, make_loaner
+from tests.builders.workorders import events
 from tests.builders.world import World, make_world
 
 
@@ -70,12 +70,6 @@ def aid() -> str:
 
 def van_on_hand(db: Session, day: Day) -> int:
     return level(db, day.world.van.id, day.world.part.id)[0]
-
-
-def events(db: Session, wo_id: int) -> list[WorkOrderEvent]:
-    db.expire_all()
-    return list(db.exec(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == wo_id)
-                        .order_by(WorkOrderEvent.id)).all())
 
 
 def to_on_site(db: Session, day: Day) -> None:

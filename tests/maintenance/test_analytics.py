@@ -1,83 +1,21 @@
-"""Analytics figures on a hand-made history whose answers are worked out by hand."""
+"""Analytics figures on a hand-made history (make_repair_history in
+tests/builders/maintenance.py) whose answers are worked out by hand."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
 import pytest
 
-from dispatch.models import (
-    FaultReport,
-    Plan,
-    Terminal,
-    TerminalModel,
-    Visit,
-    WorkOrder,
-    WorkOrderEvent,
-)
 from maintenance import analytics
-from tests.builders.world import local_dt, make_world
+from tests.builders.maintenance import NOW, make_repair_history, utc
 
 SINCE = datetime(2026, 10, 1, tzinfo=UTC)
 UNTIL = datetime(2026, 11, 1, tzinfo=UTC)
-NOW = datetime(2026, 11, 5, tzinfo=UTC)
-
-
-def utc(month, day, hour=0, minute=0):
-    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.fixture
 def history(db):
-    w = make_world(db, day=date(2026, 10, 6))
-    vf = TerminalModel(code="VF-V200C", vendor="Verifone", name="V200c")
-    db.add(vf)
-    db.flush()
-    t1 = w.terminal  # PAX, no installation date: in service the whole period (31 days)
-    t2 = Terminal(serial="VF0000002", model_id=vf.id, merchant_id=w.merchant.id,
-                  installed_at=utc(9, 1))  # 31 days in the period
-    t3 = Terminal(serial="PAX0000003", model_id=w.model.id, merchant_id=w.merchant.id,
-                  installed_at=utc(10, 16))  # 16 days in the period
-    db.add(t2)
-    db.add(t3)
-    db.flush()
-
-    def fault(terminal, at, category, wo=None):
-        f = FaultReport(merchant_id=w.merchant.id, terminal_id=terminal.id, category=category,
-                        created_at=at, work_order_id=wo.id if wo else None)
-        db.add(f)
-        return f
-
-    def repair(number, terminal, created, completed, sla, status="completed"):
-        wo = WorkOrder(number=number, kind="repair", status=status, region_id=w.region.id,
-                       merchant_id=w.merchant.id, terminal_id=terminal.id, created_at=created,
-                       completed_at=completed, sla_due_at=sla)
-        db.add(wo)
-        db.flush()
-        return wo
-
-    wo1 = repair("WO-T1", t1, utc(10, 2, 10), utc(10, 3, 10), utc(10, 3, 12))  # 24 h, SLA met
-    wo2 = repair("WO-T2", t1, utc(10, 20), utc(10, 22, 12), utc(10, 21))  # 60 h, follow-up, missed
-    wo3 = repair("WO-T3", t2, utc(10, 10, 8), utc(10, 10, 14), utc(10, 10, 12))  # 6 h, missed
-    # open, due 20:00 UTC Oct 31 = 04:00 Nov 1 in Shanghai: counts in November, missed by NOW
-    repair("WO-T4", t3, utc(10, 31, 8), None, utc(10, 31, 20), status="ready")
-    fault(t1, utc(10, 2, 10), "card_reader", wo1)
-    fault(t1, utc(10, 20), "card_reader", wo2)  # repeat: 18 days after the last one
-    fault(t2, utc(9, 20), "printer")  # before the period
-    fault(t2, utc(10, 10, 8), "printer", wo3)  # repeat: 20 days after Sep 20
-    db.add(WorkOrderEvent(work_order_id=wo2.id, action="transition", from_status="on_site",
-                          to_status="needs_follow_up", at=utc(10, 21)))
-    plan = Plan(region_id=w.region.id, day=date(2026, 10, 6), status="published")
-    db.add(plan)
-    db.flush()
-    day = date(2026, 10, 6)
-    db.add(Visit(plan_id=plan.id, work_order_id=wo1.id, technician_id=w.tech.id, sequence=1,
-                 status="done", actual_arrival=local_dt(day, "10:00"), actual_end=local_dt(day, "11:00")))
-    db.add(Visit(plan_id=plan.id, work_order_id=wo3.id, technician_id=w.tech.id, sequence=2,
-                 status="done", actual_arrival=local_dt(day, "14:00"), actual_end=local_dt(day, "15:39")))
-    db.add(Visit(plan_id=plan.id, work_order_id=wo2.id, technician_id=w.tech2.id, sequence=1,
-                 status="planned"))
-    db.commit()
-    return w
+    return make_repair_history(db)
 
 
 def test_failures_per_model_and_category(db, history):

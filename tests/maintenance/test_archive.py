@@ -10,14 +10,14 @@ from sqlmodel import select
 from dispatch.models import WorkOrder
 from inventory.models import StockMove
 from maintenance import views
+from tests.builders.maintenance import NOW, make_repair_history, utc
 from tests.builders.people import login
-from tests.maintenance.test_analytics import NOW, history, utc  # noqa: F401  (fixture)
 
 
 @pytest.fixture
-def archive(db, history, monkeypatch):  # noqa: F811
+def archive(db, monkeypatch):
     monkeypatch.setattr(views, "utcnow", lambda: NOW)
-    w = history
+    w = make_repair_history(db)
     wo1 = db.exec(select(WorkOrder).where(WorkOrder.number == "WO-T1")).one()
     wo2 = db.exec(select(WorkOrder).where(WorkOrder.number == "WO-T2")).one()
     wo1.resolution_code = "replaced_part"  # a part replaced, none taken out of stock

@@ -11,13 +11,14 @@ from dispatch.models import WorkOrderStatus
 from dispatch.workorders.service import create_work_order
 from maintenance.generation import escalate_closing_windows, generate_due
 from maintenance.models import PMOccurrence
-from tests.builders.world import make_world
-from tests.maintenance.helpers import add_plan, add_terminal, events, occurrences, work_orders
+from tests.builders.maintenance import make_pm_plan, occurrences
+from tests.builders.workorders import events, work_orders
+from tests.builders.world import make_terminal, make_world
 
 
 def test_rule_plan_creates_one_optional_low_priority_work_order_per_due_date(db):
     w = make_world(db)
-    add_plan(db, rrule="FREQ=MONTHLY;BYMONTHDAY=-1", service_minutes=25)
+    make_pm_plan(db, rrule="FREQ=MONTHLY;BYMONTHDAY=-1", service_minutes=25)
     stats = generate_due(db, date(2026, 11, 25), horizon_days=14)
     assert (stats.created, stats.merged, stats.existing) == (1, 0, 0)
     [occ] = occurrences(db)
@@ -35,7 +36,7 @@ def test_rule_plan_creates_one_optional_low_priority_work_order_per_due_date(db)
 
 def test_running_generation_twice_changes_nothing_the_second_time(db):
     make_world(db)
-    add_plan(db, rrule="FREQ=WEEKLY;BYDAY=MO,TH")
+    make_pm_plan(db, rrule="FREQ=WEEKLY;BYDAY=MO,TH")
     first = generate_due(db, date(2026, 11, 24), horizon_days=14)
     snapshot = [(o.plan_id, o.terminal_id, o.due_date, o.work_order_id) for o in occurrences(db)]
     second = generate_due(db, date(2026, 11, 24), horizon_days=14)
@@ -51,7 +52,7 @@ def test_running_generation_twice_changes_nothing_the_second_time(db):
 
 def test_the_database_refuses_a_second_occurrence_for_the_same_plan_terminal_and_date(db):
     w = make_world(db)
-    plan = add_plan(db, rrule="FREQ=MONTHLY")
+    plan = make_pm_plan(db, rrule="FREQ=MONTHLY")
     db.add(PMOccurrence(plan_id=plan.id, terminal_id=w.terminal.id, due_date=date(2026, 12, 1)))
     db.commit()
     db.add(PMOccurrence(plan_id=plan.id, terminal_id=w.terminal.id, due_date=date(2026, 12, 1)))
@@ -65,8 +66,8 @@ def test_preventive_work_joins_the_merchants_open_repair_instead_of_a_second_vis
     repair = create_work_order(db, merchant=w.merchant, terminal=w.terminal, kind="repair",
                                priority="high", severity="down", required_skills=["card_reader"],
                                predicted_parts=[], service_minutes=45, actor="agent")
-    second = add_terminal(db, w.merchant, w.model.id, "PAX0100002")
-    add_plan(db, rrule="FREQ=MONTHLY;BYMONTHDAY=1", service_minutes=20,
+    second = make_terminal(db, w.merchant, w.model.id, "PAX0100002")
+    make_pm_plan(db, rrule="FREQ=MONTHLY;BYMONTHDAY=1", service_minutes=20,
              checklist=["check_battery"])
     stats = generate_due(db, date(2026, 11, 25), horizon_days=10)
     assert (stats.created, stats.merged) == (0, 2)
@@ -89,19 +90,19 @@ def test_a_visit_already_on_site_is_not_merged_into(db):
     repair.status = WorkOrderStatus.ON_SITE
     db.add(repair)
     db.commit()
-    add_plan(db, rrule="FREQ=MONTHLY;BYMONTHDAY=1")
+    make_pm_plan(db, rrule="FREQ=MONTHLY;BYMONTHDAY=1")
     stats = generate_due(db, date(2026, 11, 25), horizon_days=10)
     assert (stats.created, stats.merged) == (1, 0)
 
 
 def test_scope_by_model_region_tier_and_serial(db):
     w = make_world(db)
-    other = add_terminal(db, w.merchant, w.model.id, "PAX0100009")
-    add_plan(db, rrule="FREQ=MONTHLY;BYMONTHDAY=1", scope={"terminals": [other.serial]})
-    add_plan(db, name="gold only", rrule="FREQ=MONTHLY;BYMONTHDAY=2", scope={"tiers": ["gold"]})
-    add_plan(db, name="model+region", rrule="FREQ=MONTHLY;BYMONTHDAY=3",
+    other = make_terminal(db, w.merchant, w.model.id, "PAX0100009")
+    make_pm_plan(db, rrule="FREQ=MONTHLY;BYMONTHDAY=1", scope={"terminals": [other.serial]})
+    make_pm_plan(db, name="gold only", rrule="FREQ=MONTHLY;BYMONTHDAY=2", scope={"tiers": ["gold"]})
+    make_pm_plan(db, name="model+region", rrule="FREQ=MONTHLY;BYMONTHDAY=3",
              scope={"models": ["PAX-A920PRO"], "regions": ["PX"]})
-    add_plan(db, name="other region", rrule="FREQ=MONTHLY;BYMONTHDAY=4", scope={"regions": ["PD"]})
+    make_pm_plan(db, name="other region", rrule="FREQ=MONTHLY;BYMONTHDAY=4", scope={"regions": ["PD"]})
     generate_due(db, date(2026, 11, 28), horizon_days=10)
     got = {(o.plan_id, o.terminal_id) for o in occurrences(db)}
     plans = sorted({p for p, _ in got})
@@ -112,7 +113,7 @@ def test_scope_by_model_region_tier_and_serial(db):
 
 def test_escalation_makes_preventive_work_required_as_its_window_closes_once(db):
     make_world(db)
-    add_plan(db, rrule="FREQ=MONTHLY;BYMONTHDAY=1", due_window_days=7)
+    make_pm_plan(db, rrule="FREQ=MONTHLY;BYMONTHDAY=1", due_window_days=7)
     generate_due(db, date(2026, 11, 28), horizon_days=7)
     [wo] = work_orders(db, "preventive")
     # window Dec 1..Dec 7 local; closes at local midnight Dec 8; escalation 2 days before
@@ -126,7 +127,7 @@ def test_escalation_makes_preventive_work_required_as_its_window_closes_once(db)
 
 def test_catch_up_after_downtime_creates_each_missed_occurrence_once_and_skips_closed_windows(db):
     make_world(db)
-    add_plan(db, rrule="FREQ=DAILY;INTERVAL=3", due_window_days=5, active_from=date(2026, 11, 1))
+    make_pm_plan(db, rrule="FREQ=DAILY;INTERVAL=3", due_window_days=5, active_from=date(2026, 11, 1))
     # daily runs would have generated these; the scheduler was down from Nov 2 to Nov 20
     generate_due(db, date(2026, 11, 1), horizon_days=0)
     stats = generate_due(db, date(2026, 11, 20), horizon_days=0)
@@ -139,7 +140,7 @@ def test_catch_up_after_downtime_creates_each_missed_occurrence_once_and_skips_c
 
 def test_interval_plan_waits_for_the_last_service_before_the_next_occurrence(db):
     make_world(db)
-    add_plan(db, interval_days=30, active_from=date(2026, 11, 1), due_window_days=10)
+    make_pm_plan(db, interval_days=30, active_from=date(2026, 11, 1), due_window_days=10)
     generate_due(db, date(2026, 11, 1), horizon_days=3)
     [occ] = occurrences(db)
     assert occ.due_date == date(2026, 11, 1)
@@ -160,7 +161,7 @@ def test_interval_plan_waits_for_the_last_service_before_the_next_occurrence(db)
 
 def test_generation_reads_today_in_each_regions_zone_from_an_instant(db):
     make_world(db)  # Shanghai, UTC+8
-    add_plan(db, rrule="FREQ=DAILY", due_window_days=1, active_from=date(2026, 11, 1))
+    make_pm_plan(db, rrule="FREQ=DAILY", due_window_days=1, active_from=date(2026, 11, 1))
     # 17:00 UTC on Nov 24 is already Nov 25 in Shanghai
     generate_due(db, datetime(2026, 11, 24, 17, tzinfo=UTC), horizon_days=0)
     assert [o.due_date for o in occurrences(db)] == [date(2026, 11, 25)]
@@ -168,8 +169,8 @@ def test_generation_reads_today_in_each_regions_zone_from_an_instant(db):
 
 def test_an_inactive_or_ended_plan_generates_nothing(db):
     make_world(db)
-    add_plan(db, rrule="FREQ=DAILY", active=False)
-    add_plan(db, name="ended", rrule="FREQ=DAILY", active_to=date(2026, 11, 10),
+    make_pm_plan(db, rrule="FREQ=DAILY", active=False)
+    make_pm_plan(db, name="ended", rrule="FREQ=DAILY", active_to=date(2026, 11, 10),
              due_window_days=1)
     stats = generate_due(db, date(2026, 11, 20), horizon_days=5)
     assert stats.created == stats.merged == 0

@@ -15,8 +15,9 @@ from dispatch.workorders.service import create_work_order
 from maintenance import jobs
 from maintenance.scheduler import JOB_DEFAULTS, SchedulerGuard, build_scheduler
 from notifications.models import OutboundMessage
+from tests.builders.maintenance import make_pm_plan
+from tests.builders.workorders import events, work_orders
 from tests.builders.world import make_world
-from tests.maintenance.helpers import add_plan, events, work_orders
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
@@ -103,7 +104,7 @@ def test_missed_runs_after_downtime_run_once(engine):
 
 def test_preventive_generation_job_twice_changes_nothing(db):
     make_world(db)
-    add_plan(db, rrule="FREQ=MONTHLY;BYMONTHDAY=1")
+    make_pm_plan(db, rrule="FREQ=MONTHLY;BYMONTHDAY=1")
     first = jobs.preventive_generation(db, T0)
     second = jobs.preventive_generation(db, T0)
     assert first["created"] == 1 and second["created"] == 0 and second["existing"] == 1
@@ -153,7 +154,7 @@ def _plan_visit(db, w, wo, day: date, start_hour_utc: int) -> None:
 
 def test_day_before_reminder_is_queued_once_per_preventive_visit(db):
     w = make_world(db)
-    add_plan(db, rrule="FREQ=MONTHLY;BYMONTHDAY=25")
+    make_pm_plan(db, rrule="FREQ=MONTHLY;BYMONTHDAY=25")
     jobs.preventive_generation(db, T0)
     [wo] = work_orders(db, "preventive")
     _plan_visit(db, w, wo, date(2026, 11, 25), 2)  # 10:00 Shanghai
