@@ -33,6 +33,10 @@ Determinism.
 * ``workers=n`` (n > 1) runs the plans in parallel in spawn-context processes and keeps
   the lowest FixRoute objective (``objective.plan_cost``, computed from each plan the
   same way, whichever path made it; ties: the first plan).
+
+Routes in an order given from outside (the board's hand edits) are timed and costed by
+the solver's own schedule: ``route_in_order`` (``ordered.py``) on ``build_route``,
+``finish_route`` and ``make_solution`` (``schedule.py``); ``plan_cost`` prices any plan.
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ from .model import (
     Vehicle,
     VehicleStep,
 )
+from .objective import plan_cost
+from .ordered import route_in_order
 from .schedule import build_route, finish_route, make_solution
 from .validate import Violation, validate
 
@@ -84,7 +90,9 @@ __all__ = [
     "configs_for",
     "finish_route",
     "make_solution",
+    "plan_cost",
     "plans_for",
+    "route_in_order",
     "solve",
     "validate",
 ]
