@@ -17,9 +17,8 @@ from dispatch.field.signoff import SignoffIn
 from dispatch.models import WorkOrder
 from tests.browser.conftest import PHONE_VIEWPORT
 from tests.browser.test_tech_mobile import card, sign_in, status_of
-from tests.dispatch.test_signoff import signature_png
-from tests.dispatch.test_tech_days import tomorrow_visit
-from tests.dispatch.test_tech_service import make_day, to_on_site
+from tests.builders.field import make_day, make_tomorrow_visit, to_on_site
+from tests.builders.images import signature_png
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +49,7 @@ def merchant_phone(browser, live_server):
 
 def test_move_to_tomorrow_and_back_and_tomorrows_visit_cannot_be_started(db, phone, artifacts):
     day = make_day(db)
-    later = tomorrow_visit(db, day)
+    later = make_tomorrow_visit(db, day)
     tomorrow = (day.plan.day + timedelta(days=1)).isoformat()
     page = sign_in(phone, "tech01")
     expect(page.get_by_test_id("day-title")).to_contain_text("Today, ")

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from tests.browser.conftest import PHONE_VIEWPORT
+from tests.builders.field import make_day
 from tests.builders.people import PASSWORD
-from tests.dispatch.test_tech_service import make_day
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect

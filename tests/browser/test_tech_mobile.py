@@ -7,11 +7,12 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from dispatch.models import Attachment, Signoff, Visit, WorkOrder, WorkOrderEvent
-from inventory.models import StockLevel, StockMove
+from dispatch.models import Attachment, Signoff, Visit, WorkOrder
+from inventory.models import StockMove
 from tests.browser.conftest import PHONE_VIEWPORT
+from tests.builders.field import make_day, van_on_hand
 from tests.builders.people import PASSWORD
-from tests.dispatch.test_tech_service import make_day
+from tests.builders.workorders import events
 
 pytestmark = pytest.mark.browser
 
@@ -72,18 +73,9 @@ def big_photo(tmp_path) -> str:
     return str(path)
 
 
-def events_of(db, wo_id: int) -> list[WorkOrderEvent]:
+def _fresh(db):
     db.rollback()  # a fresh snapshot: the server wrote from another connection
-    db.expire_all()
-    return list(db.exec(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == wo_id)
-                        .order_by(WorkOrderEvent.id)).all())
-
-
-def van_level(db, day) -> int:
-    db.rollback()  # a fresh snapshot: the server wrote from another connection
-    db.expire_all()
-    return db.exec(select(StockLevel).where(StockLevel.location_id == day.world.van.id,
-                                            StockLevel.part_id == day.world.part.id)).one().on_hand
+    return db
 
 
 def test_technician_works_the_day_on_a_phone(db, phone, app, tmp_path, artifacts):
@@ -145,21 +137,21 @@ def test_technician_works_the_day_on_a_phone(db, phone, app, tmp_path, artifacts
     wo1, wo2 = db.get(WorkOrder, first.work_order_id), db.get(WorkOrder, second.work_order_id)
     assert wo1.status == "completed" and wo1.resolution_code == "replaced_part"
     assert wo1.resolution_note == "Replaced the card reader, test payment OK"
-    assert [e.to_status for e in events_of(db, wo1.id) if e.action == "transition"] == [
+    assert [e.to_status for e in events(_fresh(db), wo1.id) if e.action == "transition"] == [
         "en_route", "on_site", "completed"]
-    arrive = next(e for e in events_of(db, wo1.id) if e.to_status == "on_site")
+    arrive = next(e for e in events(_fresh(db), wo1.id) if e.to_status == "on_site")
     assert arrive.data["position"]["lat"] == pytest.approx(31.2304)
-    assert van_level(db, day) == 1
-    done = next(e for e in events_of(db, wo1.id) if e.to_status == "completed"
+    assert van_on_hand(_fresh(db), day) == 1
+    done = next(e for e in events(_fresh(db), wo1.id) if e.to_status == "completed"
                 and e.action == "transition")
     assert done.data["checklist_done"] == ["clean_card_slot"]
-    assert events_of(db, wo1.id)[-1].action == "signoff"  # with the completion, audited
+    assert events(_fresh(db), wo1.id)[-1].action == "signoff"  # with the completion, audited
     photo = db.exec(select(Attachment).where(Attachment.work_order_id == wo1.id)).one()
     stored = app.config["FIXROUTE"].upload_dir + "/" + photo.storage_path
     with Image.open(stored) as img:  # resized on the phone before upload
         assert img.format == "JPEG" and max(img.size) == 1600
     assert wo2.status == "needs_follow_up"
-    follow = events_of(db, wo2.id)[-1]
+    follow = events(_fresh(db), wo2.id)[-1]
     assert follow.data["reason"] == "part_missing" and "Needs a main board" in follow.note
     assert db.get(Visit, second.id).status == "not_done"
 
@@ -201,9 +193,9 @@ def test_updates_made_offline_are_sent_once_when_back_online(db, phone):
     phone.set_offline(False)
     sent_all(page)
     expect(page.get_by_test_id("net-state")).to_have_text("Online")
-    assert [e.to_status for e in events_of(db, wo_id) if e.action == "transition"] == [
+    assert [e.to_status for e in events(_fresh(db), wo_id) if e.action == "transition"] == [
         "en_route", "on_site", "completed"]
-    assert van_level(db, day) == 1
+    assert van_on_hand(_fresh(db), day) == 1
     assert len(db.exec(select(StockMove).where(StockMove.kind == "consume")).all()) == 1
     signoffs = db.exec(select(Signoff).where(Signoff.work_order_id == wo_id)).all()
     assert len(signoffs) == 1 and signoffs[0].signer_name == "Wang Min"
@@ -244,11 +236,11 @@ def test_an_update_whose_answer_is_lost_is_resent_and_applied_once(db, phone):
     page.get_by_role("button", name="Send now").click()
     sent_all(page)
 
-    done = [e for e in events_of(db, v.work_order_id) if e.to_status == "completed"
+    done = [e for e in events(_fresh(db), v.work_order_id) if e.to_status == "completed"
             and e.action == "transition"]
     assert len(done) == 1 and done[0].client_action_id == lost[0]
     assert len(db.exec(select(Signoff).where(Signoff.work_order_id == v.work_order_id)).all()) == 1
-    assert van_level(db, day) == 1
+    assert van_on_hand(_fresh(db), day) == 1
     assert len(db.exec(select(StockMove).where(StockMove.kind == "consume")).all()) == 1
 
 
@@ -275,4 +267,4 @@ def test_a_refused_update_is_shown_and_the_card_shows_the_servers_state(db, phon
     expect(status_of(page, v.id)).to_have_text("Planned")
     refused.get_by_role("button", name="Discard").click()
     expect(page.get_by_test_id("outbox")).to_be_hidden()
-    assert events_of(db, wo.id) == []
+    assert events(_fresh(db), wo.id) == []

@@ -9,6 +9,9 @@ made, and add to them rather than writing a builder inside a test file.
     workorders  a work order row (make_work_order), reading work orders and their
               events
     stock     a location's level of a part (level), loaners in the depot's pool
+    field     tech01's published day (make_day), a visit tomorrow, walking a visit on
+              site (to_on_site), the phone's action ids (aid), the van's stock
+    images    photos of any format and size (image_bytes), a drawn signature
     maintenance  preventive plans (make_pm_plan) and their occurrences, a repair
               history for the analytics and the archive (make_repair_history)
 

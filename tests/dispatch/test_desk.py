@@ -6,7 +6,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from PIL import Image
 from sqlmodel import select
 
 from core.api import Conflict, ValidationFailed
@@ -15,16 +14,11 @@ from dispatch.desk import service as svc
 from dispatch.models import Attachment, FaultReport, Plan, Visit, WorkOrder, WorkOrderEvent
 from dispatch.workorders.attachments import MAX_BYTES, sniff_image, store_attachment
 from dispatch.workorders.service import transition
+from tests.builders.images import image_bytes
 from tests.builders.people import bearer, login
 from tests.builders.world import make_world
 
 SH = ZoneInfo("Asia/Shanghai")
-
-
-def image_bytes(fmt: str, size=(40, 30)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 30)).save(buf, format=fmt)
-    return buf.getvalue()
 
 
 def fault_for(db, w, category="hw_card_reader", reported_at=None) -> FaultReport:

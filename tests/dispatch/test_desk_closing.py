@@ -16,9 +16,10 @@ from core.timeutil import utcnow
 from dispatch.desk import service as svc
 from dispatch.desk.catalog import CATEGORIES
 from dispatch.models import Attachment, FaultReport
+from tests.builders.images import image_bytes
 from tests.builders.people import bearer, login
 from tests.builders.world import make_world
-from tests.dispatch.test_desk import fault_for, image_bytes
+from tests.dispatch.test_desk import fault_for
 
 
 def test_closing_by_phone_needs_a_reason_or_a_step_that_fixed_it(db):

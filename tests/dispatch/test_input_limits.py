@@ -14,10 +14,10 @@ from sqlmodel import select
 from core.api import ValidationFailed
 from dispatch.models import Attachment, FaultReport
 from dispatch.workorders.attachments import MAX_PIXELS, sniff_image
+from tests.builders.field import make_day, to_on_site
 from tests.builders.people import bearer, login
 from tests.builders.world import make_world
 from tests.dispatch.test_desk import fault_for
-from tests.dispatch.test_tech_service import make_day, to_on_site
 
 
 def big_png(width: int, height: int) -> bytes:

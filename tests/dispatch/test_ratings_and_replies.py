@@ -19,12 +19,8 @@ from dispatch.workorders.merchant_replies import close_follow_up, follow_up_list
 from maintenance.ratings import ratings_by
 from notifications.inbound import receive_inbound
 from notifications.models import InboundMessage, OutboundMessage
+from tests.builders.field import aid, make_day, to_on_site
 from tests.builders.people import login
-from tests.dispatch.test_tech_service import make_day, to_on_site
-
-
-def aid() -> str:
-    return str(uuid.uuid4())
 
 
 def completed_day(db):

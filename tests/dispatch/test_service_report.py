@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import re
 import time
-import uuid
 
 from sqlmodel import select
 
@@ -15,13 +14,9 @@ from dispatch.field import service_report as rep
 from dispatch.models import WorkOrder
 from inventory.models import Part, PartFit, SerialUnit, StockLevel, StockMove
 from notifications.models import OutboundMessage
+from tests.builders.field import aid, make_day, to_on_site
+from tests.builders.images import image_bytes, signature_png
 from tests.builders.people import login
-from tests.dispatch.test_signoff import signature_png
-from tests.dispatch.test_tech_service import jpeg_bytes, make_day, to_on_site
-
-
-def aid() -> str:
-    return str(uuid.uuid4())
 
 
 def complete_with_everything(client, db):
@@ -41,7 +36,7 @@ def complete_with_everything(client, db):
     to_on_site(db, day)
     login(client, "tech01")
     resp = client.post(f"/api/v1/tech/visits/{day.visit.id}/photos",
-                       data={"client_action_id": aid(), "file": (io.BytesIO(jpeg_bytes()), "p.jpg")},
+                       data={"client_action_id": aid(), "file": (io.BytesIO(image_bytes("JPEG", (64, 48))), "p.jpg")},
                        content_type="multipart/form-data")
     assert resp.status_code == 200, resp.get_json()
     resp = client.post(f"/api/v1/tech/visits/{day.visit.id}/complete", json={

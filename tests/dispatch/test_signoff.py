@@ -3,34 +3,16 @@ completion under the phone's id, refused when neither a signature nor a reason i
 given, audited, and readable through the API."""
 from __future__ import annotations
 
-import base64
-import io
-import uuid
-
 import pytest
-from PIL import Image, ImageDraw
 from sqlmodel import select
 
 from core.api import Conflict, ValidationFailed
 from dispatch.field import service as svc
 from dispatch.field.signoff import SignoffIn, check_signoff
 from dispatch.models import Signoff, WorkOrder, WorkOrderEvent
+from tests.builders.field import aid, make_day, to_on_site
+from tests.builders.images import signature_png
 from tests.builders.people import login
-from tests.dispatch.test_tech_service import make_day, to_on_site
-
-
-def aid() -> str:
-    return str(uuid.uuid4())
-
-
-def signature_png(blank: bool = False) -> str:
-    img = Image.new("RGBA", (600, 220), (0, 0, 0, 0))
-    if not blank:
-        ImageDraw.Draw(img).line([(40, 150), (200, 60), (380, 170), (560, 80)], fill=(0, 0, 0, 255),
-                                 width=4)
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 def test_completion_stores_signature_and_name_once_even_when_sent_twice(db):

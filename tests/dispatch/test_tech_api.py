@@ -3,18 +3,14 @@ OpenAPI document, the role's home page."""
 from __future__ import annotations
 
 import io
-import uuid
 
 from sqlmodel import select
 
 from dispatch.models import Attachment, FaultReport, TriageStep, Visit, WorkOrder, WorkOrderEvent
 from inventory.models import StockMove
+from tests.builders.field import aid, make_day
+from tests.builders.images import image_bytes
 from tests.builders.people import bearer, login
-from tests.dispatch.test_tech_service import jpeg_bytes, make_day
-
-
-def aid() -> str:
-    return str(uuid.uuid4())
 
 
 def test_technician_home_is_the_day_page(client, db):
@@ -85,7 +81,7 @@ def test_a_day_of_work_through_the_api_with_a_bearer_token(client, db):
     for _ in range(2):
         r = client.post(f"/api/v1/tech/visits/{v}/photos", headers=h,
                         data={"client_action_id": photo_id,
-                              "file": (io.BytesIO(jpeg_bytes()), "receipt.jpg")},
+                              "file": (io.BytesIO(image_bytes("JPEG", (64, 48))), "receipt.jpg")},
                         content_type="multipart/form-data")
         assert r.status_code == 200, r.get_json()
     assert r.get_json()["replayed"] is True and r.get_json()["visit"]["photo_count"] == 1

@@ -2,7 +2,6 @@
 names the day it shows; a visit of another day cannot be started."""
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,35 +11,13 @@ from core.api import Conflict
 from dispatch.field import service as svc
 from dispatch.models import Plan, Visit, WorkOrder, WorkOrderEvent
 from notifications.models import OutboundMessage
+from tests.builders.field import aid, make_day, make_tomorrow_visit
 from tests.builders.people import login
-from tests.dispatch.test_tech_service import make_day
-
-
-def aid() -> str:
-    return str(uuid.uuid4())
-
-
-def tomorrow_visit(db, day) -> Visit:
-    """A third work order on tomorrow's published plan, for tech01."""
-    plan = Plan(region_id=day.world.region.id, day=day.plan.day + timedelta(days=1),
-                status="published", job_status="done")
-    db.add(plan)
-    db.flush()
-    wo = WorkOrder(number="WO-T0009", kind="repair", status="dispatched",
-                   region_id=day.world.region.id, merchant_id=day.world.merchant.id,
-                   terminal_id=day.world.terminal.id, title="Printer jams")
-    db.add(wo)
-    db.flush()
-    visit = Visit(plan_id=plan.id, work_order_id=wo.id, technician_id=day.world.tech.id,
-                  sequence=1, travel_seconds=600)
-    db.add(visit)
-    db.commit()
-    return visit
 
 
 def test_starting_tomorrows_visit_is_refused_and_nothing_is_sent(db):
     day = make_day(db)
-    visit = tomorrow_visit(db, day)
+    visit = make_tomorrow_visit(db, day)
     tech = day.world.users["tech01"]
     with pytest.raises(Conflict) as exc:
         svc.start_travel(db, visit.id, tech, aid())
@@ -59,7 +36,7 @@ def test_starting_tomorrows_visit_is_refused_and_nothing_is_sent(db):
 
 def test_a_visit_moved_to_todays_plan_can_be_started(db):
     day = make_day(db)
-    visit = tomorrow_visit(db, day)
+    visit = make_tomorrow_visit(db, day)
     moved = Visit(plan_id=day.plan.id, work_order_id=visit.work_order_id,
                   technician_id=day.world.tech.id, sequence=3)
     db.add(moved)
@@ -86,7 +63,7 @@ def test_an_update_queued_before_midnight_counts_for_its_day(db):
 
 def test_api_answers_409_with_the_reason(client, db):
     day = make_day(db)
-    visit = tomorrow_visit(db, day)
+    visit = make_tomorrow_visit(db, day)
     login(client, "tech01")
     resp = client.post(f"/api/v1/tech/visits/{visit.id}/start-travel",
                        json={"client_action_id": aid()})
@@ -98,7 +75,7 @@ def test_api_answers_409_with_the_reason(client, db):
 
 def test_day_page_moves_between_days_and_names_the_day(client, db):
     day = make_day(db)
-    visit = tomorrow_visit(db, day)
+    visit = make_tomorrow_visit(db, day)
     today = day.plan.day
     tomorrow = today + timedelta(days=1)
     login(client, "tech01")

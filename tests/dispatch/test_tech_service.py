@@ -2,13 +2,9 @@
 state machine, and a phone's id applied twice counts once (stock included)."""
 from __future__ import annotations
 
-import io
-import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from PIL import Image
 from sqlmodel import Session, select
 
 from core.api import Conflict, Forbidden, ValidationFailed
@@ -22,60 +18,10 @@ from dispatch.models import (
     WorkOrder,
 )
 from inventory.models import Part, SerialUnit, StockLevel, StockMove
-from tests.builders.stock import level, make_loaner
+from tests.builders.field import aid, make_day, to_on_site, van_on_hand
+from tests.builders.images import image_bytes
+from tests.builders.stock import make_loaner
 from tests.builders.workorders import events
-from tests.builders.world import World, make_world
-
-
-@dataclass
-class Day:
-    world: World
-    plan: Plan
-    wo: WorkOrder
-    visit: Visit
-    wo2: WorkOrder
-    visit2: Visit
-
-
-def make_day(db: Session, *, kind: str = "repair") -> Day:
-    """tech01 has two visits on today's published plan of the region."""
-    w = make_world(db)
-    today = svc.region_today(db, w.region.id)
-    plan = Plan(region_id=w.region.id, day=today, status="published", job_status="done")
-    db.add(plan)
-    db.flush()
-    now = svc.utcnow()
-    wos, visits = [], []
-    for i in range(2):
-        wo = WorkOrder(number=f"WO-T{i + 1:04d}", kind=kind, status="dispatched",
-                       region_id=w.region.id, merchant_id=w.merchant.id, terminal_id=w.terminal.id,
-                       title="Card slot / card reader fails", severity="down",
-                       predicted_parts=[{"kind": "card_reader", "qty": 1}],
-                       checklist=["clean_card_slot"])
-        db.add(wo)
-        db.flush()
-        v = Visit(plan_id=plan.id, work_order_id=wo.id, technician_id=w.tech.id, sequence=2 - i,
-                  planned_arrival=now + timedelta(hours=1 + i), window_start=now + timedelta(hours=i),
-                  window_end=now + timedelta(hours=2 + i), travel_seconds=900)
-        db.add(v)
-        wos.append(wo)
-        visits.append(v)
-    db.commit()
-    return Day(w, plan, wos[0], visits[0], wos[1], visits[1])
-
-
-def aid() -> str:
-    return str(uuid.uuid4())
-
-
-def van_on_hand(db: Session, day: Day) -> int:
-    return level(db, day.world.van.id, day.world.part.id)[0]
-
-
-def to_on_site(db: Session, day: Day) -> None:
-    tech = day.world.users["tech01"]
-    svc.start_travel(db, day.visit.id, tech, aid())
-    svc.arrive(db, day.visit.id, tech, aid())
 
 
 def test_the_phone_and_the_board_read_the_same_published_plan(db):
@@ -306,18 +252,12 @@ def test_backup_swap_records_the_loaner_installed_and_the_faulty_unit_taken(db):
     assert ev.data["loaner_serial"] == "LNPAX0001" and ev.data["faulty_serial"] == w.terminal.serial
 
 
-def jpeg_bytes(size=(64, 48)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 30)).save(buf, "JPEG")
-    return buf.getvalue()
-
-
 def test_photo_is_stored_once_per_action_id(db, app, tmp_path):
     day = make_day(db)
     to_on_site(db, day)
     tech = day.world.users["tech01"]
     action = aid()
-    data = jpeg_bytes()
+    data = image_bytes("JPEG", (64, 48))
     a = svc.add_photo(db, day.visit.id, tech, action, data=data, filename="x.jpg",
                       upload_dir=str(tmp_path))
     b = svc.add_photo(db, day.visit.id, tech, action, data=data, filename="x.jpg",

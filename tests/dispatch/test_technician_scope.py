@@ -6,11 +6,9 @@ covered the day it is added."""
 from __future__ import annotations
 
 import io
-import uuid
 from datetime import date
 
 import pytest
-from PIL import Image
 from sqlmodel import func, select
 
 from core.models import Region
@@ -26,9 +24,10 @@ from dispatch.models import (
     WorkOrderEvent,
 )
 from inventory.models import Reservation, StockLevel, StockLocation, StockMove
+from tests.builders.field import aid, make_day
+from tests.builders.images import image_bytes
 from tests.builders.people import login, make_user
 from tests.builders.stock import make_loaner
-from tests.dispatch.test_tech_service import make_day
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Not actions on anyone's work: the sign-in blueprint (signing in and out, password
@@ -40,16 +39,6 @@ NOT_WORK = {"web.set_language", "api_v1.create_token", "api_v1.revoke_current_to
 
 def _is_work(endpoint: str) -> bool:
     return endpoint not in NOT_WORK and not endpoint.startswith("auth.")
-
-
-def aid() -> str:
-    return str(uuid.uuid4())
-
-
-def png() -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (8, 8), (0, 90, 200)).save(buf, "PNG")
-    return buf.getvalue()
 
 
 class Scene:
@@ -197,6 +186,7 @@ def _bodies(scene, van_id: int) -> dict:
     """Requests that would succeed for the owner, per endpoint a technician's role may
     reach. Every endpoint a technician gets past the role check must be listed here."""
     wo = scene.day.wo.id
+    png = image_bytes("PNG", (8, 8), (0, 90, 200))
     return {
         "api_v1.api_consume": ("json", scene.consume(wo, van_id)),
         "api_v1.api_return_faulty": ("json", scene.faulty(wo, van_id)),
@@ -205,11 +195,11 @@ def _bodies(scene, van_id: int) -> dict:
         "api_v1.api_start_travel": ("json", {"client_action_id": aid()}),
         "api_v1.api_arrive": ("json", {"client_action_id": aid()}),
         "api_v1.api_photo": ("multipart", {"client_action_id": aid(),
-                                           "file": (io.BytesIO(png()), "p.png")}),
+                                           "file": (io.BytesIO(png), "p.png")}),
         "api_v1.api_could_not_complete": ("json", {"client_action_id": aid(),
                                                    "reason": "merchant_closed"}),
         "api_v1.api_transition": ("json", {"to_status": "en_route"}),
-        "api_v1.api_attach_to_work_order": ("multipart", {"file": (io.BytesIO(png()), "a.png")}),
+        "api_v1.api_attach_to_work_order": ("multipart", {"file": (io.BytesIO(png), "a.png")}),
         # last: the owner's run completes the work order
         "api_v1.api_complete": ("json", {"client_action_id": aid(),
                                          "resolution_code": "fixed_on_site"}),
