@@ -6,8 +6,9 @@ made, and add to them rather than writing a builder inside a test file.
     people    users, the one test password, signing in by form (login) or API (bearer)
     planning  a day to plan (make_planning_world), then the same day as a draft, a
               solved and a published plan; BEFORE, the planner's "now"
-    workorders  a work order row (make_work_order), reading work orders and their
-              events
+    workorders  a fault reported at the desk (make_fault) and the repair it is
+              escalated to (make_repair), a work order row (make_work_order),
+              reading work orders and their events
     stock     a location's level of a part (level), loaners in the depot's pool
     field     tech01's published day (make_day), a visit tomorrow, walking a visit on
               site (to_on_site), the phone's action ids (aid), the van's stock

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -15,6 +16,7 @@ from dispatch.desk import service as fault_svc
 from dispatch.models import WorkOrder, WorkOrderEvent
 from dispatch.words import event_note, work_order_description
 from tests.builders.people import login
+from tests.builders.workorders import make_repair
 from tests.builders.world import make_world
 from tests.core.test_words_in_chinese import raw_codes, visible
 
@@ -69,18 +71,13 @@ def test_a_sentence_with_an_unknown_code_keeps_the_stored_english(app):
         assert words.sentence("backup_eligibility", "over", {"h": 41.0}) == "预计 41.0 小时后修复。"
 
 
-def _escalated(db, w, agent):
-    f = fault_svc.create_fault(db, merchant=w.merchant, terminal=w.terminal,
-                               category="hw_card_reader", symptoms="reads no card",
-                               error_code="E-17", actor=agent)
-    fault_svc.record_triage(db, f, [("restart", "not_fixed", ""),
-                                    ("clean_card_slot", "skipped", "")], actor=agent)
-    return fault_svc.escalate(db, f, actor=agent, note="merchant waits")
+_escalated = partial(make_repair, symptoms="reads no card", error_code="E-17", note="merchant waits",
+                     checks=[("restart", "not_fixed", ""), ("clean_card_slot", "skipped", "")])
 
 
 def test_the_escalation_text_is_kept_as_data_and_said_in_the_readers_language(app, client, db):
     w = make_world(db)
-    wo = _escalated(db, w, w.users["agent"])
+    wo = _escalated(db, w)
     # the API and the audit keep the English as it always was
     assert "Remote checks: restart=not_fixed, clean_card_slot=skipped" in wo.description
     created = db.exec(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == wo.id,
@@ -154,7 +151,7 @@ def test_a_report_joining_an_open_repair_leaves_its_description_alone(app, db):
                               priority="normal", severity="degraded", title="",
                               description="typed by the dispatcher", required_skills=["hardware"],
                               predicted_parts=[], service_minutes=30, actor=w.users["dispatcher"])
-    joined = _escalated(db, w, w.users["agent"])
+    joined = _escalated(db, w)
     assert joined.id == first.id
     events = db.exec(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == first.id)).all()
     with app.test_request_context(), force_locale("en"):
@@ -164,7 +161,6 @@ def test_a_report_joining_an_open_repair_leaves_its_description_alone(app, db):
 def test_a_catalog_phrase_kept_as_symptoms_is_said_in_the_readers_language(app, client, db):
     """The demo keeps a category's name as a fault's symptoms ('Battery does not hold
     charge'); a Chinese reader saw it in English on the fault and the work order."""
-    from dispatch.desk import service as fault_svc
     from tests.builders.people import login
     from tests.builders.world import make_world
 

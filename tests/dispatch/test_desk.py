@@ -16,15 +16,10 @@ from dispatch.workorders.attachments import MAX_BYTES, sniff_image, store_attach
 from dispatch.workorders.service import transition
 from tests.builders.images import image_bytes
 from tests.builders.people import bearer, login
+from tests.builders.workorders import make_fault
 from tests.builders.world import make_world
 
 SH = ZoneInfo("Asia/Shanghai")
-
-
-def fault_for(db, w, category="hw_card_reader", reported_at=None) -> FaultReport:
-    return svc.create_fault(db, merchant=w.merchant, terminal=w.terminal, category=category,
-                            symptoms="Card not read", error_code="E05", channel="phone",
-                            actor=w.users["agent"], reported_at=reported_at)
 
 
 # --- service ----------------------------------------------------------------------------
@@ -40,7 +35,7 @@ def test_escalation_takes_sla_skills_parts_and_time_from_the_category(db):
     w = make_world(db)
     # Saturday 21:00 in Shanghai; standard tier, terminal down: 16 business hours in the
     # merchant's 10-14 / 17-22 hours: Sat 1 h, Sun 9 h, Mon 10-14 (4 h), Mon 17-19 (2 h)
-    fault = fault_for(db, w, reported_at=datetime(2026, 11, 28, 21, 0, tzinfo=SH))
+    fault = make_fault(db, w, reported_at=datetime(2026, 11, 28, 21, 0, tzinfo=SH))
     svc.record_triage(db, fault, [("restart", "not_fixed", ""), ("clean_card_slot", "not_fixed",
                                                                   "tried two cards")],
                       actor=w.users["agent"])
@@ -58,8 +53,8 @@ def test_escalation_takes_sla_skills_parts_and_time_from_the_category(db):
 
 def test_second_fault_on_the_same_terminal_joins_the_open_work_order(db):
     w = make_world(db)
-    wo = svc.escalate(db, fault_for(db, w, category="hw_printer"))
-    wo2 = svc.escalate(db, fault_for(db, w, category="hw_screen"))
+    wo = svc.escalate(db, make_fault(db, w, category="hw_printer"))
+    wo2 = svc.escalate(db, make_fault(db, w, category="hw_screen"))
     assert wo2.id == wo.id
     assert len(db.exec(select(WorkOrder)).all()) == 1
     assert len(db.exec(select(FaultReport).where(FaultReport.work_order_id == wo.id)).all()) == 2
@@ -69,7 +64,7 @@ def test_second_fault_on_the_same_terminal_joins_the_open_work_order(db):
 
 def test_resolved_remotely_is_kept_and_closed(db):
     w = make_world(db)
-    fault = fault_for(db, w, category="sw_config")
+    fault = make_fault(db, w, category="sw_config")
     svc.record_triage(db, fault, [("reset_config", "fixed", "")])
     svc.resolve_remotely(db, fault, "Parameters reloaded", actor=w.users["agent"])
     db.refresh(fault)
@@ -89,7 +84,7 @@ def test_resolved_remotely_is_kept_and_closed(db):
                                          ([], "steps")])
 def test_bad_checklist_input_names_the_step(db, steps, field):
     w = make_world(db)
-    fault = fault_for(db, w)
+    fault = make_fault(db, w)
     with pytest.raises(ValidationFailed) as exc:
         svc.record_triage(db, fault, steps)
     assert exc.value.fields[0]["field"] == field
@@ -127,7 +122,7 @@ def test_more_than_ten_megabytes_is_refused():
 
 def test_stored_once_by_content_hash(db, tmp_path):
     w = make_world(db)
-    fault = fault_for(db, w)
+    fault = make_fault(db, w)
     data = image_bytes("PNG")
     a = store_attachment(db, data=data, filename="../../etc/screen.png", upload_dir=str(tmp_path),
                          fault=fault)
@@ -181,7 +176,7 @@ def test_agent_takes_a_fault_from_call_to_work_order_over_the_api(client, db):
 def test_upload_of_a_fake_image_is_a_422_naming_the_file(client, db):
     w = make_world(db)
     h = bearer(client, "agent")
-    fault = fault_for(db, w)
+    fault = make_fault(db, w)
     r = client.post(f"/api/v1/faults/{fault.id}/attachments", headers=h,
                     data={"file": (io.BytesIO(b"MZ\x90\x00 an exe"), "photo.jpg")},
                     content_type="multipart/form-data")
@@ -192,7 +187,7 @@ def test_upload_of_a_fake_image_is_a_422_naming_the_file(client, db):
 
 def test_work_order_list_filters_and_search(client, db):
     w = make_world(db)
-    wo = svc.escalate(db, fault_for(db, w, reported_at=datetime(2020, 1, 1, tzinfo=SH)))
+    wo = svc.escalate(db, make_fault(db, w, reported_at=datetime(2020, 1, 1, tzinfo=SH)))
     h = bearer(client, "dispatcher")
     def ids(qs):
         r = client.get(f"/api/v1/work-orders?{qs}", headers=h)
@@ -207,7 +202,7 @@ def test_work_order_list_filters_and_search(client, db):
 
 
 def _dispatched_to(db, w, tech) -> WorkOrder:
-    wo = svc.escalate(db, fault_for(db, w))
+    wo = svc.escalate(db, make_fault(db, w))
     plan = Plan(region_id=w.region.id, day=date(2026, 11, 24), status="published")
     db.add(plan)
     db.commit()
@@ -286,7 +281,7 @@ def test_pages_permissions_and_attachment_serving(client, db):
 @pytest.mark.parametrize("lang,expected", [("en", "Remote checklist"), ("zh", "远程排查清单")])
 def test_agent_pages_render_in_english_and_chinese(client, db, lang, expected):
     w = make_world(db)
-    fault = fault_for(db, w)
+    fault = make_fault(db, w)
     login(client, "agent")
     client.post(f"/lang/{lang}")
     urls = ["/desk", "/desk?q=noodle", f"/desk/merchants/{w.merchant.id}",
@@ -308,7 +303,7 @@ def test_agent_pages_render_in_english_and_chinese(client, db, lang, expected):
 
 def test_agent_page_refuses_a_non_image_upload_with_a_message(client, db):
     w = make_world(db)
-    fault = fault_for(db, w)
+    fault = make_fault(db, w)
     login(client, "agent")
     r = client.post(f"/desk/faults/{fault.id}/attachments",
                     data={"file": (io.BytesIO(b"hello"), "x.png")},
@@ -331,7 +326,7 @@ def test_categories_carry_checklist_severity_skills_parts_time_and_symptoms(clie
 
 def test_image_attached_on_the_work_order_page_is_kept_once(client, db):
     w = make_world(db)
-    wo = svc.escalate(db, fault_for(db, w), actor=w.users["agent"])
+    wo = svc.escalate(db, make_fault(db, w), actor=w.users["agent"])
     login(client, "dispatcher")
     png = image_bytes("PNG")
     for _ in range(2):
@@ -355,7 +350,7 @@ def test_image_attached_on_the_work_order_page_is_kept_once(client, db):
 ])
 def test_a_refused_transition_is_explained_in_the_dispatchers_language(client, db, lang, expected):
     w = make_world(db)
-    wo = svc.escalate(db, fault_for(db, w))
+    wo = svc.escalate(db, make_fault(db, w))
     login(client, "dispatcher")
     client.post(f"/lang/{lang}")
     page = client.post(f"/work-orders/{wo.id}/transition", data={"to_status": "completed"},
@@ -387,7 +382,7 @@ def test_a_refused_field_on_the_desk_names_field_and_reason_in_the_agents_langua
     assert "x" * 4001 in page.get_data(as_text=True)
     assert db.exec(select(FaultReport)).all() == []
     # a reason with a value in it: the checklist of a closed fault
-    fault = fault_for(db, w)
+    fault = make_fault(db, w)
     svc.resolve_remotely(db, fault, "fixed by phone")
     page = client.post(f"/desk/faults/{fault.id}/checklist", data={"outcome_restart": "fixed"},
                        follow_redirects=True).get_data(as_text=True)
@@ -397,7 +392,7 @@ def test_a_refused_field_on_the_desk_names_field_and_reason_in_the_agents_langua
 
 def test_api_errors_follow_the_request_language_but_code_and_field_do_not(client, db):
     w = make_world(db)
-    wo = svc.escalate(db, fault_for(db, w))
+    wo = svc.escalate(db, make_fault(db, w))
     disp = bearer(client, "dispatcher")
     url = f"/api/v1/work-orders/{wo.id}/transition"
     zh = client.post(url, headers={**disp, "Accept-Language": "zh-CN,zh;q=0.9"},

@@ -18,13 +18,13 @@ from dispatch.desk.catalog import CATEGORIES
 from dispatch.models import Attachment, FaultReport
 from tests.builders.images import image_bytes
 from tests.builders.people import bearer, login
+from tests.builders.workorders import make_fault
 from tests.builders.world import make_world
-from tests.dispatch.test_desk import fault_for
 
 
 def test_closing_by_phone_needs_a_reason_or_a_step_that_fixed_it(db):
     w = make_world(db)
-    fault = fault_for(db, w)
+    fault = make_fault(db, w)
     with pytest.raises(ValidationFailed) as exc:
         svc.resolve_remotely(db, fault, "  ", actor=w.users["agent"])
     assert exc.value.fields[0]["field"] == "note"
@@ -40,7 +40,7 @@ def test_closing_by_phone_needs_a_reason_or_a_step_that_fixed_it(db):
 
 def test_a_fault_closed_by_phone_reopens_within_days_and_is_audited(db):
     w = make_world(db)
-    fault = fault_for(db, w)
+    fault = make_fault(db, w)
     svc.resolve_remotely(db, fault, "Card slot cleaned", actor=w.users["agent"])
     with pytest.raises(ValidationFailed):
         svc.reopen(db, fault, "", actor=w.users["agent"])
@@ -59,7 +59,7 @@ def test_a_fault_closed_by_phone_reopens_within_days_and_is_audited(db):
 
 def test_desk_resolve_asks_for_confirmation_and_reopen_works_by_api(app, client, db):
     w = make_world(db)
-    fault = fault_for(db, w)
+    fault = make_fault(db, w)
     login(client, "agent")
     client.post(f"/desk/faults/{fault.id}/resolve", data={"note": "Restarted"})
     db.refresh(fault)
@@ -107,7 +107,7 @@ def test_images_attach_while_recording_and_a_bad_one_keeps_nothing(app, client, 
 
 def test_a_second_call_about_open_work_is_warned_before_recording(client, db):
     w = make_world(db)
-    first = fault_for(db, w)
+    first = make_fault(db, w)
     login(client, "agent")
     card = client.get(f"/desk/merchants/{w.merchant.id}").get_data(as_text=True)
     assert 'data-testid="open-related"' in card and f"F-{first.id}" in card

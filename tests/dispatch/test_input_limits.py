@@ -16,8 +16,8 @@ from dispatch.models import Attachment, FaultReport
 from dispatch.workorders.attachments import MAX_PIXELS, sniff_image
 from tests.builders.field import make_day, to_on_site
 from tests.builders.people import bearer, login
+from tests.builders.workorders import make_fault
 from tests.builders.world import make_world
-from tests.dispatch.test_desk import fault_for
 
 
 def big_png(width: int, height: int) -> bytes:
@@ -47,7 +47,7 @@ def test_the_pixel_limit_is_40_megapixels_checked_before_decoding(bomb):
 
 def test_api_fault_and_work_order_attachments_refuse_a_pixel_bomb(client, db, bomb):
     w = make_world(db)
-    fault = fault_for(db, w)
+    fault = make_fault(db, w)
     h = bearer(client, "agent")
     r = client.post(f"/api/v1/faults/{fault.id}/attachments", headers=h,
                     data={"file": (io.BytesIO(bomb), "screen.png")},
@@ -60,7 +60,7 @@ def test_api_fault_and_work_order_attachments_refuse_a_pixel_bomb(client, db, bo
 
 def test_desk_page_upload_refuses_a_pixel_bomb_with_a_message(client, db, bomb):
     w = make_world(db)
-    fault = fault_for(db, w)
+    fault = make_fault(db, w)
     login(client, "agent")
     page = client.post(f"/desk/faults/{fault.id}/attachments",
                        data={"file": (io.BytesIO(bomb), "screen.png")},

@@ -4,15 +4,16 @@ Twilio with a delivery status)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from sqlmodel import Session, select
 
-from dispatch.desk.service import create_fault, escalate
-from dispatch.models import Merchant, Plan, Visit, WorkOrder, WorkOrderEvent
+from dispatch.models import Merchant, Plan, Visit, WorkOrderEvent
 from dispatch.workorders.service import transition
 from notifications.models import OutboundMessage, SmsOptOut
 from notifications.sender import TwilioSender, drain_outbox
+from tests.builders.workorders import make_repair
 from tests.builders.world import DAY, make_world
 from tests.notifications.fake_twilio import FakeTwilio
 
@@ -22,11 +23,8 @@ def _outbox(engine) -> list[OutboundMessage]:
         return list(s.exec(select(OutboundMessage).order_by(OutboundMessage.id)).all())
 
 
-def _escalate(db, world) -> WorkOrder:
-    fault = create_fault(db, merchant=world.merchant, terminal=world.terminal,
-                         category="hw_card_reader", symptoms="card not read")
-    db.commit()
-    return escalate(db, fault, actor=world.users["agent"])
+# a card-reader fault taken with nobody signed in, escalated by the agent
+_escalate = partial(make_repair, symptoms="card not read", error_code="", by=None)
 
 
 def _visit(db, world, wo) -> Visit:

@@ -3,27 +3,25 @@ a note on the open work order, YES/NO are left for the backup-terminal offer."""
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
 import pytest
 from sqlmodel import Session, select
 from twilio.request_validator import RequestValidator
 
-from dispatch.desk.service import create_fault, escalate
 from dispatch.models import SurveyResponse, WorkOrderEvent
 from dispatch.workorders.service import transition
 from notifications.inbound import receive_inbound
 from notifications.models import InboundMessage
+from tests.builders.workorders import make_repair
 from tests.builders.world import make_world
 
 TOKEN = "replies-token"
 PUBLIC = "https://fixroute.example.com"
 
 
-def _work_order(db, world):
-    fault = create_fault(db, merchant=world.merchant, terminal=world.terminal,
-                         category="hw_printer", symptoms="printer jams")
-    db.commit()
-    return escalate(db, fault)
+_work_order = partial(make_repair, category="hw_printer", symptoms="printer jams", error_code="", by=None,
+                      escalated_by=None)
 
 
 def _complete(db, wo):
