@@ -45,6 +45,7 @@ import contextlib
 import multiprocessing as mp
 import queue as _queue
 import time
+from typing import TYPE_CHECKING, Literal
 
 from .checks import check_problem
 from .errors import ProblemError
@@ -68,6 +69,18 @@ from .objective import plan_cost
 from .ordered import route_in_order
 from .schedule import build_route, finish_route, make_solution
 from .validate import Violation, validate
+
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
+
+    from .search import ProgressFn, SearchConfig
+
+#: what one worker runs: (builder, OR-Tools configuration)
+Plan = tuple[str, "SearchConfig"]
+#: what a worker tells the parent: ("progress", plan, best objective, solutions found)
+#: or ("result", plan, its solution or None, the error or None)
+_Message = (tuple[Literal["progress"], str, int | None, int]
+            | tuple[Literal["result"], str, Solution | None, str | None])
 
 __all__ = [
     "REASONS",
@@ -98,7 +111,7 @@ __all__ = [
 ]
 
 
-def configs_for(seed: int | None, workers: int):
+def configs_for(seed: int | None, workers: int) -> list[SearchConfig]:
     """The search configurations a (seed, workers) pair runs, in order."""
     from .search import PORTFOLIO
 
@@ -106,7 +119,7 @@ def configs_for(seed: int | None, workers: int):
     return [PORTFOLIO[(first + i) % len(PORTFOLIO)] for i in range(max(1, workers))]
 
 
-def plans_for(problem: Problem, seed: int | None, workers: int, builder: str | None = None) -> list[tuple]:
+def plans_for(problem: Problem, seed: int | None, workers: int, builder: str | None = None) -> list[Plan]:
     """What each worker runs: [(builder, OR-Tools configuration)], in order of preference."""
     import os
 
@@ -120,12 +133,13 @@ def plans_for(problem: Problem, seed: int | None, workers: int, builder: str | N
         return [("ortools", c) for c in configs_for(seed, workers)]
     lead = race_for(problem)[:workers] if name == "auto" else [name]
     ortools = iter(configs_for(seed, workers + 1))
-    plans: list[tuple] = [(b, next(ortools) if b == "ortools" else FINISH_CONFIG) for b in lead]
+    plans: list[Plan] = [(b, next(ortools) if b == "ortools" else FINISH_CONFIG) for b in lead]
     plans += [("ortools", next(ortools)) for _ in range(workers - len(plans))]
     return plans
 
 
-def _run_plan(problem, plan, time_limit_s, seed, solution_limit, progress):
+def _run_plan(problem: Problem, plan: Plan, time_limit_s: float, seed: int | None, solution_limit: int | None,
+              progress: ProgressFn | None) -> Solution:
     from .hybrid import solve_built
     from .ortools_model import solve_with_config
 
@@ -135,10 +149,11 @@ def _run_plan(problem, plan, time_limit_s, seed, solution_limit, progress):
     return solve_built(problem, builder, time_limit_s, seed, solution_limit, progress, config)
 
 
-def _worker(problem, plan, deadline, seed, solution_limit, out) -> None:  # pragma: no cover - child
+def _worker(problem: Problem, plan: Plan, deadline: float, seed: int | None, solution_limit: int | None,
+            out: Queue[_Message]) -> None:  # pragma: no cover - child
     name = f"{plan[0]}:{plan[1].name}"
 
-    def report(elapsed, best, found):
+    def report(elapsed: float, best: int | None, found: int) -> None:
         with contextlib.suppress(Exception):  # progress is best effort, the answer is not
             out.put(("progress", name, best, found))
 
@@ -156,7 +171,7 @@ def solve(
     seed: int | None = None,
     workers: int = 1,
     solution_limit: int | None = None,
-    progress=None,
+    progress: ProgressFn | None = None,
     builder: str | None = None,
 ) -> Solution:
     """Plan the routes of ``problem``; never raises for a feasible-or-not problem.
@@ -174,7 +189,7 @@ def solve(
         sol.stats.seed = seed
         return sol
     ctx = mp.get_context("spawn")
-    out = ctx.Queue()
+    out: Queue[_Message] = ctx.Queue()
     # leave time to hand the answers back (pickling, queue, join): measured 0.4-1.3 s
     deadline = t0 + time_limit_s - min(1.0, 0.1 * time_limit_s)
     hard_stop = t0 + time_limit_s  # after this, keep what has arrived
@@ -193,18 +208,20 @@ def solve(
         if wait <= 0:
             break
         try:
-            kind, name, payload, err = out.get(timeout=min(0.5, max(0.01, wait)))
+            msg = out.get(timeout=min(0.5, max(0.01, wait)))
         except _queue.Empty:
             if not any(pr.is_alive() for pr in procs) and out.empty():
                 break  # every worker died without a word (e.g. killed): stop waiting
             continue
-        if kind == "progress":
+        if msg[0] == "progress":
+            best = msg[2]
             found = max(found, 0) + 1
-            if payload is not None and (best_seen is None or payload < best_seen):
-                best_seen = payload
+            if best is not None and (best_seen is None or best < best_seen):
+                best_seen = best
             if progress is not None:
                 progress(time.monotonic() - t0, best_seen, found)
         else:
+            _, name, payload, err = msg
             pending -= 1
             if payload is None:
                 errors.append(f"{name}: {err}")
@@ -224,7 +241,7 @@ def solve(
 
         costs = {name: plan_cost(problem, s) for name, s in results.items()}
 
-        def key(item):
+        def key(item: tuple[str, Solution]) -> tuple[int, float, int]:
             name, s = item
             return (s.code, costs[name], order[name])
 

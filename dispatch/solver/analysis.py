@@ -60,11 +60,11 @@ def analyse(problem: Problem) -> Analysis:
     caps = [_pad(v.capacity, K) for v in problem.vehicles]
     stocks = [_pad(d.stock, K) for d in problem.depots]
     demand_total = [0] * K
-    for j in problem.jobs:
-        for k, a in enumerate(_pad(j.delivery, K)):
+    for job in problem.jobs:
+        for k, a in enumerate(_pad(job.delivery, K)):
             demand_total[k] += a
     cap_total = [sum(c[k] for c in caps) for k in range(K)]
-    unusable = set()
+    unusable: set[int] = set()
     for v, veh in enumerate(problem.vehicles):
         s, e = veh.time_window if veh.time_window else (0, H)
         back = D[veh.start_index][veh.end_index] if veh.start_index is not None and veh.end_index is not None else 0
@@ -122,6 +122,6 @@ def analyse(problem: Problem) -> Analysis:
             continue
         van_vehicles[j] = van
         depot_vehicles[j] = via
-        if via:
-            depot_of[j] = depot  # type: ignore[assignment]
+        if via and depot is not None:  # (via is empty without a depot)
+            depot_of[j] = depot
     return Analysis(reasons, van_vehicles, depot_vehicles, depot_of, H, unusable)

@@ -9,6 +9,7 @@ window nobody can reach) are answered later as unassigned jobs with a reason.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from numbers import Integral
 
 from .errors import ProblemError
@@ -42,7 +43,7 @@ def _check_windows(windows: list[Window], field: str) -> None:
         prev_end = w[1]
 
 
-def _check_skills(skills: list, field: str) -> None:
+def _check_skills(skills: Sequence[object], field: str) -> None:
     for k, s in enumerate(skills):
         if isinstance(s, bool) or not isinstance(s, (Integral, str)):
             raise ProblemError(f"{field}[{k}]", f"skill must be an integer or a name, got {s!r}")

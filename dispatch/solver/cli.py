@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from typing import IO
 
 import click
 
@@ -40,7 +41,7 @@ PROGRESS_EVERY_S = 2.0
 @click.option("--osrm-url", envvar="FIXROUTE_OSRM_URL", default=None,
               help="OSRM server for matrices when the problem gives coordinates only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
-def solve_command(problem_file, time_limit: float, seed: int | None, workers: int,
+def solve_command(problem_file: IO[str], time_limit: float, seed: int | None, workers: int,
                   solution_limit: int | None, builder: str | None, output: str | None,
                   osrm_url: str | None, quiet: bool) -> None:
     """Solve a VROOM-format routing problem (FixRoute extensions allowed)."""

@@ -24,7 +24,7 @@ from dataclasses import replace
 import numpy as np
 
 from .analysis import analyse
-from .model import REASONS, Problem, Route, Solution, SolverStats, Unassigned
+from .model import REASONS, Problem, Route, Solution, SolverStats, Unassigned, Vehicle
 from .ortools_model import solve_with_config
 from .schedule import make_solution
 from .search import ProgressFn, SearchConfig
@@ -33,8 +33,16 @@ LARGE_JOBS = 250  # above this many jobs the day is split
 GROUP_VEHICLES = 5
 
 
-def _anchor(v) -> int:
-    return v.start_index if v.start_index is not None else v.end_index
+def _anchor(v: Vehicle) -> int:
+    """Where the vehicle's day is anchored: its start, else its end.
+
+    Grouping needs a place for every vehicle: one with neither cannot be grouped
+    (an IndexError from NumPy before this said so less clearly).
+    """
+    anchor = v.start_index if v.start_index is not None else v.end_index
+    if anchor is None:
+        raise IndexError(f"vehicle {v.id} has neither a start nor an end to group it by")
+    return anchor
 
 
 def group_vehicles(problem: Problem, n_groups: int) -> list[list[int]]:
@@ -127,7 +135,8 @@ def solve_large(problem: Problem, config: SearchConfig, time_limit_s: float,
     groups = group_vehicles(problem, n_groups)
     eligible = {j: set(an.van_vehicles.get(j, [])) | set(an.depot_vehicles.get(j, []))
                 for j in range(len(problem.jobs)) if j not in an.reasons}
-    pinned_owner = {s.id: v for v, veh in enumerate(problem.vehicles) for s in veh.steps if s.type == "job"}
+    pinned_owner = {s.id: v for v, veh in enumerate(problem.vehicles) for s in veh.steps
+                    if s.type == "job" and s.id is not None}
     id_to_j = {job.id: j for j, job in enumerate(problem.jobs)}
     free_jobs = [j for j in eligible if problem.jobs[j].id not in pinned_owner]
     parts = assign_jobs(problem, groups, free_jobs, eligible)
@@ -168,10 +177,11 @@ def solve_large(problem: Problem, config: SearchConfig, time_limit_s: float,
             todo = sum(1 for k in range(gi, len(groups)) if extra[k])
             if remaining <= 0.3:
                 break
-            mine = [id_to_j[s.id] for r in routes_by_group[gi] for s in r.steps if s.type == "job"]
+            mine = [id_to_j[jid] for r in routes_by_group[gi] for jid in r.job_ids]
             mine_stock = _plus(stock, _taken(problem, routes_by_group[gi]))
             sub = _sub(problem, g, mine + extra[gi], mine_stock)
-            initial = {r.vehicle: [(s.id, s.depot is not None, s.service_start) for s in r.steps if s.type == "job"]
+            initial = {r.vehicle: [(s.id, s.depot is not None, s.service_start) for s in r.steps
+                                   if s.type == "job" and s.id is not None]
                        for r in routes_by_group[gi]}
             sol = solve_with_config(sub, config, max(0.3, remaining / todo), progress=relay, initial=initial,
                                     allow_split=False)

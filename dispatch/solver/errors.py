@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ProblemError(ValueError):
     """Input that cannot describe a routing problem.
@@ -15,8 +17,8 @@ class ProblemError(ValueError):
         self.field = field
         self.reason = reason
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"code": 2, "error": {"field": self.field, "reason": self.reason}}
 
-    def __reduce__(self):  # picklable across worker processes
+    def __reduce__(self) -> tuple[type[ProblemError], tuple[str, str]]:  # picklable across processes
         return (ProblemError, (self.field, self.reason))

@@ -15,27 +15,32 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 EARTH_RADIUS_M = 6_371_008.8
 DEFAULT_DETOUR = 1.3  # road distance / straight line, typical for a city
 DEFAULT_SPEED_KMH = 30.0  # average urban van speed including stops at lights
+
+#: coordinates (lon, lat) -> (durations s, distances m), all pairs
+MatrixProvider = Callable[[Sequence[tuple[float, float]]], tuple[list[list[int]], list[list[int]]]]
 
 
 class MatrixError(RuntimeError):
     """The matrix provider could not answer (network, server, malformed reply)."""
 
 
-def haversine_m(coords: Sequence[tuple[float, float]]) -> np.ndarray:
+def haversine_m(coords: Sequence[tuple[float, float]]) -> npt.NDArray[np.float64]:
     """Great-circle distances in metres between all pairs of (lon, lat) points."""
     a = np.radians(np.asarray(coords, dtype=np.float64).reshape(-1, 2))
     lon, lat = a[:, 0], a[:, 1]
     dlat = lat[:, None] - lat[None, :]
     dlon = lon[:, None] - lon[None, :]
     h = np.sin(dlat / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    metres: npt.NDArray[np.float64] = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    return metres
 
 
 def haversine_matrices(
@@ -81,13 +86,17 @@ def osrm_matrices(
         if rows is None or len(rows) != n or any(len(r) != n for r in rows):
             raise MatrixError(f"OSRM reply has no {n}x{n} '{key}'")
         a = np.array([[unreachable if x is None else x for x in r] for r in rows], dtype=np.float64)
-        return np.rint(a).astype(np.int64).tolist()
+        out: list[list[int]] = np.rint(a).astype(np.int64).tolist()
+        return out
 
     return grid("durations"), grid("distances")
 
 
-def provider(osrm_url: str | None = None, detour: float = DEFAULT_DETOUR, speed_kmh: float = DEFAULT_SPEED_KMH):
+def provider(
+    osrm_url: str | None = None, detour: float = DEFAULT_DETOUR, speed_kmh: float = DEFAULT_SPEED_KMH
+) -> MatrixProvider:
     """A ``coords -> (durations, distances)`` function: OSRM if a URL is given."""
     if osrm_url:
-        return lambda coords: osrm_matrices(coords, osrm_url)
+        url = osrm_url
+        return lambda coords: osrm_matrices(coords, url)
     return lambda coords: haversine_matrices(coords, detour, speed_kmh)

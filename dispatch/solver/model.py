@@ -218,7 +218,8 @@ class Route:
 
     @property
     def job_ids(self) -> list[int]:
-        return [s.id for s in self.steps if s.type == "job"]
+        """The jobs served, in order (a job step without an id names no job)."""
+        return [s.id for s in self.steps if s.type == "job" and s.id is not None]
 
 
 @dataclass

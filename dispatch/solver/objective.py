@@ -51,7 +51,7 @@ def plan_cost(problem: Problem, solution: Solution) -> float:
         total += veh.costs.fixed + veh.costs.per_hour * r.duration / 3600.0 + veh.costs.per_km * r.distance / 1000.0
         total += veh.costs.overtime_per_hour * r.overtime / 3600.0
         for st in r.steps:
-            if st.type != "job":
+            if st.type != "job" or st.id is None:
                 continue
             job = jobs[st.id]
             if st.lateness:

@@ -70,7 +70,7 @@ class RoutingModel:
         self.pinned_jobs: set[int] = set()
         if self.keep_pins:
             for veh in self.problem.vehicles:
-                self.pinned_jobs |= {s.id for s in veh.steps if s.type == "job"}
+                self.pinned_jobs |= {s.id for s in veh.steps if s.type == "job" and s.id is not None}
         self._add_nodes()
         self._add_matrices()
         self.manager = pywrapcp.RoutingIndexManager(self.N, self.V, list(range(self.V)),
@@ -195,7 +195,7 @@ class RoutingModel:
 
         for n_i, node in enumerate(self.nodes):
             if node.kind in ("job", "jobdep"):
-                job = p.jobs[node.job]  # type: ignore[index]
+                job = p.jobs[node.job_index]
                 idx = m.NodeToIndex(n_i)
                 windows(idx, [node.win] if node.win is not None else job.time_windows)
                 soft_ub: list[tuple[int, int]] = []  # (bound, coefficient per second)
@@ -216,7 +216,7 @@ class RoutingModel:
                     # work of the time dimension on every move.)
                     tdim.SetCumulVarSoftUpperBound(idx, min(b for b, _ in soft_ub), max(c for _, c in soft_ub))
             elif node.kind == "pickup":
-                windows(m.NodeToIndex(n_i), p.depots[node.depot].time_windows)  # type: ignore[index]
+                windows(m.NodeToIndex(n_i), p.depots[node.depot_index].time_windows)
 
     def _add_disjunctions(self) -> dict[int, set[int]]:
         """Pickup pairs and one disjunction per job; returns node -> vehicles allowed.
@@ -262,7 +262,7 @@ class RoutingModel:
             return
         m, routing = self.manager, self.routing
         evaluators = []
-        registered: dict[tuple, int] = {}
+        registered: dict[tuple[int, ...], int] = {}
         for v in range(self.V):
             vec = tuple(1 if (n_i in allowed and v not in allowed[n_i]) else 0 for n_i in range(self.N))
             if vec not in registered:
@@ -285,12 +285,12 @@ class RoutingModel:
         for n_i, node in enumerate(self.nodes):
             if node.kind not in ("job", "jobdep"):
                 continue
-            job = p.jobs[node.job]  # type: ignore[index]
+            job = p.jobs[node.job_index]
             if job.preferred_vehicle in vid and job.vehicle_change_cost > 0:
                 change[:, n_i] = round(job.vehicle_change_cost * COST_SCALE)
                 change[vid[job.preferred_vehicle], n_i] = 0
         if change.any():
-            registered_c: dict[tuple, int] = {}
+            registered_c: dict[tuple[int, ...], int] = {}
             evaluators_c = []
             for v in range(V):
                 vec = tuple(int(x) for x in change[v])
@@ -357,7 +357,7 @@ class RoutingModel:
         p, an, m, routing = self.problem, self.an, self.manager, self.routing
         solver = routing.solver()
         H = an.horizon
-        self.break_vars: dict[tuple[int, int], object] = {}
+        self.break_vars: dict[tuple[int, int], pywrapcp.IntervalVar] = {}
         visit = [0] * routing.Size()
         for index in range(routing.Size()):
             visit[index] = int(self.service[m.IndexToNode(index)])
@@ -410,7 +410,7 @@ class RoutingModel:
         progress: ProgressFn | None = None,
         log_search: bool = False,
         initial: dict[int, list[tuple[int, bool, int]]] | None = None,
-    ) -> tuple[object | None, SolverStats]:
+    ) -> tuple[pywrapcp.Assignment | None, SolverStats]:
         """One search; ``initial`` = {vehicle id: [(job id, via depot)]} to start from."""
         routing = self.routing
         params = search_parameters(config, time_limit_s, solution_limit, log_search, bool(initial))
@@ -462,7 +462,9 @@ class RoutingModel:
         )
         return assignment, stats
 
-    def read_routes(self, initial: dict[int, list[tuple[int, bool, int]]], deadline: float | None = None):
+    def read_routes(
+        self, initial: dict[int, list[tuple[int, bool, int]]], deadline: float | None = None
+    ) -> pywrapcp.Assignment | None:
         """The model's assignment of proposed routes, repaired if it refuses them (``repair.py``)."""
         reader = RouteReader(self)
         start = reader.read_routes(initial, deadline)
@@ -479,7 +481,7 @@ class RoutingModel:
                 + self.pick_node.get(j, [])]
 
     # -- extraction -----------------------------------------------------------
-    def extract(self, assignment, stats: SolverStats) -> Solution:
+    def extract(self, assignment: pywrapcp.Assignment, stats: SolverStats) -> Solution:
         p, m, routing = self.problem, self.manager, self.routing
         routes: list[Route] = []
         served: set[int] = set()
@@ -509,7 +511,7 @@ class RoutingModel:
                 brk_after.setdefault(pos, []).append((bs, b))
             route = build_route(p, v, self.nodes, seq, brk_after, self.K, self.an.horizon)
             routes.append(route)
-            served.update(s.id for s in route.steps if s.type == "job")
+            served.update(route.job_ids)
         unassigned = []
         for j, job in enumerate(p.jobs):
             if job.id in served:

@@ -26,6 +26,20 @@ class Node:
     depot: int | None = None
     win: tuple[int, int] | None = None  # the one window of this variant (None: job's own list)
 
+    @property
+    def job_index(self) -> int:
+        """The job a visit or pickup node serves (start and end nodes serve none)."""
+        if self.job is None:
+            raise ValueError(f"a {self.kind} node serves no job")
+        return self.job
+
+    @property
+    def depot_index(self) -> int:
+        """The depot of a pickup node."""
+        if self.depot is None:
+            raise ValueError(f"a {self.kind} node is at no depot")
+        return self.depot
+
 def build_route(
     p: Problem,
     v: int,
@@ -45,7 +59,7 @@ def build_route(
     3 s over 60 routes of a 1,000-visit day when computed per route).
     """
     plain = _schedule(p, v, nodes, seq, brk_after, K, horizon, wait_for_told=False)
-    if not any(nodes[n].kind in ("job", "jobdep") and p.jobs[nodes[n].job].preferred_window is not None  # type: ignore[index]
+    if not any(nodes[n].kind in ("job", "jobdep") and p.jobs[nodes[n].job_index].preferred_window is not None
                for n in seq):
         return plain
     waited = _schedule(p, v, nodes, seq, brk_after, K, horizon, wait_for_told=True)
@@ -59,7 +73,7 @@ def _breaks_hard_time(p: Problem, v: int, route: Route) -> bool:
     veh = p.vehicles[v]
     by_id = {j.id: j for j in p.jobs}
     for st in route.steps:
-        if st.type == "job":
+        if st.type == "job" and st.id is not None:
             wins = by_id[st.id].time_windows
             if wins and not any(a <= st.service_start <= z for a, z in wins):
                 return True
@@ -94,7 +108,7 @@ def _schedule(
     van_total = [0] * K
     for n in seq:
         if nodes[n].kind == "job":
-            van_total = [a + b for a, b in zip(van_total, _pad(p.jobs[nodes[n].job].delivery, K), strict=True)]
+            van_total = [a + b for a, b in zip(van_total, _pad(p.jobs[nodes[n].job_index].delivery, K), strict=True)]
     load = list(van_total)
     prev_loc: int | None = nodes[seq[0]].loc if nodes[seq[0]].loc >= 0 else None
     start_loc = prev_loc
@@ -117,10 +131,7 @@ def _schedule(
             free = st + brk.service
             acc_break += brk.service
         loc = node.loc if node.loc >= 0 else None
-        if loc is None and node.kind == "end":
-            loc_travel = 0
-            dist = 0
-        elif prev_loc is None:
+        if loc is None or prev_loc is None:  # an end anywhere, or a start from anywhere
             loc_travel, dist = 0, 0
         else:
             loc_travel = D[prev_loc][loc]
@@ -131,10 +142,10 @@ def _schedule(
                               duration=loc_travel, distance=dist, load=list(load)))
             break
         if node.kind in ("job", "jobdep"):
-            job = p.jobs[node.job]  # type: ignore[index]
+            job = p.jobs[node.job_index]
             wins = job.time_windows or [(0, H)]
         else:
-            dep = p.depots[node.depot]  # type: ignore[index]
+            dep = p.depots[node.depot_index]
             wins = dep.time_windows or [(0, H)]
         st = ready
         for a, z in wins:
@@ -142,20 +153,20 @@ def _schedule(
                 st = max(ready, a)
                 break
         if wait_for_told and node.kind != "pickup":
-            told = p.jobs[node.job].preferred_window  # type: ignore[index]
+            told = p.jobs[node.job_index].preferred_window
             if told is not None and st < told[0] and any(a <= told[0] <= z for a, z in wins):
                 st = told[0]
         end = st + node.service
         if node.kind == "pickup":
-            job = p.jobs[node.job]  # type: ignore[index]
+            job = p.jobs[node.job_index]
             parts = _pad(job.delivery, K)
             load = [a + b for a, b in zip(load, parts, strict=True)]
             steps.append(Step("pickup", loc, id=job.id, arrival=ready, service_start=st, end=end,
                               service=node.service, waiting_time=st - ready, duration=loc_travel,
-                              distance=dist, load=list(load), depot=p.depots[node.depot].id,  # type: ignore[index]
+                              distance=dist, load=list(load), depot=p.depots[node.depot_index].id,
                               for_job=job.id, parts=parts))
         else:
-            job = p.jobs[node.job]  # type: ignore[index]
+            job = p.jobs[node.job_index]
             load = [a - b for a, b in zip(load, _pad(job.delivery, K), strict=True)]
             late = max(0, st - job.due) if job.due is not None else 0
             via = _depot_of(nodes, seq, i)
@@ -184,14 +195,14 @@ def _depot_of(nodes: list[Node], seq: list[int], i: int) -> int | None:
 def finish_route(p: Problem, v: int, steps: list[Step], K: int) -> Route:
     """Route figures from its steps (VROOM's: duration = travel time)."""
     veh = p.vehicles[v]
+    by_id = {j.id: j for j in p.jobs}
     travel = sum(st.duration for st in steps)
     distance = sum(st.distance for st in steps)
-    jobs = [p_job for p_job in steps if p_job.type == "job"]
-    by_id = {j.id: j for j in p.jobs}
+    jobs = [(st, by_id[st.id]) for st in steps if st.type == "job" and st.id is not None]
     cost = veh.costs.fixed + veh.costs.per_hour * travel / 3600.0 + veh.costs.per_km * distance / 1000.0
     delivery = [0] * K
-    for st in jobs:
-        delivery = [a + b for a, b in zip(delivery, _pad(by_id[st.id].delivery, K), strict=True)]
+    for _st, job in jobs:
+        delivery = [a + b for a, b in zip(delivery, _pad(job.delivery, K), strict=True)]
     end = steps[-1].arrival
     overtime = max(0, end - veh.overtime_after) if veh.overtime_after is not None else 0
     return Route(
@@ -202,9 +213,9 @@ def finish_route(p: Problem, v: int, steps: list[Step], K: int) -> Route:
         duration=travel,
         waiting_time=sum(st.waiting_time for st in steps),
         distance=distance,
-        priority=sum(by_id[st.id].priority for st in jobs),
+        priority=sum(job.priority for _st, job in jobs),
         delivery=delivery,
-        lateness=sum(st.lateness for st in jobs),
+        lateness=sum(st.lateness for st, _job in jobs),
         overtime=overtime,
     )
 

@@ -68,7 +68,7 @@ def search_parameters(
     solution_limit: int | None,
     log_search: bool,
     from_start: bool,
-):
+) -> routing_parameters_pb2.RoutingSearchParameters:
     """OR-Tools' search parameters for one search with ``config``.
 
     ``from_start``: the search starts from given routes (``RoutingModel.read_routes``).

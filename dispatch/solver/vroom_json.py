@@ -44,10 +44,10 @@ upon arrival; in the dataclasses they are per leg.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
 from dataclasses import asdict
 from numbers import Integral, Real
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .checks import check_problem
 from .errors import ProblemError
@@ -59,6 +59,7 @@ from .model import (
     Job,
     Problem,
     Route,
+    Skill,
     Solution,
     SolverStats,
     Step,
@@ -68,14 +69,16 @@ from .model import (
     VehicleStep,
 )
 
+if TYPE_CHECKING:
+    from .matrix import MatrixProvider
+
 X = "x_fixroute_"
-MatrixProvider = Callable[[list[tuple[float, float]]], tuple[list[list[int]], list[list[int]]]]
 
 
 def _int(value: Any, field: str, minimum: int | None = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral):
         if isinstance(value, Real) and float(value).is_integer():
-            value = int(value)
+            value = math.trunc(value)
         else:
             raise ProblemError(field, f"must be an integer, got {value!r}")
     if minimum is not None and value < minimum:
@@ -96,12 +99,12 @@ def _ints(values: Any, field: str) -> list[int]:
     return [_int(v, f"{field}[{k}]") for k, v in enumerate(values)]
 
 
-def _skills(values: Any, field: str) -> list[int]:
+def _skills(values: Any, field: str) -> list[Skill]:
     if values is None:
         return []
     if not isinstance(values, list):
         raise ProblemError(field, "must be a list of integers")
-    out = []
+    out: list[Skill] = []
     for k, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, Integral):
             raise ProblemError(f"{field}[{k}]", f"skill must be an integer, got {v!r}")
@@ -145,10 +148,13 @@ def _matrix(m: Any, field: str) -> list[list[int]]:
 
 
 def problem_from_json(
-    data: dict,
+    data: object,
     matrix_provider: MatrixProvider | None = None,
 ) -> Problem:
-    """Parse a VROOM problem (with FixRoute extensions) into a checked ``Problem``."""
+    """Parse a VROOM problem (with FixRoute extensions) into a checked ``Problem``.
+
+    ``data`` is whatever the JSON held: anything but an object is a ``ProblemError``.
+    """
     if not isinstance(data, dict):
         raise ProblemError("$", "a problem is a JSON object")
     if data.get("shipments"):
@@ -320,7 +326,7 @@ def problem_from_json(
     return problem
 
 
-def problem_to_json(problem: Problem, extensions: bool = True) -> dict:
+def problem_to_json(problem: Problem, extensions: bool = True) -> dict[str, Any]:
     """The VROOM JSON of a problem (``extensions=False`` drops ``x_fixroute_`` keys for VROOM)."""
     vs = []
     for v in problem.vehicles:
@@ -408,7 +414,7 @@ def _loc(problem: Problem | None, idx: int | None) -> list[float] | None:
     return None
 
 
-def solution_to_json(solution: Solution, problem: Problem | None = None) -> dict:
+def solution_to_json(solution: Solution, problem: Problem | None = None) -> dict[str, Any]:
     """The VROOM-shaped answer (plus ``x_fixroute_`` fields)."""
     routes = []
     for r in solution.routes:
@@ -443,7 +449,7 @@ def solution_to_json(solution: Solution, problem: Problem | None = None) -> dict
             "pickup": [0] * len(r.delivery), "distance": r.distance, "violations": [], "steps": steps,
             X + "lateness": r.lateness, X + "overtime": r.overtime,
         })
-    s = solution.summary
+    summ = solution.summary
     unassigned = []
     for u in solution.unassigned:
         d = {"id": u.id, "type": u.type, "location_index": u.location_index,
@@ -455,11 +461,12 @@ def solution_to_json(solution: Solution, problem: Problem | None = None) -> dict
     return {
         "code": solution.code,
         "summary": {
-            "cost": s.cost, "routes": s.routes, "unassigned": s.unassigned, "setup": 0, "service": s.service,
-            "duration": s.duration, "waiting_time": s.waiting_time, "priority": s.priority,
-            "delivery": s.delivery, "pickup": [0] * len(s.delivery), "distance": s.distance, "violations": [],
+            "cost": summ.cost, "routes": summ.routes, "unassigned": summ.unassigned, "setup": 0,
+            "service": summ.service, "duration": summ.duration, "waiting_time": summ.waiting_time,
+            "priority": summ.priority, "delivery": summ.delivery, "pickup": [0] * len(summ.delivery),
+            "distance": summ.distance, "violations": [],
             "computing_times": {"loading": 0, "solving": int(solution.stats.wall_time_s * 1000), "routing": 0},
-            X + "assigned": s.assigned, X + "lateness": s.lateness, X + "overtime": s.overtime,
+            X + "assigned": summ.assigned, X + "lateness": summ.lateness, X + "overtime": summ.overtime,
         },
         "unassigned": unassigned,
         "routes": routes,
@@ -467,7 +474,7 @@ def solution_to_json(solution: Solution, problem: Problem | None = None) -> dict
     }
 
 
-def solution_from_json(data: dict, problem: Problem) -> Solution:
+def solution_from_json(data: dict[str, Any], problem: Problem) -> Solution:
     """Read a VROOM-shaped answer (FixRoute's or VROOM's own) for ``validate``."""
     jobs = {j.id: j for j in problem.jobs}
     K = problem.n_kinds
