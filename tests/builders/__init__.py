@@ -15,6 +15,8 @@ made, and add to them rather than writing a builder inside a test file.
     images    photos of any format and size (image_bytes), a drawn signature
     maintenance  preventive plans (make_pm_plan) and their occurrences, a repair
               history for the analytics and the archive (make_repair_history)
+    words     the world in which every vocabulary word shows on some page
+              (make_words_world)
 
 Conventions: `make_*` writes rows and returns them, committed unless its docstring says
 otherwise; plain nouns read (they see what is committed). A builder takes the test's

@@ -17,7 +17,7 @@ from flask_babel import force_locale
 
 from core import words
 from tests.builders.people import login
-from tests.words_world import make_words_world
+from tests.builders.words import make_words_world
 
 SKIP_TAGS = {"script", "style", "template", "code"}
 
@@ -154,7 +154,7 @@ def sweep(client, start: list[str], codes, texts: list[str] | None = None
 
 
 @pytest.fixture
-def world(app, db, tmp_path):
+def words_world(app, db, tmp_path):
     return make_words_world(db, str(tmp_path))
 
 
@@ -163,9 +163,9 @@ def _nav(client) -> list[str]:
     return [link for link in page.nav_links if not SKIP_LINK.search(link) and link.startswith("/")]
 
 
-def test_every_page_says_the_domain_words_in_chinese(app, client, db, world):
+def test_every_page_says_the_domain_words_in_chinese(app, client, db, words_world):
     codes = words.codes()
-    ww = world
+    ww = words_world
     detail = {
         "dispatcher": [
             f"/work-orders/{ww.escalated.id}", f"/work-orders/{ww.platinum_repair.id}",

@@ -4,28 +4,31 @@ left in triage; work orders of every kind, priority and most statuses; a publish
 plan of today with visits done, on site and planned, a part used, a photo, a visit not
 done, a work order left out with its reason; backups eligible and offered; SMS of
 several templates and statuses and replies handled in each way; stock moves of each
-kind; a preventive plan with its generated work."""
+kind; a preventive plan with its generated work. Built through the services where a
+user would act, so the rows are the ones the pages really show."""
 from __future__ import annotations
 
-import io
-import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from PIL import Image
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core.timeutil import utcnow
 from dispatch.desk import service as fault_svc
 from dispatch.field import service as svc
-from dispatch.models import Merchant, Plan, Terminal, Visit, WorkOrder
+from dispatch.models import Merchant, Plan, Shift, Terminal, Visit, WorkOrder
 from dispatch.workorders import service as wo_svc
+from dispatch.workorders.merchant_replies import record_rating
 from inventory import stock
 from maintenance.generation import generate_due
 from maintenance.models import PMPlan
 from notifications.models import InboundMessage, OutboundMessage
 from notifications.outbox import enqueue_sms
-from tests.builders.world import World, local_dt, make_world
+from tests.builders.field import aid
+from tests.builders.images import image_bytes
+from tests.builders.maintenance import make_pm_plan
+from tests.builders.stock import make_loaner
+from tests.builders.world import World, local_dt, make_terminal, make_world
 
 HOURS = {d: [["00:00", "23:59"]] for d in ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
 
@@ -50,22 +53,12 @@ class WordsWorld:
     joined: WorkOrder | None = None  # a repair another report joined
 
 
-def _png() -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def _aid() -> str:
-    return str(uuid.uuid4())
-
-
 def make_words_world(db: Session, upload_dir: str) -> WordsWorld:
+    """The words world on the region's real today, committed; the visit's photo is
+    stored under `upload_dir`."""
     w = make_world(db)
     day = svc.region_today(db, w.region.id)
     # shifts on the real today (make_world makes them on a fixed day)
-    from dispatch.models import Shift
-
     for t in (w.tech, w.tech2):
         db.add(Shift(technician_id=t.id, day=day, start_at=local_dt(day, "00:30"),
                      end_at=local_dt(day, "23:30"), break_earliest=local_dt(day, "11:30"),
@@ -85,12 +78,9 @@ def make_words_world(db: Session, upload_dir: str) -> WordsWorld:
                     opening_hours=HOURS)
     db.add_all([platinum, gold])
     db.flush()
-    t2 = Terminal(serial="PAX0100002", model_id=w.model.id, merchant_id=platinum.id)
-    t3 = Terminal(serial="PAX0100003", model_id=w.model.id, merchant_id=gold.id)
-    loaner = Terminal(serial="PAX0900001", model_id=w.model.id, is_loaner=True, status="pool",
-                      depot_id=w.depot.id)
-    db.add_all([t2, t3, loaner])
-    db.commit()
+    t2 = make_terminal(db, platinum, w.model.id, "PAX0100002")
+    t3 = make_terminal(db, gold, w.model.id, "PAX0100003")
+    make_loaner(db, w, "PAX0900001")
     agent = w.users["agent"]
     dispatcher = w.users["dispatcher"]
 
@@ -149,21 +139,19 @@ def make_words_world(db: Session, upload_dir: str) -> WordsWorld:
     db.commit()
     tech = w.users["tech01"]
     done, on_site, not_done, planned = visits
-    svc.start_travel(db, done.id, tech, _aid())
-    svc.arrive(db, done.id, tech, _aid())
-    svc.add_photo(db, done.id, tech, _aid(), data=_png(), filename="after.png",
+    svc.start_travel(db, done.id, tech, aid())
+    svc.arrive(db, done.id, tech, aid())
+    svc.add_photo(db, done.id, tech, aid(), data=image_bytes("PNG", (8, 8)), filename="after.png",
                   upload_dir=upload_dir)
-    svc.complete(db, done.id, tech, _aid(), resolution_code="replaced_part",
+    svc.complete(db, done.id, tech, aid(), resolution_code="replaced_part",
                  parts=[svc.PartUsed(part_id=w.part.id, qty=1)], notes="")
-    from dispatch.workorders.merchant_replies import record_rating
-
     record_rating(db, db.get(WorkOrder, done.work_order_id), 2)
     db.commit()
-    svc.start_travel(db, on_site.id, tech, _aid())
-    svc.arrive(db, on_site.id, tech, _aid())
-    svc.start_travel(db, not_done.id, tech, _aid())
-    svc.arrive(db, not_done.id, tech, _aid())
-    svc.could_not_complete(db, not_done.id, tech, _aid(), reason="part_missing")
+    svc.start_travel(db, on_site.id, tech, aid())
+    svc.arrive(db, on_site.id, tech, aid())
+    svc.start_travel(db, not_done.id, tech, aid())
+    svc.arrive(db, not_done.id, tech, aid())
+    svc.could_not_complete(db, not_done.id, tech, aid(), reason="part_missing")
 
     # --- a second report of the same terminal joins the open repair -----------------
     f5 = fault_svc.create_fault(db, merchant=gold, terminal=t3, category="hw_keys",
@@ -206,13 +194,8 @@ def make_words_world(db: Session, upload_dir: str) -> WordsWorld:
     db.commit()
 
     # --- a preventive plan and its work --------------------------------------------
-    pm_plan = PMPlan(name="季度保养", scope={}, checklist=["clean_card_slot", "clean_printer_head"],
-                     active_from=day - timedelta(days=1), due_window_days=10, interval_days=30)
-    db.add(pm_plan)
-    db.commit()
+    pm_plan = make_pm_plan(db, name="季度保养", active_from=day - timedelta(days=1), interval_days=30)
     generate_due(db, day, horizon_days=14)
-    from sqlmodel import select
-
     preventive = db.exec(select(WorkOrder).where(WorkOrder.kind == "preventive")).first()
     db.expire_all()
     assert db.exec(select(OutboundMessage)).first() is not None
