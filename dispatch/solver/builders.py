@@ -476,16 +476,19 @@ def day_shape(problem: Problem) -> str:
     * ``"overfull"``: what VROOM's format says (priorities, skills, breaks, several
       windows, van stock) and nothing more: VROOM wins;
     * ``"extended"``: FixRoute's own extensions (soft due times, depot pickups, optional
-      visits, a published day's preferred technicians and windows): the builders cannot
-      state them, and OR-Tools alone measured better on
-      FixRoute's objective (the builders' plans left required visits out).
+      visits): VROOM plans them approximately (due times as window ends, a pickup as
+      extra service) and the finish, which reinserts what the repair drops, plans
+      less travel and lateness than OR-Tools alone with the same priority placed;
+    * ``"committed"``: a published day being re-planned (a job's announced technician
+      or window): the builders cannot see those soft costs and would reshuffle the
+      day, so OR-Tools alone starts.
     """
     jobs = problem.jobs
     if not jobs:
         return "required"
-    if problem.depots or any(j.optional or (j.due is not None and j.lateness_cost_per_minute > 0)
-                             or j.preferred_vehicle is not None or j.preferred_window is not None
-                             for j in jobs):
+    if any(j.preferred_vehicle is not None or j.preferred_window is not None for j in jobs):
+        return "committed"
+    if problem.depots or any(j.optional or (j.due is not None and j.lateness_cost_per_minute > 0) for j in jobs):
         return "extended"
     alike = len({j.priority for j in jobs}) == 1
     breaks = any(v.breaks for v in problem.vehicles)

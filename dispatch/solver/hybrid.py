@@ -24,13 +24,16 @@ from __future__ import annotations
 
 import time
 
+from .analysis import analyse
 from .model import Problem, Solution
-from .ortools_model import RoutingModel, solve_with_config
+from .ortools_model import RoutingModel, _large_jobs, solve_with_config
 from .search import PORTFOLIO, ProgressFn, SearchConfig
 
 #: share of the time limit the builder gets (the finish gets the rest); measured in
 #: docs/benchmarks.md ("Solver: route builders and the OR-Tools finish")
 BUILD_SHARE = {"pyvrp": 0.85, "vroom": 0.7}
+#: the same on days finished by groups (more than ``decompose.LARGE_JOBS`` jobs)
+BUILD_SHARE_LARGE = {"pyvrp": 0.85, "vroom": 0.85}
 #: with ``solution_limit`` (reproducible runs) the builders are bounded by work, not time
 BUILD_ITERATIONS = {"pyvrp": 2000, "vroom": 1}
 #: the OR-Tools configuration that finishes a builder's routes
@@ -40,7 +43,8 @@ FINISH_CONFIG = PORTFOLIO[0]
 RACE_FOR_SHAPE = {
     "required": ["pyvrp", "vroom"],
     "overfull": ["vroom", "pyvrp"],
-    "extended": ["ortools", "vroom"],
+    "extended": ["vroom", "ortools"],
+    "committed": ["ortools", "vroom"],
 }
 
 
@@ -77,6 +81,8 @@ def solve_built(
         return solve_with_config(problem, config, time_limit_s, solution_limit, progress)
     from .builders import build
 
+    if solution_limit is None and len(problem.jobs) > _large_jobs():
+        return _solve_built_large(problem, builder, time_limit_s, seed, progress, config)
     try:
         model = RoutingModel(problem)
         budget = BUILD_SHARE.get(builder, 0.5) * time_limit_s - (time.monotonic() - t0)
@@ -92,7 +98,7 @@ def solve_built(
     assignment, stats = model.solve(config, remaining, solution_limit, progress, initial=built.routes)
     if assignment is None:  # nothing readable and no first solution (e.g. pins): the full path
         remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
-        sol = solve_with_config(problem, config, remaining, solution_limit, progress, allow_split=False)
+        sol = solve_with_config(problem, config, remaining, solution_limit, progress)
         sol.stats.detail = f"{builder}'s routes unreadable ({built.detail}): OR-Tools alone"
         sol.stats.wall_time_s = round(time.monotonic() - t0, 3)
         return sol
@@ -101,6 +107,37 @@ def solve_built(
     sol.stats.config = f"{builder}+{config.name}"
     sol.stats.builder = builder
     sol.stats.detail = (f"{built.detail}; built in {built.wall_s:.2f}s; start objective {start}, "
-                        f"{model.repair_dropped} visits dropped by the repair")
+                        f"{model.repair_dropped} visits dropped by the repair, {model.reinserted} jobs inserted")
+    sol.stats.wall_time_s = round(time.monotonic() - t0, 3)
+    return sol
+
+
+def _solve_built_large(problem: Problem, builder: str, time_limit_s: float, seed: int | None,
+                       progress: ProgressFn | None, config: SearchConfig) -> Solution:
+    """A large day: the builder routes the whole day, the finish goes group by group.
+
+    Why: one OR-Tools model of 1,000 visits took 5 s to build and 14-33 s to restore a
+    builder's routes (docs/benchmarks.md); by groups of technicians the finish costs a
+    few seconds, so the builder gets most of the limit (``BUILD_SHARE_LARGE``).
+    """
+    from .builders import build
+    from .decompose import finish_by_groups
+
+    t0 = time.monotonic()
+    try:
+        an = analyse(problem)
+        budget = BUILD_SHARE_LARGE.get(builder, 0.5) * time_limit_s - (time.monotonic() - t0)
+        built = build(builder, problem, an, max(0.05, budget), seed, None)
+    except Exception as exc:  # noqa: BLE001 - a builder must never cost the answer
+        remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
+        sol = solve_with_config(problem, config, remaining, None, progress)
+        sol.stats.detail = f"{builder} failed ({exc!r:.200}): OR-Tools alone"
+        sol.stats.wall_time_s = round(time.monotonic() - t0, 3)
+        return sol
+    remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
+    sol = finish_by_groups(problem, built.routes, config, remaining, progress)
+    sol.stats.config = f"{builder}+{sol.stats.config}"
+    sol.stats.builder = builder
+    sol.stats.detail = f"{built.detail}; built in {built.wall_s:.2f}s; finished by groups"
     sol.stats.wall_time_s = round(time.monotonic() - t0, 3)
     return sol

@@ -62,6 +62,9 @@ class RoutingModel:
         self.an = analyse(problem)
         self.K = problem.n_kinds
         self._build()
+        self.repair_dropped = 0  # what the last read of proposed routes dropped / reinserted
+        self.reinserted = 0
+        self.start_objective: int | None = None
         self.build_time = time.monotonic() - t0
 
     # -- construction -------------------------------------------------------
@@ -429,11 +432,13 @@ class RoutingModel:
         routing.AddAtSolutionCallback(on_solution)
         assignment = None
         self.repair_dropped = 0
+        self.reinserted = 0
         self.start_objective = None
         if initial:
             routing.CloseModelWithParameters(params)
             # a work-bounded run (solution_limit) must not depend on the clock: no deadline
-            start = self.read_routes(initial, deadline=None if solution_limit else t0 + 0.5 * time_limit_s)
+            start = self.read_routes(initial, deadline=None if solution_limit else t0 + 0.5 * time_limit_s,
+                                     reinsert_deadline=None if solution_limit else t0 + 0.3 * time_limit_s)
             # reading (and repairing) the start is part of the limit
             left = max(0.05, time_limit_s - (time.monotonic() - t0))
             params.time_limit.FromMilliseconds(max(50, int(left * 1000)))
@@ -463,12 +468,16 @@ class RoutingModel:
         return assignment, stats
 
     def read_routes(
-        self, initial: dict[int, list[tuple[int, bool, int]]], deadline: float | None = None
+        self,
+        initial: dict[int, list[tuple[int, bool, int]]],
+        deadline: float | None = None,
+        reinsert_deadline: float | None = None,
     ) -> pywrapcp.Assignment | None:
         """The model's assignment of proposed routes, repaired if it refuses them (``repair.py``)."""
         reader = RouteReader(self)
-        start = reader.read_routes(initial, deadline)
+        start = reader.read_routes(initial, deadline, reinsert_deadline)
         self.repair_dropped += reader.repair_dropped
+        self.reinserted += reader.reinserted
         return start
 
     def pinned_job_indices(self) -> list[int]:

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .analysis import _pad
+from .objective import drop_penalty, required_base
 from .schedule import Node
 
 if TYPE_CHECKING:
@@ -29,9 +30,11 @@ class RouteReader:
         self.van_node, self.dep_node, self.pick_node = model.van_node, model.dep_node, model.pick_node
         self.break_vars = model.break_vars
         self.repair_dropped = 0
+        self.reinserted = 0
         self._quick_schedule: dict[int, tuple | None] = {}
 
-    def read_routes(self, initial: dict[int, list[tuple[int, bool, int]]], deadline: float | None = None):
+    def read_routes(self, initial: dict[int, list[tuple[int, bool, int]]], deadline: float | None = None,
+                    reinsert_deadline: float | None = None):
         """The full model's assignment of proposed routes, repaired if the model refuses them.
 
         A route can break what the proposer did not model (a break, a pin, a part, a
@@ -50,8 +53,11 @@ class RouteReader:
         # only, where a read searches for every time and break (0.1-0.3 s on a 300-visit
         # day with breaks, 25-30 s on 1,000 visits)
         self._quick_schedule: dict[int, tuple | None] = {}
+        self._depot_left = {d: _pad(dep.stock, self.K) for d, dep in enumerate(self.problem.depots)}
+        self._repair_out: list[list[int]] = []
         for v in range(len(routes)):
             routes[v] = self._quick_repair(v, routes[v])
+        self.reinserted = self._reinsert(routes, reinsert_deadline)
         start = self._restore_scheduled(routes)
         if start is not None:
             return start
@@ -123,19 +129,16 @@ class RouteReader:
             start = routing.ReadAssignmentFromRoutes(kept, True)
         return start
 
-    def _quick_repair(self, v: int, units: list[list[int]]) -> list[list[int]]:
-        """Drop the units of vehicle ``v``'s route that a forward simulation finds infeasible.
+    def _stepper(self, v: int):
+        """Vehicle ``v``'s forward simulation: (step, start state, end node).
 
         The earliest schedule with each break taken in the last gap before it would be
         too late (or earlier where it costs no delay), the rule of ``validate.py``.  Soft
-        costs are ignored; what this misses (depot stock shared between routes, pins'
-        service times) is left to the model's own reads.
+        costs are ignored.  A state is (free time, node, breaks left, load, tasks, travel,
+        schedule); ``step(state, node)`` is the state after visiting ``node`` or None.
         """
         p, m, an = self.problem, self.manager, self.an
         veh = p.vehicles[v]
-        if v in an.unusable:
-            self.repair_dropped += sum(1 for u in units if not any(i in self._pinned_idx for i in u))
-            return [u for u in units if any(i in self._pinned_idx for i in u)]
         H = an.horizon
         s, e = veh.time_window if veh.time_window else (0, H)
         brks = []
@@ -160,7 +163,6 @@ class RouteReader:
             return None
 
         def step(state, n: int):
-            """State after visiting node n (or None): (free time, node, breaks left, load, tasks, travel)."""
             t, cur, left, load, tasks, trav, sched = state
             node = self.nodes[n]
             taken = []
@@ -209,6 +211,44 @@ class RouteReader:
 
         start_node = m.IndexToNode(self.routing.Start(v))
         state = (s, start_node, list(range(len(brks))), [0] * self.K, 0, 0, ((start_node, s),))
+        return step, state, end_node
+
+    def _depot_need(self, unit: list[int]) -> tuple[int, list[int]] | None:
+        """(depot, parts) a unit collects at a depot, or None if it collects nothing."""
+        for i in unit:
+            node = self.nodes[self.manager.IndexToNode(i)]
+            if node.kind == "pickup":
+                return node.depot, _pad(self.problem.jobs[node.job].delivery, self.K)  # type: ignore[arg-type,index]
+        return None
+
+    def _take_depot_stock(self, unit: list[int], pinned: bool) -> bool:
+        """Book a unit's depot parts in ``self._depot_left``; False if the depot is out.
+
+        Why: a depot's stock is shared by every route; each route simulated alone
+        cannot see that two routes collect its last card reader.  Pinned visits always
+        book (their parts are already promised)."""
+        need = self._depot_need(unit)
+        if need is None:
+            return True
+        d, parts = need
+        left = self._depot_left[d]
+        if not pinned and any(a < b for a, b in zip(left, parts)):
+            return False
+        self._depot_left[d] = [a - b for a, b in zip(left, parts)]
+        return True
+
+    def _quick_repair(self, v: int, units: list[list[int]]) -> list[list[int]]:
+        """Drop the units of vehicle ``v``'s route that a forward simulation finds infeasible.
+
+        What this misses (pins' service times) is left to the model's own reads; depot
+        stock shared between routes is booked in ``self._depot_left``.
+        """
+        if v in self.an.unusable:
+            self.repair_dropped += sum(1 for u in units if not any(i in self._pinned_idx for i in u))
+            self._repair_out += [u for u in units if not any(i in self._pinned_idx for i in u)]
+            return [u for u in units if any(i in self._pinned_idx for i in u)]
+        step, state, end_node = self._stepper(v)
+        m = self.manager
         kept: list[list[int]] = []
         for unit in units:
             pinned = any(i in self._pinned_idx for i in unit)
@@ -217,14 +257,109 @@ class RouteReader:
                 nxt = step(nxt, m.IndexToNode(i)) if nxt is not None else None
             if nxt is not None and step(nxt, end_node) is None:
                 nxt = None  # could not get back (with its breaks) in the shift
-            if nxt is None and not pinned:
+            if (nxt is None or not self._take_depot_stock(unit, pinned)) and not pinned:
                 self.repair_dropped += 1
+                self._repair_out.append(unit)
                 continue
             kept.append(unit)
             state = nxt if nxt is not None else state
         final = step(state, end_node)
         self._quick_schedule[v] = final[6] if final is not None else None
         return kept
+
+    def _unit_variants(self, j: int) -> list[list[int]]:
+        """Every way to visit job ``j``: from the van or through its depot, per window."""
+        m = self.manager
+        out = [[m.NodeToIndex(n)] for n in self.van_node.get(j, [])]
+        for dn, pn in zip(self.dep_node.get(j, []), self.pick_node.get(j, []), strict=True):
+            out.append([m.NodeToIndex(pn), m.NodeToIndex(dn)])
+        return out
+
+    def _reinsert(self, routes: list[list[list[int]]], deadline: float | None) -> int:
+        """Insert left-out jobs where the simulation says they fit, cheapest travel first.
+
+        Why: a builder's plan that the full model refuses in places (a depot's last
+        part, a break, a window it approximated) loses the visits the repair drops,
+        and guided local search does not bring them back in the seconds left (a
+        dropped required visit stayed dropped on the 100/10 field day).  Jobs are taken
+        by drop penalty (required and high priority first), each at its cheapest
+        feasible place among every route, variant and position.  Returns how many.
+        """
+        p, m, an = self.problem, self.manager, self.an
+        in_route = {self.nodes[m.IndexToNode(i)].job for r in routes for u in r for i in u}
+        req = required_base(p)
+        pinned_ids = set(self.model.pinned_jobs if self.model.keep_pins else ())
+        todo = [j for j in range(len(p.jobs))
+                if j not in in_route and j not in an.reasons and self._unit_variants(j)
+                and p.jobs[j].id not in pinned_ids]
+        todo.sort(key=lambda j: -drop_penalty(p.jobs[j], req))
+        steppers = {v: self._stepper(v) for v in range(len(routes)) if v not in an.unusable}
+        n_pinned = [sum(1 for u in r if any(i in self._pinned_idx for i in u)) for r in routes]
+
+        def prefixes(v: int) -> list:
+            step, state, _ = steppers[v]
+            out = [state]
+            for u in routes[v]:
+                for i in u:
+                    state = step(state, m.IndexToNode(i)) if state is not None else None
+                out.append(state)
+            return out
+
+        cache: dict[int, list] = {}
+        inserted = 0
+        for j in todo:
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            best = None
+            for unit in self._unit_variants(j):
+                need = self._depot_need(unit)
+                if need is not None and any(a < b for a, b in zip(self._depot_left[need[0]], need[1])):
+                    continue
+                first = self.nodes[m.IndexToNode(unit[-1])]
+                ok_v = an.van_vehicles.get(j, []) if first.kind == "job" else an.depot_vehicles.get(j, [])
+                for v in ok_v:
+                    if v not in steppers:
+                        continue
+                    step, _, end_node = steppers[v]
+                    if v not in cache:
+                        cache[v] = prefixes(v)
+                    pre = cache[v]
+                    base = pre[-1]
+                    base_end = step(base, end_node) if base is not None else None
+                    if base_end is None:
+                        continue
+                    for pos in range(n_pinned[v], len(routes[v]) + 1):
+                        state = pre[pos]
+                        if state is None:
+                            break
+                        for i in unit:
+                            state = step(state, m.IndexToNode(i)) if state is not None else None
+                        for u in routes[v][pos:]:
+                            for i in u:
+                                state = step(state, m.IndexToNode(i)) if state is not None else None
+                            if state is None:
+                                break
+                        end = step(state, end_node) if state is not None else None
+                        if end is None:
+                            continue
+                        delta = end[5] - base_end[5]
+                        if best is None or delta < best[0]:
+                            best = (delta, v, pos, unit)
+            if best is None:
+                continue
+            _, v, pos, unit = best
+            routes[v].insert(pos, unit)
+            self._take_depot_stock(unit, False)
+            cache.pop(v, None)
+            inserted += 1
+        for v in steppers:
+            step, state, end_node = steppers[v]
+            for u in routes[v]:
+                for i in u:
+                    state = step(state, m.IndexToNode(i)) if state is not None else None
+            final = step(state, end_node) if state is not None else None
+            self._quick_schedule[v] = final[6] if final is not None else None
+        return inserted
 
     def _restore_scheduled(self, routes: list[list[list[int]]]):
         """Restore routes with the quick simulation's times and break starts, or None.

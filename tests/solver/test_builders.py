@@ -8,6 +8,7 @@ fails or is missing, two workers racing, and reproducibility with work limits.
 from __future__ import annotations
 
 import pytest
+from ortools.constraint_solver import pywrapcp
 
 from dispatch.solver import (
     Break,
@@ -95,6 +96,72 @@ def test_routes_the_model_refuses_are_repaired_not_thrown_away():
     assert 5 in next(r.job_ids for r in sol.routes if r.vehicle == 2)
 
 
+def test_what_the_repair_drops_is_reinserted_before_the_search():
+    """The simulation puts a dropped visit (and one the builder left out) back where it fits.
+
+    Why it matters: guided local search did not bring dropped required visits back in
+    the seconds left on field days; the start it gets must already hold them."""
+    p = make_problem(n_locations=6, vehicles=[Vehicle(id=1, start_index=0, end_index=0, time_window=(0, 36000)),
+                                              Vehicle(id=2, start_index=5, end_index=5, time_window=(0, 36000))])
+    p.jobs[4].time_windows = [(0, 100)]  # job 5 at location 5: only vehicle 2 reaches it in time
+    model = RoutingModel(p)
+    # job 5 on the wrong van, job 3 left out by the "builder"
+    proposal = {1: [(1, False, 0), (2, False, 0), (5, False, 0)], 2: [(4, False, 0)]}
+    model.routing.CloseModelWithParameters(pywrapcp.DefaultRoutingSearchParameters())
+    start = model.read_routes(proposal)
+    assert model.repair_dropped == 1 and model.reinserted == 2
+    assert start is not None
+    active = {job.id for j, job in enumerate(p.jobs)
+              if any(start.Value(model.routing.ActiveVar(i)) for i in model.node_indices(j))}
+    assert active == {1, 2, 3, 4, 5}
+    vehicle_of_5 = next(start.Value(model.routing.VehicleVar(i)) for i in model.node_indices(4)
+                        if start.Value(model.routing.ActiveVar(i)))
+    assert vehicle_of_5 == 1  # the second vehicle (list index 1), the only one in time
+
+
+def test_a_depots_last_part_is_booked_once_across_routes():
+    """Two routes collecting the depot's one card reader: the second visit is dropped, not
+    the tails of whole routes (the model refuses them only together, never alone)."""
+    vehicles = [Vehicle(id=v, start_index=0, end_index=0, time_window=(0, 8 * HOUR), capacity=[0])
+                for v in (1, 2)]
+    jobs = [Job(id=101, location_index=1, service=600, delivery=[1]),
+            Job(id=102, location_index=2, service=600, delivery=[1])]
+    jobs += [Job(id=200 + i, location_index=i, service=600) for i in range(3, 7)]
+    p = make_problem(n_locations=8, vehicles=vehicles, jobs=jobs,
+                     depots=[Depot(id=1, location_index=7, stock=[1])])
+    model = RoutingModel(p)
+    proposal = {1: [(101, True, 0), (203, False, 0), (204, False, 0)],
+                2: [(102, True, 0), (205, False, 0), (206, False, 0)]}
+    assignment, stats = model.solve(PORTFOLIO[0], 5.0, solution_limit=LIMIT, initial=proposal)
+    assert model.repair_dropped == 1 and model.reinserted == 0  # 102 has no part left anywhere
+    sol = model.extract(assignment, stats)
+    assert validate(p, sol) == []
+    assert [u.id for u in sol.unassigned] == [102]
+    assert sorted(j for r in sol.routes for j in r.job_ids) == [101, 203, 204, 205, 206]
+
+
+def test_large_days_are_built_whole_and_finished_by_groups(monkeypatch):
+    """Above ``LARGE_JOBS`` jobs the builder routes the whole day and the finish runs by
+    groups of technicians (one model of 1,000 visits took 14-33 s to restore)."""
+    from dispatch.solver import decompose
+
+    monkeypatch.setattr(decompose, "LARGE_JOBS", 6)
+    monkeypatch.setattr(decompose, "GROUP_VEHICLES", 2)
+    vehicles = [Vehicle(id=v, start_index=0 if v < 3 else 11, end_index=0 if v < 3 else 11,
+                        time_window=(0, 8 * HOUR), capacity=[1],
+                        breaks=[Break(id=1, time_windows=[(2 * HOUR, 4 * HOUR)], service=1800)])
+                for v in range(1, 5)]
+    jobs = [Job(id=100 + i, location_index=i, service=1200, delivery=[1] if i in (2, 9) else [0],
+                due=3 * HOUR, lateness_cost_per_minute=5, priority=10 * (i % 3)) for i in range(1, 11)]
+    p = make_problem(n_locations=12, vehicles=vehicles, jobs=jobs,
+                     depots=[Depot(id=1, location_index=6, stock=[1])])
+    sol = solve(p, 3.0, builder="vroom")
+    assert sol.stats.status == "finished_by_groups" and sol.stats.config.startswith("vroom+")
+    assert "2 groups" in sol.stats.config
+    assert validate(p, sol) == []
+    assert sol.summary.unassigned == 0
+
+
 def test_finish_never_returns_worse_than_its_start():
     p = sla_day(pinned=False)
     an_model = RoutingModel(p)
@@ -140,7 +207,12 @@ def test_one_worker_chooses_the_builder_by_the_shape_of_the_day():
     assert [b for b, _ in plans_for(vroom_day, None, 3)] == ["vroom", "pyvrp", "ortools"]
     field_day = sla_day()  # soft due times: FixRoute's own extension
     assert builders.day_shape(field_day) == "extended"
-    assert [b for b, _ in plans_for(field_day, None, 2)] == ["ortools", "vroom"]
+    assert [b for b, _ in plans_for(field_day, None, 1)] == ["vroom"]
+    assert [b for b, _ in plans_for(field_day, None, 2)] == ["vroom", "ortools"]
+    published = sla_day()
+    published.jobs[0].preferred_vehicle = published.vehicles[0].id  # re-planning a published day
+    assert builders.day_shape(published) == "committed"
+    assert [b for b, _ in plans_for(published, None, 2)] == ["ortools", "vroom"]
 
 
 @pytest.mark.parametrize("builder", ["pyvrp", "vroom"])
