@@ -232,9 +232,9 @@ class RouteReader:
             return True
         d, parts = need
         left = self._depot_left[d]
-        if not pinned and any(a < b for a, b in zip(left, parts)):
+        if not pinned and any(a < b for a, b in zip(left, parts, strict=True)):
             return False
-        self._depot_left[d] = [a - b for a, b in zip(left, parts)]
+        self._depot_left[d] = [a - b for a, b in zip(left, parts, strict=True)]
         return True
 
     def _quick_repair(self, v: int, units: list[list[int]]) -> list[list[int]]:
@@ -313,7 +313,7 @@ class RouteReader:
             best = None
             for unit in self._unit_variants(j):
                 need = self._depot_need(unit)
-                if need is not None and any(a < b for a, b in zip(self._depot_left[need[0]], need[1])):
+                if need is not None and any(a < b for a, b in zip(self._depot_left[need[0]], need[1], strict=True)):
                     continue
                 first = self.nodes[m.IndexToNode(unit[-1])]
                 ok_v = an.van_vehicles.get(j, []) if first.kind == "job" else an.depot_vehicles.get(j, [])
