@@ -48,11 +48,13 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .analysis import Analysis, _pad, horizon_of
-from .model import Problem
+from .model import Job, Problem, Skill
 from .objective import drop_penalty, required_base
 
 #: {vehicle id: [(job id, via depot, planned service start)]}, as ``RoutingModel.read_routes`` reads
@@ -110,7 +112,7 @@ class _Plan:
     service: dict[int, int]  # job -> service the builder sees (a depot job: + the pickup's detour)
 
 
-def builder_windows(job, horizon: int, due_as_window: bool | None = None) -> list[tuple[int, int]]:
+def builder_windows(job: Job, horizon: int, due_as_window: bool | None = None) -> list[tuple[int, int]]:
     """A job's windows for a builder: a soft due time (with a lateness cost) closes them.
 
     Why: neither builder knows soft due times, and left alone they pile late visits on
@@ -259,9 +261,9 @@ def build_pyvrp(problem: Problem, an: Analysis, time_limit_s: float, seed: int |
     max_prize = max(prize.values(), default=1)
 
     # routing profiles: (cost class, jobs not allowed); travel costs go into the distance matrix
-    profiles: dict[tuple, int] = {}
-    dist_mats: list[np.ndarray] = []
-    dur_mats: list[np.ndarray] = []
+    profiles: dict[tuple[int, int, frozenset[int]], int] = {}
+    dist_mats: list[npt.NDArray[np.int64]] = []
+    dur_mats: list[npt.NDArray[np.int64]] = []
     big = int(min(2 * max_prize + 10 * int(Dm.max(initial=0)) + 1, 10**12))
     v_profile: dict[int, int] = {}
     for v in plan.vehicles:
@@ -283,8 +285,8 @@ def build_pyvrp(problem: Problem, an: Analysis, time_limit_s: float, seed: int |
 
     locations = [Location(0.0, 0.0) for _ in range(len(src))]
     depots = [Depot(location=i) for i in range(len(dep_locs))]
-    clients: list = []
-    groups: list = []
+    clients: list[Client] = []
+    groups: list[ClientGroup] = []
     client_job: list[int] = []
     for j in plan.jobs:
         job = p.jobs[j]
@@ -308,7 +310,7 @@ def build_pyvrp(problem: Problem, an: Analysis, time_limit_s: float, seed: int |
             client_job.append(j)
 
     # vehicle types: identical vehicles share one (fewer symmetric moves)
-    types: dict[tuple, list[int]] = {}
+    types: dict[tuple[int, int, int, int, tuple[int, ...], int, int], list[int]] = {}
     for v in plan.vehicles:
         veh = p.vehicles[v]
         s, e = veh.time_window if veh.time_window else (0, H)
@@ -317,18 +319,18 @@ def build_pyvrp(problem: Problem, an: Analysis, time_limit_s: float, seed: int |
         e = max(s, e - sum(b.service for b in veh.breaks))
         cap = _pad(veh.capacity, K) + ([veh.max_tasks if veh.max_tasks is not None else len(clients)]
                                       if use_tasks else [])
-        key = (v_start[v], v_end[v], s, e, tuple(cap), v_profile[v], veh.costs.fixed)
-        types.setdefault(key, []).append(v)
+        types.setdefault((v_start[v], v_end[v], s, e, tuple(cap), v_profile[v], veh.costs.fixed), []).append(v)
     vtypes = []
     type_vehicles: list[list[int]] = []
-    for (st, en, s, e, cap, prof, fixed), vs in types.items():
-        vtypes.append(VehicleType(num_available=len(vs), capacity=list(cap), start_depot=st, end_depot=en,
+    for (st, en, s, e, type_cap, prof, fixed), vs in types.items():
+        vtypes.append(VehicleType(num_available=len(vs), capacity=list(type_cap), start_depot=st, end_depot=en,
                                   tw_early=s, tw_late=e, fixed_cost=int(fixed), unit_distance_cost=1,
                                   unit_duration_cost=0, profile=prof))
         type_vehicles.append(vs)
     if not clients or not vtypes:
         return Built("pyvrp", _to_routes(p, an, plan, {}), time.monotonic() - t0, "nothing to route")
-    data = ProblemData(locations, clients, depots, vtypes, dist_mats, dur_mats, groups, [])
+    # pyvrp's stub types a matrix as ndarray[int, ...] (an int shape): NumPy's own type does not match it
+    data = ProblemData(locations, clients, depots, vtypes, dist_mats, dur_mats, groups, [])  # type: ignore[arg-type]
     max_pen = float(max(100_000.0, 2.0 * max_prize))
     params = SolveParams(penalty=PenaltyParams(max_penalty=max_pen))
     remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
@@ -352,14 +354,14 @@ def build_pyvrp(problem: Problem, an: Analysis, time_limit_s: float, seed: int |
 # ------------------------------------------------------------------ VROOM
 
 
-def vroom_input(problem: Problem, an: Analysis) -> tuple[dict, _Plan]:
+def vroom_input(problem: Problem, an: Analysis) -> tuple[dict[str, Any], _Plan]:
     """The problem in plain VROOM JSON, as VROOM can state it (ids are list indices)."""
     p = problem
     plan = _plan(p, an)
     K = p.n_kinds
-    skill_ids: dict = {}
+    skill_ids: dict[Skill, int] = {}
 
-    def sk(values) -> list[int]:
+    def sk(values: list[Skill]) -> list[int]:
         return [skill_ids.setdefault(x, len(skill_ids) + 1) for x in values]
 
     has_optional = any(p.jobs[j].optional for j in plan.jobs)
@@ -377,7 +379,7 @@ def vroom_input(problem: Problem, an: Analysis) -> tuple[dict, _Plan]:
     vehicles = []
     for v in plan.vehicles:
         veh = p.vehicles[v]
-        d: dict = {"id": v, "costs": {"fixed": int(veh.costs.fixed), "per_hour": int(veh.costs.per_hour)}}
+        d: dict[str, Any] = {"id": v, "costs": {"fixed": int(veh.costs.fixed), "per_hour": int(veh.costs.per_hour)}}
         if veh.costs.per_km:
             d["costs"]["per_km"] = int(veh.costs.per_km)
         if veh.start_index is not None:
@@ -409,7 +411,7 @@ def vroom_input(problem: Problem, an: Analysis) -> tuple[dict, _Plan]:
         jobs.append(d)
     # eligibility beyond skills (reach, stock): a private skill per restricted vehicle set
     usable = set(plan.vehicles)
-    restricted: dict[frozenset, int] = {}
+    restricted: dict[frozenset[int], int] = {}
     for d in jobs:
         j = d["id"]
         skilled = {v for v in usable if set(d["skills"]) <= set(vehicles[plan.vehicles.index(v)]["skills"])}
@@ -421,7 +423,7 @@ def vroom_input(problem: Problem, an: Analysis) -> tuple[dict, _Plan]:
                     if vd["id"] in key:
                         vd["skills"].append(restricted[key])
             d["skills"].append(restricted[key])
-    mat: dict = {"durations": p.durations}
+    mat: dict[str, list[list[int]]] = {"durations": p.durations}
     if p.distances is not None and any(p.vehicles[v].costs.per_km for v in plan.vehicles):
         mat["distances"] = p.distances
     return {"vehicles": vehicles, "jobs": jobs, "matrices": {"car": mat}}, plan

@@ -9,15 +9,26 @@ simulation misses is found by the model's own reads.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 from .analysis import _pad
 from .objective import drop_penalty, required_base
 from .schedule import Node
 
 if TYPE_CHECKING:
+    from ortools.constraint_solver import pywrapcp
+
     from .ortools_model import RoutingModel
+
+#: one entry of a route's quick schedule: the breaks taken before a node, as
+#: ("b", [(break, start)]), or a node and its service start
+ScheduleItem = tuple[Literal["b"], list[tuple[int, int]]] | tuple[int, int]
+#: a route's simulation after a node: (free from, node, breaks left, load, tasks, travel, schedule)
+_State = tuple[int, int, list[int], list[int], int, int, tuple[ScheduleItem, ...]]
+#: the state after visiting a node, or None if the route cannot go on
+_Step = Callable[[_State, int], _State | None]
 
 
 class RouteReader:
@@ -31,10 +42,10 @@ class RouteReader:
         self.break_vars = model.break_vars
         self.repair_dropped = 0
         self.reinserted = 0
-        self._quick_schedule: dict[int, tuple | None] = {}
+        self._quick_schedule: dict[int, tuple[ScheduleItem, ...] | None] = {}
 
     def read_routes(self, initial: dict[int, list[tuple[int, bool, int]]], deadline: float | None = None,
-                    reinsert_deadline: float | None = None):
+                    reinsert_deadline: float | None = None) -> pywrapcp.Assignment | None:
         """The full model's assignment of proposed routes, repaired if the model refuses them.
 
         A route can break what the proposer did not model (a break, a pin, a part, a
@@ -52,7 +63,7 @@ class RouteReader:
         # that also schedules the routes: restoring them with their times is propagation
         # only, where a read searches for every time and break (0.1-0.3 s on a 300-visit
         # day with breaks, 25-30 s on 1,000 visits)
-        self._quick_schedule: dict[int, tuple | None] = {}
+        self._quick_schedule = {}
         self._depot_left = {d: _pad(dep.stock, self.K) for d, dep in enumerate(self.problem.depots)}
         self._repair_out: list[list[int]] = []
         for v in range(len(routes)):
@@ -101,7 +112,8 @@ class RouteReader:
         kept = list(full)
         for v in refused([v for v in range(V) if routes[v]]):
             # keep the longest readable prefix, drop the visit that breaks it, go on
-            units, good = routes[v], []
+            units = routes[v]
+            good: list[int] = []
             trial = list(empty)
             while units:
                 if late():
@@ -129,7 +141,7 @@ class RouteReader:
             start = routing.ReadAssignmentFromRoutes(kept, True)
         return start
 
-    def _stepper(self, v: int):
+    def _stepper(self, v: int) -> tuple[_Step, _State, int]:
         """Vehicle ``v``'s forward simulation: (step, start state, end node).
 
         The earliest schedule with each break taken in the last gap before it would be
@@ -153,8 +165,8 @@ class RouteReader:
             if node.win is not None:
                 return [node.win]
             if node.kind == "pickup":
-                return p.depots[node.depot].time_windows or [(0, H)]  # type: ignore[index]
-            return p.jobs[node.job].time_windows or [(0, H)]  # type: ignore[index]
+                return p.depots[node.depot_index].time_windows or [(0, H)]
+            return p.jobs[node.job_index].time_windows or [(0, H)]
 
         def first_start(ready: int, wins: list[tuple[int, int]]) -> int | None:
             for a, z in wins:
@@ -162,10 +174,10 @@ class RouteReader:
                     return max(ready, a)
             return None
 
-        def step(state, n: int):
+        def step(state: _State, n: int) -> _State | None:
             t, cur, left, load, tasks, trav, sched = state
             node = self.nodes[n]
-            taken = []
+            taken: list[tuple[int, int]] = []
             travel = int(dur[cur][n])
             wins = windows(node) if node.kind != "end" else [(0, e)]
             svc = node.service if node.kind != "end" else 0
@@ -193,7 +205,7 @@ class RouteReader:
                     return None
                 return (st, n, left, load, tasks, trav + travel, (*sched, ("b", taken), (n, st)))
             if node.kind in ("job", "jobdep"):
-                j = node.job
+                j = node.job_index
                 ok_v = an.van_vehicles.get(j, []) if node.kind == "job" else an.depot_vehicles.get(j, [])
                 if v not in ok_v:
                     return None
@@ -201,7 +213,7 @@ class RouteReader:
                 if veh.max_tasks is not None and tasks > veh.max_tasks:
                     return None
             if node.kind == "job" and self.K:
-                load = [a + b for a, b in zip(load, _pad(p.jobs[node.job].delivery, self.K), strict=True)]  # type: ignore[index]
+                load = [a + b for a, b in zip(load, _pad(p.jobs[node.job_index].delivery, self.K), strict=True)]
                 if any(a > c for a, c in zip(load, caps, strict=True)):
                     return None
             trav += travel
@@ -210,7 +222,7 @@ class RouteReader:
             return (st + svc, n, left, load, tasks, trav, (*sched, ("b", taken), (n, st)))
 
         start_node = m.IndexToNode(self.routing.Start(v))
-        state = (s, start_node, list(range(len(brks))), [0] * self.K, 0, 0, ((start_node, s),))
+        state: _State = (s, start_node, list(range(len(brks))), [0] * self.K, 0, 0, ((start_node, s),))
         return step, state, end_node
 
     def _depot_need(self, unit: list[int]) -> tuple[int, list[int]] | None:
@@ -218,7 +230,7 @@ class RouteReader:
         for i in unit:
             node = self.nodes[self.manager.IndexToNode(i)]
             if node.kind == "pickup":
-                return node.depot, _pad(self.problem.jobs[node.job].delivery, self.K)  # type: ignore[arg-type,index]
+                return node.depot_index, _pad(self.problem.jobs[node.job_index].delivery, self.K)
         return None
 
     def _take_depot_stock(self, unit: list[int], pinned: bool) -> bool:
@@ -252,7 +264,7 @@ class RouteReader:
         kept: list[list[int]] = []
         for unit in units:
             pinned = any(i in self._pinned_idx for i in unit)
-            nxt = state
+            nxt: _State | None = state
             for i in unit:
                 nxt = step(nxt, m.IndexToNode(i)) if nxt is not None else None
             if nxt is not None and step(nxt, end_node) is None:
@@ -296,8 +308,9 @@ class RouteReader:
         steppers = {v: self._stepper(v) for v in range(len(routes)) if v not in an.unusable}
         n_pinned = [sum(1 for u in r if any(i in self._pinned_idx for i in u)) for r in routes]
 
-        def prefixes(v: int) -> list:
-            step, state, _ = steppers[v]
+        def prefixes(v: int) -> list[_State | None]:
+            step, start, _ = steppers[v]
+            state: _State | None = start
             out = [state]
             for u in routes[v]:
                 for i in u:
@@ -305,12 +318,12 @@ class RouteReader:
                 out.append(state)
             return out
 
-        cache: dict[int, list] = {}
+        cache: dict[int, list[_State | None]] = {}
         inserted = 0
         for j in todo:
             if deadline is not None and time.monotonic() > deadline:
                 break
-            best = None
+            best: tuple[int, int, int, list[int]] | None = None
             for unit in self._unit_variants(j):
                 need = self._depot_need(unit)
                 if need is not None and any(a < b for a, b in zip(self._depot_left[need[0]], need[1], strict=True)):
@@ -361,7 +374,7 @@ class RouteReader:
             self._quick_schedule[v] = final[6] if final is not None else None
         return inserted
 
-    def _restore_scheduled(self, routes: list[list[list[int]]]):
+    def _restore_scheduled(self, routes: list[list[list[int]]]) -> pywrapcp.Assignment | None:
         """Restore routes with the quick simulation's times and break starts, or None.
 
         Why: ``ReadAssignmentFromRoutes`` searches for every cumul and break start; on a
@@ -403,18 +416,26 @@ class RouteReader:
                             a.SetPerformedValue(iv, 1)
                     continue
                 n, t = item
-                i = idx_of.get(n)
-                if i is not None:
-                    a.Add(tdim.CumulVar(i))
-                    a.SetValue(tdim.CumulVar(i), t)
+                idx = idx_of.get(n)
+                if idx is not None:
+                    a.Add(tdim.CumulVar(idx))
+                    a.SetValue(tdim.CumulVar(idx), t)
         return routing.RestoreAssignment(a)
 
     @cached_property
     def _pinned_idx(self) -> set[int]:
         return {i for j in self.model.pinned_job_indices() for i in self.model.node_indices(j)}
 
+    @overload
     def _routes_to_indices(self, initial: dict[int, list[tuple[int, bool, int]]],
-                           grouped: bool = False) -> list:
+                           grouped: Literal[False] = False) -> list[list[int]]: ...
+
+    @overload
+    def _routes_to_indices(self, initial: dict[int, list[tuple[int, bool, int]]],
+                           grouped: Literal[True]) -> list[list[list[int]]]: ...
+
+    def _routes_to_indices(self, initial: dict[int, list[tuple[int, bool, int]]],
+                           grouped: bool = False) -> list[list[int]] | list[list[list[int]]]:
         """Initial routes {vehicle id: [(job id, via depot, service start)]} as routing indices.
 
         ``grouped``: each route as a list of units (a visit, or a depot pickup with its visit).
@@ -429,7 +450,7 @@ class RouteReader:
             return nis[0]
 
         by_id = {job.id: j for j, job in enumerate(self.problem.jobs)}
-        out = []
+        out: list[list[list[int]]] = []
         seen: set[int] = set()
         for veh in self.problem.vehicles:
             seq: list[list[int]] = []
@@ -450,5 +471,5 @@ class RouteReader:
                 else:
                     continue
                 seen.add(j)
-            out.append(seq if grouped else [i for unit in seq for i in unit])
-        return out
+            out.append(seq)
+        return out if grouped else [[i for unit in seq for i in unit] for seq in out]
