@@ -5,7 +5,8 @@ made, and add to them rather than writing a builder inside a test file.
               DAY and local times (local_dt), another terminal (make_terminal)
     people    users, the one test password, signing in by form (login) or API (bearer)
     planning  a day to plan (make_planning_world), then the same day as a draft, a
-              solved and a published plan; BEFORE, the planner's "now"
+              solved and a published plan; BEFORE, the planner's "now"; a plan and
+              its visits written directly (make_plan, make_visit)
     workorders  a fault reported at the desk (make_fault) and the repair it is
               escalated to (make_repair), a work order row (make_work_order),
               reading work orders and their events

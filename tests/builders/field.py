@@ -10,7 +10,9 @@ from sqlmodel import Session
 
 from dispatch.field import service as svc
 from dispatch.models import Plan, Visit, WorkOrder
+from tests.builders.planning import make_plan, make_visit
 from tests.builders.stock import level
+from tests.builders.workorders import make_work_order
 from tests.builders.world import World, make_world
 
 
@@ -35,46 +37,29 @@ def make_day(db: Session, *, kind: str = "repair") -> Day:
     card reader fails, in route order visit2 then visit."""
     w = make_world(db)
     today = svc.region_today(db, w.region.id)
-    plan = Plan(region_id=w.region.id, day=today, status="published", job_status="done")
-    db.add(plan)
-    db.flush()
+    plan = make_plan(db, w.region, today, job_status="done")
     now = svc.utcnow()
     wos, visits = [], []
     for i in range(2):
-        wo = WorkOrder(number=f"WO-T{i + 1:04d}", kind=kind, status="dispatched",
-                       region_id=w.region.id, merchant_id=w.merchant.id, terminal_id=w.terminal.id,
-                       title="Card slot / card reader fails", severity="down",
-                       predicted_parts=[{"kind": "card_reader", "qty": 1}],
-                       checklist=["clean_card_slot"])
-        db.add(wo)
-        db.flush()
-        v = Visit(plan_id=plan.id, work_order_id=wo.id, technician_id=w.tech.id, sequence=2 - i,
-                  planned_arrival=now + timedelta(hours=1 + i), window_start=now + timedelta(hours=i),
-                  window_end=now + timedelta(hours=2 + i), travel_seconds=900)
-        db.add(v)
+        wo = make_work_order(db, w, number=f"WO-T{i + 1:04d}", kind=kind, status="dispatched",
+                             title="Card slot / card reader fails", severity="down",
+                             predicted_parts=[{"kind": "card_reader", "qty": 1}],
+                             checklist=["clean_card_slot"])
+        v = make_visit(db, plan, wo, w.tech, sequence=2 - i, planned_arrival=now + timedelta(hours=1 + i),
+                       window_start=now + timedelta(hours=i), window_end=now + timedelta(hours=2 + i),
+                       travel_seconds=900)
         wos.append(wo)
         visits.append(v)
-    db.commit()
     return Day(w, plan, wos[0], visits[0], wos[1], visits[1])
 
 
 def make_tomorrow_visit(db: Session, day: Day) -> Visit:
     """A third work order (WO-T0009, printer jams) on tomorrow's published plan, for
     tech01."""
-    plan = Plan(region_id=day.world.region.id, day=day.plan.day + timedelta(days=1),
-                status="published", job_status="done")
-    db.add(plan)
-    db.flush()
-    wo = WorkOrder(number="WO-T0009", kind="repair", status="dispatched",
-                   region_id=day.world.region.id, merchant_id=day.world.merchant.id,
-                   terminal_id=day.world.terminal.id, title="Printer jams")
-    db.add(wo)
-    db.flush()
-    visit = Visit(plan_id=plan.id, work_order_id=wo.id, technician_id=day.world.tech.id,
-                  sequence=1, travel_seconds=600)
-    db.add(visit)
-    db.commit()
-    return visit
+    plan = make_plan(db, day.world.region, day.plan.day + timedelta(days=1), job_status="done")
+    wo = make_work_order(db, day.world, number="WO-T0009", kind="repair", status="dispatched",
+                         title="Printer jams")
+    return make_visit(db, plan, wo, day.world.tech, travel_seconds=600)
 
 
 def to_on_site(db: Session, day: Day) -> None:

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from dispatch.models import FaultReport, Plan, Terminal, TerminalModel, Visit, WorkOrder, WorkOrderEvent
+from dispatch.models import FaultReport, Terminal, TerminalModel, WorkOrder, WorkOrderEvent
 from maintenance.models import PMOccurrence, PMPlan
+from tests.builders.planning import make_plan, make_visit
 from tests.builders.workorders import make_work_order
 from tests.builders.world import World, local_dt, make_terminal, make_world
 
@@ -77,15 +78,11 @@ def make_repair_history(db: Session) -> World:
     fault(t2, utc(10, 10, 8), "printer", wo3)  # repeat: 20 days after Sep 20
     db.add(WorkOrderEvent(work_order_id=wo2.id, action="transition", from_status="on_site",
                           to_status="needs_follow_up", at=utc(10, 21)))
-    plan = Plan(region_id=w.region.id, day=date(2026, 10, 6), status="published")
-    db.add(plan)
-    db.flush()
     day = date(2026, 10, 6)
-    db.add(Visit(plan_id=plan.id, work_order_id=wo1.id, technician_id=w.tech.id, sequence=1,
-                 status="done", actual_arrival=local_dt(day, "10:00"), actual_end=local_dt(day, "11:00")))
-    db.add(Visit(plan_id=plan.id, work_order_id=wo3.id, technician_id=w.tech.id, sequence=2,
-                 status="done", actual_arrival=local_dt(day, "14:00"), actual_end=local_dt(day, "15:39")))
-    db.add(Visit(plan_id=plan.id, work_order_id=wo2.id, technician_id=w.tech2.id, sequence=1,
-                 status="planned"))
-    db.commit()
+    plan = make_plan(db, w.region, day)
+    make_visit(db, plan, wo1, w.tech, status="done", actual_arrival=local_dt(day, "10:00"),
+               actual_end=local_dt(day, "11:00"))
+    make_visit(db, plan, wo3, w.tech, sequence=2, status="done", actual_arrival=local_dt(day, "14:00"),
+               actual_end=local_dt(day, "15:39"))
+    make_visit(db, plan, wo2, w.tech2, status="planned")
     return w

@@ -1,13 +1,16 @@
 """A region's day to plan: ready work orders in the small world, and the same day as
 a draft, solved and published plan. Each step builds on the one before, so a test
-starts from the step it is about."""
+starts from the step it is about. Plans and visits written directly (make_plan,
+make_visit) are for tests about what a plan is used for, not how it is made."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session
 
-from dispatch.models import Merchant, Plan, WorkOrder, WorkOrderStatus
+from core.models import Region
+from dispatch.models import Merchant, Plan, Technician, Visit, WorkOrder, WorkOrderStatus
 from dispatch.planning import service as planning
 from dispatch.planning.problem import PlanInput, build_input
 from dispatch.planning.writeback import apply_solution
@@ -18,6 +21,24 @@ BEFORE = local_dt(DAY, "06:00")  # the dispatcher plans DAY early in its morning
 
 SPOTS = [(31.205, 121.430), (31.215, 121.445), (31.225, 121.470), (31.240, 121.480),
          (31.250, 121.455), (31.200, 121.490), (31.235, 121.430), (31.245, 121.495)]
+
+
+def make_plan(db: Session, region: Region, day: date, *, status: str = "published", **fields: Any) -> Plan:
+    """A plan of `region`'s `day` (published unless told), without visits, committed."""
+    plan = Plan(region_id=region.id, day=day, status=status, **fields)
+    db.add(plan)
+    db.commit()
+    return plan
+
+
+def make_visit(db: Session, plan: Plan, work_order: WorkOrder, technician: Technician, *,
+               sequence: int = 1, **fields: Any) -> Visit:
+    """`technician`'s visit of `work_order` on `plan`, at `sequence` in the route, committed."""
+    visit = Visit(plan_id=plan.id, work_order_id=work_order.id, technician_id=technician.id,
+                  sequence=sequence, **fields)
+    db.add(visit)
+    db.commit()
+    return visit
 
 
 def make_planning_world(db: Session, n_orders: int = 6, day: date = DAY) -> tuple[World, list[WorkOrder]]:

@@ -27,7 +27,9 @@ from notifications.outbox import enqueue_sms
 from tests.builders.field import aid
 from tests.builders.images import image_bytes
 from tests.builders.maintenance import make_pm_plan
+from tests.builders.planning import make_plan, make_visit
 from tests.builders.stock import make_loaner
+from tests.builders.workorders import make_work_order
 from tests.builders.world import World, local_dt, make_terminal, make_world
 
 HOURS = {d: [["00:00", "23:59"]] for d in ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
@@ -104,36 +106,27 @@ def make_words_world(db: Session, upload_dir: str) -> WordsWorld:
                                 symptoms="应用闪退", channel="email", actor=agent)
 
     # --- today's published plan on tech01's phone ---------------------------------
-    plan = Plan(region_id=w.region.id, day=day, status="published", job_status="done",
-                published_at=utcnow())
-    db.add(plan)
-    db.flush()
+    plan = make_plan(db, w.region, day, job_status="done", published_at=utcnow())
     now = utcnow()
     specs = [("repair", "high", "hw_printer"), ("install", "normal", ""),
              ("retrieval", "low", ""), ("backup_swap", "normal", "")]
     visits = []
     for i, (kind, priority, _cat) in enumerate(specs):
-        wo = WorkOrder(number=f"WO-Z{i + 1:04d}", kind=kind, status="dispatched",
-                       priority=priority, region_id=w.region.id, merchant_id=w.merchant.id,
-                       terminal_id=w.terminal.id if kind != "install" else None,
-                       title="Printer does not print" if kind == "repair" else "",
-                       severity="degraded", required_skills=["hardware", "card_reader"],
-                       predicted_parts=[{"kind": "card_reader", "qty": 1}],
-                       checklist=[{"code": "clean_card_slot", "label": "Clean the card slot",
-                                   "terminal": w.terminal.serial}])
-        db.add(wo)
-        db.flush()
-        v = Visit(plan_id=plan.id, work_order_id=wo.id, technician_id=w.tech.id, sequence=i + 1,
-                  planned_arrival=now + timedelta(hours=i), planned_start=now + timedelta(hours=i),
-                  planned_end=now + timedelta(hours=i, minutes=40),
-                  window_start=now + timedelta(hours=i), window_end=now + timedelta(hours=i + 1),
-                  travel_seconds=900)
-        db.add(v)
-        visits.append(v)
+        wo = make_work_order(db, w, number=f"WO-Z{i + 1:04d}", kind=kind, status="dispatched",
+                             priority=priority, terminal_id=w.terminal.id if kind != "install" else None,
+                             title="Printer does not print" if kind == "repair" else "",
+                             severity="degraded", required_skills=["hardware", "card_reader"],
+                             predicted_parts=[{"kind": "card_reader", "qty": 1}],
+                             checklist=[{"code": "clean_card_slot", "label": "Clean the card slot",
+                                         "terminal": w.terminal.serial}])
+        visits.append(make_visit(db, plan, wo, w.tech, sequence=i + 1, planned_arrival=now + timedelta(hours=i),
+                                 planned_start=now + timedelta(hours=i),
+                                 planned_end=now + timedelta(hours=i, minutes=40),
+                                 window_start=now + timedelta(hours=i), window_end=now + timedelta(hours=i + 1),
+                                 travel_seconds=900))
     # the escalated repair on the phone too (its description written at escalation)
-    db.add(Visit(plan_id=plan.id, work_order_id=escalated.id, technician_id=w.tech.id,
-                 sequence=len(visits) + 1, planned_arrival=now + timedelta(hours=5),
-                 window_start=now + timedelta(hours=5), window_end=now + timedelta(hours=6)))
+    make_visit(db, plan, escalated, w.tech, sequence=len(visits) + 1, planned_arrival=now + timedelta(hours=5),
+               window_start=now + timedelta(hours=5), window_end=now + timedelta(hours=6))
     plan.unassigned = [{"work_order_id": platinum_repair.id, "code": "no_skill"}]
     db.add(plan)
     db.commit()

@@ -11,11 +11,12 @@ from sqlmodel import select
 from core.api import Conflict, ValidationFailed
 from core.models import AuditEvent
 from dispatch.desk import service as svc
-from dispatch.models import Attachment, FaultReport, Plan, Visit, WorkOrder, WorkOrderEvent
+from dispatch.models import Attachment, FaultReport, WorkOrder, WorkOrderEvent
 from dispatch.workorders.attachments import MAX_BYTES, sniff_image, store_attachment
 from dispatch.workorders.service import transition
 from tests.builders.images import image_bytes
 from tests.builders.people import bearer, login
+from tests.builders.planning import make_plan, make_visit
 from tests.builders.workorders import make_fault
 from tests.builders.world import make_world
 
@@ -203,11 +204,7 @@ def test_work_order_list_filters_and_search(client, db):
 
 def _dispatched_to(db, w, tech) -> WorkOrder:
     wo = svc.escalate(db, make_fault(db, w))
-    plan = Plan(region_id=w.region.id, day=date(2026, 11, 24), status="published")
-    db.add(plan)
-    db.commit()
-    db.add(Visit(plan_id=plan.id, work_order_id=wo.id, technician_id=tech.id, sequence=1))
-    db.commit()
+    make_visit(db, make_plan(db, w.region, date(2026, 11, 24)), wo, tech)
     transition(db, wo, "planned")
     transition(db, wo, "dispatched")
     return wo

@@ -9,10 +9,11 @@ from functools import partial
 import pytest
 from sqlmodel import Session, select
 
-from dispatch.models import Merchant, Plan, Visit, WorkOrderEvent
+from dispatch.models import Merchant, Visit, WorkOrderEvent
 from dispatch.workorders.service import transition
 from notifications.models import OutboundMessage, SmsOptOut
 from notifications.sender import TwilioSender, drain_outbox
+from tests.builders.planning import make_plan, make_visit
 from tests.builders.workorders import make_repair
 from tests.builders.world import DAY, make_world
 from tests.notifications.fake_twilio import FakeTwilio
@@ -28,16 +29,10 @@ _escalate = partial(make_repair, symptoms="card not read", error_code="", by=Non
 
 
 def _visit(db, world, wo) -> Visit:
-    plan = Plan(region_id=world.region.id, day=DAY, status="published")
-    db.add(plan)
-    db.flush()
     start = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)  # 14:00 Shanghai
-    visit = Visit(plan_id=plan.id, work_order_id=wo.id, technician_id=world.tech.id, sequence=1,
-                  planned_arrival=start + timedelta(minutes=20), window_start=start,
-                  window_end=start + timedelta(hours=1), travel_seconds=1500)
-    db.add(visit)
-    db.commit()
-    return visit
+    return make_visit(db, make_plan(db, world.region, DAY), wo, world.tech,
+                      planned_arrival=start + timedelta(minutes=20), window_start=start,
+                      window_end=start + timedelta(hours=1), travel_seconds=1500)
 
 
 def _walk(db, world, wo, visit):

@@ -27,7 +27,9 @@ from inventory.models import Reservation, StockLevel, StockLocation, StockMove
 from tests.builders.field import aid, make_day
 from tests.builders.images import image_bytes
 from tests.builders.people import login, make_user
+from tests.builders.planning import make_plan, make_visit
 from tests.builders.stock import make_loaner
+from tests.builders.workorders import make_work_order
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Not actions on anyone's work: the sign-in blueprint (signing in and out, password
@@ -56,8 +58,8 @@ class Scene:
         db.add(StockLevel(location_id=self.van2.id, part_id=w.part.id, on_hand=5))
         db.add(StockMove(kind="receive", part_id=w.part.id, location_id=self.van2.id,
                          on_hand_delta=5))
-        self.own_open = self._wo(db, "WO-S0001", "dispatched", w.tech2.id)
-        self.own_done = self._wo(db, "WO-S0002", "completed", w.tech2.id)
+        self.own_open = self._wo(db, "WO-S0001", "dispatched", w.tech2)
+        self.own_done = self._wo(db, "WO-S0002", "completed", w.tech2)
         other_region = Region(code="PD", name="Pudong", timezone="Asia/Shanghai",
                               center_lat=31.22, center_lon=121.54, min_lat=31.1,
                               max_lat=31.3, min_lon=121.5, max_lon=121.7)
@@ -70,15 +72,10 @@ class Scene:
         db.add_all([tech5, merchant5])
         db.flush()
         make_user(db, "tech05", "technician", tech5.id)
-        plan5 = Plan(region_id=other_region.id, day=day.plan.day, status="published")
-        db.add(plan5)
-        db.flush()
-        self.region5_done = WorkOrder(number="WO-S0005", status="completed",
-                                      region_id=other_region.id, merchant_id=merchant5.id)
-        db.add(self.region5_done)
-        db.flush()
-        db.add(Visit(plan_id=plan5.id, work_order_id=self.region5_done.id,
-                     technician_id=tech5.id, sequence=1, status="done"))
+        self.region5_done = make_work_order(db, w, number="WO-S0005", status="completed",
+                                            region_id=other_region.id, merchant_id=merchant5.id,
+                                            terminal_id=None)
+        make_visit(db, make_plan(db, other_region, day.plan.day), self.region5_done, tech5, status="done")
         # tech01's first work order: a down terminal with an accepted backup, a
         # reservation at tech01's van and the fault it came from
         self.loaner = make_loaner(db, w, "LN-PAX-9")
@@ -97,14 +94,10 @@ class Scene:
         db.add(self.reservation)
         db.commit()
 
-    def _wo(self, db, number: str, status: str, technician_id: int) -> WorkOrder:
-        w = self.w
-        wo = WorkOrder(number=number, status=status, region_id=w.region.id,
-                       merchant_id=w.merchant.id, terminal_id=w.terminal.id)
-        db.add(wo)
-        db.flush()
-        db.add(Visit(plan_id=self.day.plan.id, work_order_id=wo.id, technician_id=technician_id,
-                     sequence=5, status="done" if status == "completed" else "planned"))
+    def _wo(self, db, number: str, status: str, technician: Technician) -> WorkOrder:
+        wo = make_work_order(db, self.w, number=number, status=status)
+        make_visit(db, self.day.plan, wo, technician, sequence=5,
+                   status="done" if status == "completed" else "planned")
         return wo
 
     def consume(self, work_order_id: int, van_id: int) -> dict:
@@ -276,7 +269,7 @@ def test_a_visit_on_a_draft_plan_puts_nothing_on_the_route(db, scene):
     draft = Plan(region_id=scene.w.region.id, day=date(2030, 1, 1), status="draft")
     db.add(draft)
     db.flush()
-    wo = scene._wo(db, "WO-S0009", "ready", scene.w.tech2.id)
+    wo = scene._wo(db, "WO-S0009", "ready", scene.w.tech2)
     db.exec(select(Visit).where(Visit.work_order_id == wo.id)).one().plan_id = draft.id
     db.commit()
     with pytest.raises(Forbidden):

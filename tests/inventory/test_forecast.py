@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from core.timeutil import utcnow
-from dispatch.models import Plan, Terminal, TerminalModel, Visit
+from dispatch.models import Terminal, TerminalModel
 from inventory import forecast, stock
 from inventory.models import Part, PartFit
+from tests.builders.planning import make_plan, make_visit
 from tests.builders.workorders import make_work_order
 from tests.builders.world import make_world
 
@@ -14,13 +15,9 @@ DAY = date(2026, 11, 25)
 
 
 def _plan(db, world, status, wos, tech=None):
-    plan = Plan(region_id=world.region.id, day=DAY, status=status)
-    db.add(plan)
-    db.commit()
+    plan = make_plan(db, world.region, DAY, status=status)
     for i, wo in enumerate(wos):
-        db.add(Visit(plan_id=plan.id, work_order_id=wo.id,
-                     technician_id=(tech or world.tech).id, sequence=i))
-    db.commit()
+        make_visit(db, plan, wo, tech or world.tech, sequence=i)
     return plan
 
 

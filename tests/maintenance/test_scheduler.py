@@ -10,12 +10,12 @@ from sqlmodel import select
 
 from core.db import make_engine
 from core.models import AuditEvent
-from dispatch.models import Plan, Visit
 from dispatch.workorders.service import create_work_order
 from maintenance import jobs
 from maintenance.scheduler import JOB_DEFAULTS, SchedulerGuard, build_scheduler
 from notifications.models import OutboundMessage
 from tests.builders.maintenance import make_pm_plan
+from tests.builders.planning import make_plan, make_visit
 from tests.builders.workorders import events, work_orders
 from tests.builders.world import make_world
 
@@ -142,14 +142,10 @@ def test_completed_work_is_not_warned_about(db):
 
 
 def _plan_visit(db, w, wo, day: date, start_hour_utc: int) -> None:
-    plan = Plan(region_id=w.region.id, day=day, status="published")
-    db.add(plan)
-    db.flush()
     start = datetime(day.year, day.month, day.day, start_hour_utc, tzinfo=UTC)
-    db.add(Visit(plan_id=plan.id, work_order_id=wo.id, technician_id=w.tech.id, sequence=1,
-                 planned_start=start, planned_end=start + timedelta(minutes=30),
-                 window_start=start - timedelta(minutes=30), window_end=start + timedelta(minutes=30)))
-    db.commit()
+    make_visit(db, make_plan(db, w.region, day), wo, w.tech, planned_start=start,
+               planned_end=start + timedelta(minutes=30), window_start=start - timedelta(minutes=30),
+               window_end=start + timedelta(minutes=30))
 
 
 def test_day_before_reminder_is_queued_once_per_preventive_visit(db):
