@@ -16,6 +16,7 @@ made, and add to them rather than writing a builder inside a test file.
     images    photos of any format and size (image_bytes), a drawn signature
     maintenance  preventive plans (make_pm_plan) and their occurrences, a repair
               history for the analytics and the archive (make_repair_history)
+    sms       a message in the outbox, queued as the app queues it (queue_sms)
     words     the world in which every vocabulary word shows on some page
               (make_words_world)
 

@@ -15,8 +15,8 @@ from dispatch.models import Plan, Visit
 from dispatch.planning import jobs as plan_jobs
 from dispatch.planning.queues import PLAN_JOB_FUNCS, record_lost_job
 from notifications.models import OutboundMessage
-from notifications.outbox import enqueue_sms
 from tests.builders.planning import BEFORE, make_draft_plan
+from tests.builders.sms import queue_sms
 from tests.integration.conftest import run_worker_burst, worker_env
 from tests.notifications.fake_twilio import FakeTwilio
 
@@ -63,9 +63,7 @@ def test_plan_solve_queued_under_the_old_name_runs(db, engine, db_url, redis_url
 def test_sms_drain_queued_under_the_old_name_runs(db, db_url, redis_url, redis_conn, rq_queue):
     numbers = [f"+86139{i:08d}" for i in range(2)]
     for i, number in enumerate(numbers):
-        enqueue_sms(db, key=f"old-name-{i}", to=number, template="visit_done", locale="en",
-                    context={"ref": f"WO-{i:04d}"})
-    db.commit()
+        queue_sms(db, f"old-name-{i}", number, context={"ref": f"WO-{i:04d}"})
     job = Queue(rq_queue, connection=redis_conn).enqueue(
         "dispatch.queues.drain_outbox_job", db_url, 200, None)
     fake = FakeTwilio()

@@ -23,8 +23,8 @@ from dispatch.planning.queues import (
     request_outbox_drain,
 )
 from notifications.models import OutboundMessage
-from notifications.outbox import enqueue_sms
 from tests.builders.planning import BEFORE, make_draft_plan
+from tests.builders.sms import queue_sms
 from tests.integration.conftest import run_worker_burst, start_worker, worker_env
 from tests.notifications.fake_twilio import FakeTwilio
 
@@ -96,9 +96,7 @@ def _twilio_env(fake: FakeTwilio, base_url: str) -> dict:
 def _enqueue_notices(db, n: int) -> list[str]:
     numbers = [f"+86138{i:08d}" for i in range(n)]
     for i, number in enumerate(numbers):
-        enqueue_sms(db, key=f"itest-{i}", to=number, template="visit_done", locale="en",
-                    context={"ref": f"WO-{i:04d}"})
-    db.commit()
+        queue_sms(db, f"itest-{i}", number, context={"ref": f"WO-{i:04d}"})
     return numbers
 
 

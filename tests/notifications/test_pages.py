@@ -2,20 +2,19 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
 from sqlmodel import Session, select
 
 from notifications.models import InboundMessage, OutboundMessage
-from notifications.outbox import enqueue_sms
 from tests.builders.people import login
+from tests.builders.sms import queue_sms
 from tests.builders.world import make_world
 
 NUMBER = "+8613812345678"
 
 
-def _queue(db, key="k1", locale="zh"):
-    enqueue_sms(db, key=key, to=NUMBER, template="visit_done", locale=locale, context={"ref": "WO-9"})
-    db.commit()
+_queue = partial(queue_sms, locale="zh", context={"ref": "WO-9"})
 
 
 def test_template_page_shows_segment_counts_per_locale(client, db):

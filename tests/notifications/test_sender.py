@@ -6,6 +6,7 @@ import contextlib
 import json
 import threading
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from sqlmodel import Session, select
@@ -19,20 +20,14 @@ from notifications.sender import (
     claim_due,
     drain_outbox,
 )
+from tests.builders.sms import queue_sms
 from tests.notifications.conftest import FROM
 
 NUMBER = "+8613812345678"
 T0 = datetime(2030, 1, 7, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, outside quiet hours
 
 
-def _enqueue(db, key="k1", to=NUMBER, **kw):
-    args = {"key": key, "to": to, "template": "visit_done", "locale": "en", "context": {"ref": key}}
-    args.update(kw)
-    row = enqueue_sms(db, **args)
-    row.next_attempt_at = T0 - timedelta(minutes=1)
-    db.add(row)
-    db.commit()
-    return row
+_enqueue = partial(queue_sms, due_at=T0 - timedelta(minutes=1))  # due when the tests' clock reads T0
 
 
 def _row(engine, key="k1") -> OutboundMessage:

@@ -3,6 +3,7 @@ callbacks, inbound messages once per SID, STOP / START / HELP, replies to dispat
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
 import pytest
 from sqlmodel import Session, select
@@ -13,6 +14,7 @@ from notifications.models import InboundMessage, OutboundMessage, SmsOptOut
 from notifications.outbox import enqueue_sms
 from notifications.sender import DevSender, drain_outbox
 from notifications.signals import inbound_reply
+from tests.builders.sms import queue_sms
 
 TOKEN = "webhook-test-token"
 PUBLIC = "https://fixroute.example.com"
@@ -46,10 +48,7 @@ def _inbound(sid: str, body: str, sender: str = NUMBER) -> dict:
             "To": "+15005550006", "Body": body, "NumMedia": "0"}
 
 
-def _sent_row(db, key="k1"):
-    row = enqueue_sms(db, key=key, to=NUMBER, template="visit_done", locale="en", context={"ref": "WO-1"})
-    db.commit()
-    return row
+_sent_row = partial(queue_sms, context={"ref": "WO-1"})
 
 
 def test_inbound_with_valid_signature_is_stored_once_per_sid(signed_app, client, engine):
