@@ -27,8 +27,9 @@ import notifications
 from core import auth as core_auth
 from core import cli as core_cli
 from core import web as core_web
-from core.api import APIError, api_v1, error_response
+from core.api import api_v1, error_body, error_response, http_status
 from core.db import close_session, make_engine, register_model_modules
+from core.errors import DomainError, TooManyAttempts
 from core.i18n import LANGUAGES, init_i18n
 from core.openapi import build_spec
 from core.security import init_security
@@ -150,17 +151,20 @@ def _register_error_handlers(app: Flask) -> None:
         if session is not None:
             session.rollback()
 
-    @app.errorhandler(APIError)
-    def _api_error(exc: APIError):
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        # A service's refusal (core.errors): its status comes from core.api, the one
+        # place that maps kinds of error to HTTP.
         rollback()
+        status = http_status(exc)
         if request.path.startswith("/api/") or request.is_json or request.accept_mimetypes.best == "application/json":
-            resp = jsonify(exc.to_dict())
-            resp.status_code = exc.status
-            if getattr(exc, "retry_after", None):
+            resp = jsonify(error_body(exc))
+            resp.status_code = status
+            if isinstance(exc, TooManyAttempts) and exc.retry_after:
                 resp.headers["Retry-After"] = str(exc.retry_after)
             return resp
-        return render_template("core/error.html", status=exc.status, message=exc.message,
-                               fields=exc.fields), exc.status
+        return render_template("core/error.html", status=status, message=exc.message,
+                               fields=exc.fields), status
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):

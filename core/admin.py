@@ -13,10 +13,10 @@ from sqlmodel import Session, select
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from core.api import APIError
 from core.audit import record_audit
 from core.auth import roles_required
 from core.db import get_session
+from core.errors import Conflict, DomainError, NotFound
 from core.models import Depot, Region, Role, User
 from core.users import create_user, password_reset_token, update_user
 from core.web import ROLE_LABELS
@@ -80,7 +80,7 @@ def index():
                             display_name=form.display_name.data or "",
                             technician_id=tech_id, actor_user_id=current_user.id)
                 session.commit()
-            except APIError as exc:
+            except DomainError as exc:
                 session.rollback()
                 _put_errors(form, exc)
             else:
@@ -99,10 +99,9 @@ def set_active(user_id: int):
     session = get_session()
     user = session.get(User, user_id)
     if user is None:
-        raise APIError(_("No such user."), status=404, code="not_found", field="user_id")
+        raise NotFound(_("No such user."), field="user_id")
     if user.id == current_user.id:
-        raise APIError(_("You cannot deactivate yourself."), status=409, code="conflict",
-                       field="user_id")
+        raise Conflict(_("You cannot deactivate yourself."), field="user_id")
     user.active = request.form.get("active") == "1"
     record_audit(session, "user", user.id, "activated" if user.active else "deactivated",
                  current_user.id)
@@ -119,7 +118,7 @@ class EditUserForm(FlaskForm):
 def _user_or_404(session, user_id: int) -> User:
     user = session.get(User, user_id) if 0 < user_id <= 2**31 - 1 else None
     if user is None:
-        raise APIError(_("No such user."), status=404, code="not_found", field="user_id")
+        raise NotFound(_("No such user."), field="user_id")
     return user
 
 
@@ -158,7 +157,7 @@ def edit_user(user_id: int):
                             role=form.role.data, technician_id=tech_id,
                             actor_user_id=current_user.id)
                 session.commit()
-            except APIError as exc:
+            except DomainError as exc:
                 session.rollback()
                 _put_errors(form, exc)
             else:
@@ -187,7 +186,7 @@ def reset_password(user_id: int):
     return render_template("admin/user.html", form=form, user=user, reset_link=link)
 
 
-def _put_errors(form, exc: APIError) -> None:
+def _put_errors(form, exc: DomainError) -> None:
     for f in exc.fields:
         name = {"technician_id": "technician_code"}.get(f["field"], f["field"])
         target = getattr(form, name, None)

@@ -3,6 +3,8 @@
 Every error under /api/ answers
 ``{"error": {"status", "code", "message", "fields": [{"field", "reason"}]}}`` so
 that scripts and the phones can show the field and the reason without guessing.
+Services raise the errors of `core.errors`, which know nothing of HTTP; the status of
+each kind is decided here (`HTTP_STATUS`, `http_status`) and nowhere else.
 
 Messages and reasons are written with ``lazy_gettext`` (``_l``) and turned into text
 only when they are read: a page or a JSON answer shows them in the language of the
@@ -22,7 +24,16 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from werkzeug.exceptions import BadRequest
 
-from core.i18n import in_english
+from core.errors import (
+    AuthenticationFailed,
+    Conflict,
+    DomainError,
+    Expired,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    TooManyAttempts,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -47,91 +58,38 @@ def _install_json_provider(state) -> None:
     state.app.json = SafeJSONProvider(state.app)
 
 
-class APIError(Exception):
-    """An error a client can act on. Services raise it (or a subclass) and views
-    let it through; the handler renders the one error format (JSON for /api/, a
-    flash message or error page for HTML).
-
-    `message` and each field's `reason` may be lazy strings (``_l("...")``, with
-    ``%(name)s`` parameters): `.message` and `.fields` give them as text in the
-    current request's language, `.message_en` in English (for logs and stored notes)."""
-
-    status = 400
-    code = "bad_request"
-
-    def __init__(
-        self,
-        message: Any,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        field: str | None = None,
-        fields: list[dict[str, Any]] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self._message = message
-        if status is not None:
-            self.status = status
-        if code is not None:
-            self.code = code
-        self._fields = list(fields or [])
-        if field is not None:
-            self._fields.insert(0, {"field": field, "reason": message})
-
-    @property
-    def message(self) -> str:
-        """The reason, in the language of the current request."""
-        return str(self._message)
-
-    @property
-    def message_en(self) -> str:
-        """The reason in English, whatever the request's language."""
-        return in_english(self._message)
-
-    @property
-    def fields(self) -> list[dict[str, str]]:
-        """[{"field", "reason"}], each reason in the language of the current request."""
-        return [{**f, "reason": str(f["reason"])} for f in self._fields]
-
-    @property
-    def fields_en(self) -> list[dict[str, str]]:
-        """[{"field", "reason"}], each reason in English."""
-        return [{**f, "reason": in_english(f["reason"])} for f in self._fields]
-
-    def __str__(self) -> str:
-        return self.message
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "error": {
-                "status": self.status,
-                "code": self.code,
-                "message": self.message,
-                "fields": self.fields,
-            }
-        }
+# The HTTP status of each kind of domain error (core.errors): the one place that knows.
+# A subclass answers as the nearest class listed; DomainError itself is a 400.
+HTTP_STATUS: dict[type[DomainError], int] = {
+    InvalidInput: 422,
+    NotFound: 404,
+    Conflict: 409,
+    NotAllowed: 403,
+    AuthenticationFailed: 401,
+    Expired: 410,
+    TooManyAttempts: 429,
+}
 
 
-class ValidationFailed(APIError):
-    status = 422
-    code = "validation_error"
+def http_status(exc: DomainError) -> int:
+    """The status a domain error answers with, on the API and on an HTML page."""
+    for cls in type(exc).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return 400
 
 
-class NotFound(APIError):
-    status = 404
-    code = "not_found"
+def error_body(exc: DomainError) -> dict[str, Any]:
+    """The one JSON error format for a domain error, in the request's language."""
+    return {"error": {"status": http_status(exc), "code": exc.code, "message": exc.message,
+                      "fields": exc.fields}}
 
 
-class Conflict(APIError):
-    """A state change that the current state does not allow (409)."""
-
-    status = 409
-    code = "conflict"
-
-
-class Forbidden(APIError):
-    status = 403
-    code = "forbidden"
+# The names services raised before core.errors, kept for one release so that code
+# written against them meanwhile still runs; new code imports from core.errors.
+APIError = DomainError
+ValidationFailed = InvalidInput
+Forbidden = NotAllowed
 
 
 def error_response(status: int, code: str, message: str, fields=None) -> Response:
@@ -157,9 +115,9 @@ def parse_body(model: type[M], data: Any = None) -> M:
     if data is None:
         data = request.get_json(silent=True)
         if data is None:
-            raise ValidationFailed(_l("request body must be a JSON object"), field="body")
+            raise InvalidInput(_l("request body must be a JSON object"), field="body")
     if not isinstance(data, dict):
-        raise ValidationFailed(_l("request body must be a JSON object"), field="body")
+        raise InvalidInput(_l("request body must be a JSON object"), field="body")
     refuse_unstorable_text(data)
     try:
         return model.model_validate(data)
@@ -198,9 +156,9 @@ def refuse_unstorable_text(data: Any) -> None:
             raise _field_error(_loc_to_field(loc), problem)
 
 
-def _field_error(field: str, reason: Any) -> ValidationFailed:
-    return ValidationFailed(_l("%(field)s: %(reason)s", field=field, reason=reason),
-                            fields=[{"field": field, "reason": reason}])
+def _field_error(field: str, reason: Any) -> InvalidInput:
+    return InvalidInput(_l("%(field)s: %(reason)s", field=field, reason=reason),
+                        fields=[{"field": field, "reason": reason}])
 
 
 def parse_query(model: type[M]) -> M:
@@ -258,14 +216,14 @@ def _pydantic_reason(err: Mapping[str, Any]) -> Any:
         return err["msg"]
 
 
-def validation_error_from_pydantic(exc: ValidationError) -> ValidationFailed:
+def validation_error_from_pydantic(exc: ValidationError) -> InvalidInput:
     fields = [
         {"field": _loc_to_field(err["loc"]), "reason": _pydantic_reason(err)}
         for err in exc.errors()
     ]
     first = fields[0] if fields else {"field": "body", "reason": _l("invalid")}
     message = _l("%(field)s: %(reason)s", field=first["field"], reason=first["reason"])
-    return ValidationFailed(message, fields=fields)
+    return InvalidInput(message, fields=fields)
 
 
 MAX_PAGE = 100_000  # keeps OFFSET inside the database's integer range (the OpenAPI
@@ -296,9 +254,9 @@ class Page(BaseModel):
 
     def model_post_init(self, _ctx: Any) -> None:
         if not 1 <= self.page <= MAX_PAGE:
-            raise ValidationFailed(_l("must be between 1 and %(max)s", max=MAX_PAGE), field="page")
+            raise InvalidInput(_l("must be between 1 and %(max)s", max=MAX_PAGE), field="page")
         if not 1 <= self.per_page <= 200:
-            raise ValidationFailed(_l("must be between 1 and %(max)s", max=200), field="per_page")
+            raise InvalidInput(_l("must be between 1 and %(max)s", max=200), field="per_page")
 
 
 def read_page() -> Page:
@@ -306,11 +264,11 @@ def read_page() -> Page:
     try:
         page = int(args.get("page", 1))
     except ValueError:
-        raise ValidationFailed(_l("must be an integer"), field="page") from None
+        raise InvalidInput(_l("must be an integer"), field="page") from None
     try:
         per_page = int(args.get("per_page", 50))
     except ValueError:
-        raise ValidationFailed(_l("must be an integer"), field="per_page") from None
+        raise InvalidInput(_l("must be an integer"), field="per_page") from None
     return Page(page=page, per_page=per_page)
 
 

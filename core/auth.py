@@ -27,8 +27,9 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from core import openapi
-from core.api import APIError, api_v1, error_response, parse_body
+from core.api import api_v1, error_response, http_status, parse_body
 from core.db import get_session
+from core.errors import DomainError, NotAllowed
 from core.models import Role, User
 from core.security import safe_next
 from core.users import (
@@ -134,7 +135,7 @@ STAFF = (Role.DISPATCHER, Role.AGENT)
 def ensure_own_technician(technician_id: int) -> None:
     """Technicians see and change only their own work; staff roles see all."""
     if current_user.role == Role.TECHNICIAN and current_user.technician_id != technician_id:
-        raise APIError(_l("this belongs to another technician"), status=403, code="forbidden")
+        raise NotAllowed(_l("this belongs to another technician"))
 
 
 class LoginForm(FlaskForm):
@@ -159,7 +160,7 @@ def login():
             flash(_("Too many failed sign-ins. Try again in %(s)s seconds.", s=exc.retry_after),
                   "error")
             status = 429
-        except APIError:
+        except DomainError:
             flash(_("Unknown username or wrong password."), "error")
             status = 401
         else:
@@ -186,9 +187,9 @@ def reset_password(token: str):
     session = get_session()
     try:
         user = user_for_reset_token(session, token, current_app.config["SECRET_KEY"])
-    except APIError as exc:
+    except DomainError as exc:
         session.rollback()
-        return render_template("auth/reset.html", form=None, error=exc.message), exc.status
+        return render_template("auth/reset.html", form=None, error=exc.message), http_status(exc)
     form = NewPasswordForm()
     status = 200
     if form.validate_on_submit():
@@ -198,7 +199,7 @@ def reset_password(token: str):
             try:
                 set_password(session, user, form.password.data, actor_user_id=user.id)
                 session.commit()
-            except APIError as exc:
+            except DomainError as exc:
                 session.rollback()
                 form.password.errors.append(exc.message)
             else:
@@ -246,7 +247,7 @@ def create_token():
 def revoke_current_token():
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
-        raise APIError(_l("send the token to revoke as a bearer token"), field="Authorization")
+        raise DomainError(_l("send the token to revoke as a bearer token"), field="Authorization")
     revoke_token(get_session(), header[7:].strip(), current_user.id)
     return jsonify({"revoked": True})
 

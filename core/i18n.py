@@ -10,6 +10,7 @@ from flask_babel import Babel, force_locale
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
+from core.errors import set_english_renderer
 from core.settings import PROJECT_ROOT
 
 LANGUAGES = {"en": "English", "zh": "中文"}
@@ -55,6 +56,9 @@ def in_english(text) -> str:
     notes kept in the database, which do not change with the reader's language."""
     with force_locale("en"):
         return str(text)
+
+
+set_english_renderer(in_english)  # core.errors' message_en and fields_en
 
 
 def lazy_word(words: Callable[[], Mapping[str, str]], code: str) -> LazyString:

@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from core.api import APIError, ValidationFailed
 from core.audit import record_audit
 from core.db import rowcount, table_of
+from core.errors import AuthenticationFailed, Conflict, Expired, InvalidInput, NotFound, TooManyAttempts
 from core.models import ApiToken, LoginThrottle, Role, User
 from core.timeutil import as_utc, utcnow
 
@@ -27,14 +27,9 @@ THROTTLE_MAX_SECONDS = 15 * 60
 THROTTLE_FORGET_AFTER = timedelta(hours=1)
 
 
-class TooManyAttempts(APIError):
-    status = 429
-    code = "too_many_attempts"
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(_l("too many failed sign-ins; try again in %(s)s s", s=retry_after),
-                         field="password")
-        self.retry_after = retry_after
+def _too_many_attempts(retry_after: int) -> TooManyAttempts:
+    return TooManyAttempts(_l("too many failed sign-ins; try again in %(s)s s", s=retry_after),
+                           retry_after=retry_after, field="password")
 
 
 def normalise_username(username: str | None) -> str:
@@ -78,21 +73,20 @@ def create_user(
 ) -> User:
     username = normalise_username(username)
     if not username or len(username) > 64:
-        raise ValidationFailed(_l("must be 1 to 64 characters"), field="username")
+        raise InvalidInput(_l("must be 1 to 64 characters"), field="username")
     if role not in {r.value for r in Role}:
-        raise ValidationFailed(_l("must be one of %(choices)s",
-                                  choices=", ".join(r.value for r in Role)), field="role")
+        raise InvalidInput(_l("must be one of %(choices)s",
+                              choices=", ".join(r.value for r in Role)), field="role")
     if len(password or "") < 8:
-        raise ValidationFailed(_l("must be at least 8 characters"), field="password")
+        raise InvalidInput(_l("must be at least 8 characters"), field="password")
     if role == Role.TECHNICIAN and technician_id is None:
-        raise ValidationFailed(_l("a technician account needs a technician"), field="technician_id")
+        raise InvalidInput(_l("a technician account needs a technician"), field="technician_id")
     if technician_id is not None and session.exec(
         select(User).where(User.technician_id == technician_id)
     ).first():
-        raise APIError(_l("this technician already has an account"), status=409, code="conflict",
-                       field="technician_id")
+        raise Conflict(_l("this technician already has an account"), field="technician_id")
     if session.exec(select(User).where(User.username == username)).first():
-        raise APIError(_l("username already taken"), status=409, code="conflict", field="username")
+        raise Conflict(_l("username already taken"), field="username")
     user = User(
         username=username,
         display_name=display_name or username,
@@ -137,7 +131,7 @@ def _claim_attempt(session: Session, key: str, free_failures: int, now: datetime
                 pass  # another attempt made the row first: claim on it
             continue
         if row.locked_until and as_utc(row.locked_until) > now:
-            raise TooManyAttempts(int((as_utc(row.locked_until) - now).total_seconds()) + 1)
+            raise _too_many_attempts(int((as_utc(row.locked_until) - now).total_seconds()) + 1)
         stale = row.last_failure_at and as_utc(row.last_failure_at) < now - THROTTLE_FORGET_AFTER
         failures = 1 if stale else row.failures + 1
         locked_until = (now + timedelta(seconds=_wait_seconds(failures, free_failures))
@@ -149,7 +143,7 @@ def _claim_attempt(session: Session, key: str, free_failures: int, now: datetime
         ))
         if claimed == 1:
             return
-    raise TooManyAttempts(1)  # this many attempts at once on one key: a burst, slow it down
+    raise _too_many_attempts(1)  # this many attempts at once on one key: a burst, slow it down
 
 
 def _give_back(session: Session, key: str, free_failures: int) -> None:
@@ -190,8 +184,7 @@ def authenticate(
     stored_hash = user.password_hash if user is not None and usable else _dummy_password_hash()
     password_ok = check_password_hash(stored_hash, password or "")
     if user is None or not (usable and password_ok):
-        raise APIError(_l("unknown username or wrong password"), status=401, code="unauthorized",
-                       field="password")
+        raise AuthenticationFailed(_l("unknown username or wrong password"), field="password")
     session.execute(sa.delete(_THROTTLE).where(_THROTTLE.c.key == name_key))
     _give_back(session, address_key, THROTTLE_FREE_FAILURES_PER_ADDRESS)
     session.commit()
@@ -260,19 +253,18 @@ def update_user(session: Session, user: User, *, display_name: str, role: str,
     """Name, role and technician of an account; the caller commits. A role change ends
     the user's browser sessions: what they may see changed under them."""
     if role not in {r.value for r in Role}:
-        raise ValidationFailed(_l("must be one of %(choices)s",
-                                  choices=", ".join(r.value for r in Role)), field="role")
+        raise InvalidInput(_l("must be one of %(choices)s",
+                              choices=", ".join(r.value for r in Role)), field="role")
     if len(display_name or "") > 120:
-        raise ValidationFailed(_l("must be at most %(n)s characters", n=120), field="display_name")
+        raise InvalidInput(_l("must be at most %(n)s characters", n=120), field="display_name")
     if role == Role.TECHNICIAN and technician_id is None:
-        raise ValidationFailed(_l("a technician account needs a technician"), field="technician_id")
+        raise InvalidInput(_l("a technician account needs a technician"), field="technician_id")
     if role != Role.TECHNICIAN:
         technician_id = None
     if technician_id is not None and session.exec(
         select(User).where(User.technician_id == technician_id, User.id != user.id)
     ).first():
-        raise APIError(_l("this technician already has an account"), status=409, code="conflict",
-                       field="technician_id")
+        raise Conflict(_l("this technician already has an account"), field="technician_id")
     before = {"display_name": user.display_name, "role": user.role,
               "technician_id": user.technician_id}
     user.display_name = (display_name or "").strip() or user.username
@@ -309,15 +301,13 @@ def user_for_reset_token(session: Session, token: str, secret_key: str,
     try:
         data = URLSafeTimedSerializer(secret_key, salt=_RESET_SALT).loads(token, max_age=max_age)
     except SignatureExpired as exc:
-        raise APIError(_l("this link has expired; ask an administrator for a new one"),
-                       status=410, code="expired", field="token") from exc
+        raise Expired(_l("this link has expired; ask an administrator for a new one"),
+                      field="token") from exc
     except BadSignature as exc:
-        raise APIError(_l("this link is not valid"), status=404, code="not_found",
-                       field="token") from exc
+        raise NotFound(_l("this link is not valid"), field="token") from exc
     user = session.get(User, data.get("u")) if isinstance(data, dict) else None
     if user is None or not user.active or data.get("p") != _password_fingerprint(user):
-        raise APIError(_l("this link was already used or replaced"), status=410, code="expired",
-                       field="token")
+        raise Expired(_l("this link was already used or replaced"), field="token")
     return user
 
 
@@ -326,9 +316,9 @@ def set_password(session: Session, user: User, password: str, *,
     """A new password ends every browser session and API token of the user; the
     caller commits."""
     if len(password or "") < 8:
-        raise ValidationFailed(_l("must be at least 8 characters"), field="password")
+        raise InvalidInput(_l("must be at least 8 characters"), field="password")
     if len(password) > 256:
-        raise ValidationFailed(_l("must be at most %(n)s characters", n=256), field="password")
+        raise InvalidInput(_l("must be at most %(n)s characters", n=256), field="password")
     user.password_hash = generate_password_hash(password)
     user.session_version = (user.session_version or 0) + 1
     session.add(user)

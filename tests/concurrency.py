@@ -7,13 +7,19 @@ from collections.abc import Callable
 
 from sqlmodel import Session
 
-from core.api import APIError
 from core.db import make_engine
+from core.errors import DomainError
+
+
+def error_kind(exc: Exception) -> str:
+    """The core.errors class a refusal is, by name: a subclass (InsufficientStock)
+    counts as the kind it is of (Conflict), as its HTTP status did."""
+    return next(c.__name__ for c in type(exc).__mro__ if c.__module__ == "core.errors")
 
 
 def run_at_once(db_url: str, n: int, action: Callable[[Session], object], *,
-                refused: tuple[type[Exception], ...] = (APIError,),
-                describe: Callable[[Exception], str] = lambda e: f"refused:{e.status}",
+                refused: tuple[type[Exception], ...] = (DomainError,),
+                describe: Callable[[Exception], str] = lambda e: f"refused:{error_kind(e)}",
                 ) -> list[str]:
     """Run `action(session)` in `n` threads released together; return one outcome each:
     "ok", `describe(exc)` for an expected refusal, "error:..." for anything else."""

@@ -8,9 +8,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlmodel import select
 
-from core.api import MAX_ID, APIError, ValidationFailed
+from core.api import MAX_ID
 from core.auth import roles_required
 from core.db import get_session
+from core.errors import DomainError, InvalidInput, NotFound
 from core.models import Depot, Role
 from core.timeutil import utcnow
 from core.words import sentence, word
@@ -90,7 +91,7 @@ def _form_id(raw) -> int | None:
     if not raw:
         return None
     if not str(raw).isdigit() or not 1 <= int(raw) <= MAX_ID:
-        raise ValidationFailed(_l("must be a positive integer"), field="loaner_terminal_id")
+        raise InvalidInput(_l("must be a positive integer"), field="loaner_terminal_id")
     return int(raw)
 
 
@@ -98,12 +99,12 @@ def _form_id(raw) -> int | None:
 @roles_required(*ROLES)
 def backup_action(work_order_id: int, action: str):
     if action not in _ACTIONS:
-        raise APIError(_l("unknown action"), status=404, code="not_found", field="action")
+        raise NotFound(_l("unknown action"), field="action")
     session = get_session()
     wo = backup._load(session, work_order_id)
     try:
         _ACTIONS[action](session, wo, request.form)
-    except APIError as exc:
+    except DomainError as exc:
         flash(exc.message, "error")
     else:
         flash(str(_DONE[action]), "success")

@@ -12,9 +12,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlmodel import select
 
-from core.api import APIError
+from core.api import http_status
 from core.auth import STAFF, roles_required
 from core.db import begin_write, get_session
+from core.errors import DomainError, InvalidInput
 from core.models import Region, Role, User
 from core.timeutil import default_timezone, region_timezone, to_local, utcnow
 from dispatch import words as dwords
@@ -113,7 +114,7 @@ def _field_label(field: str) -> str:
     return str(FIELD_LABELS.get(field.split("[", 1)[0].split(".", 1)[0], field))
 
 
-def _flash_error(exc: APIError) -> None:
+def _flash_error(exc: DomainError) -> None:
     """The service's reason, in the agent's language, after the field it is about."""
     field = exc.fields[0]["field"] if exc.fields else ""
     flash(_("%(field)s: %(reason)s", field=_field_label(field), reason=exc.message) if field
@@ -207,10 +208,10 @@ def record_fault(merchant_id: int):
             error_code=form.get("error_code", "").replace("\x00", ""),
             channel=form.get("channel", "phone"), actor=_actor(), upload_dir=upload_dir(),
             photos=[(f.stream.read(att_svc.MAX_BYTES + 1), f.filename) for f in photos])
-    except APIError as exc:
+    except DomainError as exc:
         session.rollback()
         _flash_error(exc)
-        return _render_merchant_card(session, merchant_id, form=form, status=exc.status)
+        return _render_merchant_card(session, merchant_id, form=form, status=http_status(exc))
     flash(_("Fault recorded. Walk the checklist with the merchant."), "success")
     return redirect(url_for("desk.fault_page", fault_id=fault.id))
 
@@ -218,7 +219,7 @@ def record_fault(merchant_id: int):
 def _fault_or_404(session, fault_id: int) -> FaultReport:
     try:
         return fault_svc.get_fault(session, fault_id)
-    except APIError:
+    except DomainError:
         abort(404)
 
 
@@ -264,7 +265,7 @@ def record_checklist(fault_id: int):
             steps.append((code, outcome, request.form.get(f"note_{code}", "").replace("\x00", "")))
     try:
         fault_svc.record_triage(session, fault, steps, actor=_actor())
-    except APIError as exc:
+    except DomainError as exc:
         session.rollback()
         _flash_error(exc)
     else:
@@ -282,11 +283,10 @@ def resolve_fault(fault_id: int):
     fault = _fault_or_404(session, fault_id)
     try:
         if not request.form.get("confirm"):
-            raise APIError(_("Confirm that the terminal works again."), status=422,
-                           field="confirm")
+            raise InvalidInput(_("Confirm that the terminal works again."), field="confirm")
         fault_svc.resolve_remotely(session, fault, request.form.get("note", "").replace("\x00", ""),
                                    actor=_actor())
-    except APIError as exc:
+    except DomainError as exc:
         session.rollback()
         _flash_error(exc)
     else:
@@ -302,7 +302,7 @@ def reopen_fault(fault_id: int):
     try:
         fault_svc.reopen(session, fault, request.form.get("reason", "").replace("\x00", ""),
                          actor=_actor())
-    except APIError as exc:
+    except DomainError as exc:
         session.rollback()
         _flash_error(exc)
     else:
@@ -320,7 +320,7 @@ def escalate_fault(fault_id: int):
                                 priority=request.form.get("priority") or None,
                                 note=request.form.get("note", "").replace("\x00", ""),
                                 kind=request.form.get("kind") or "repair")
-    except APIError as exc:
+    except DomainError as exc:
         session.rollback()
         _flash_error(exc)
         return redirect(url_for("desk.fault_page", fault_id=fault_id))
@@ -341,11 +341,11 @@ def _attach_uploaded_image(session, **target) -> None:
     f = request.files.get("file")
     try:
         if f is None or not f.filename:
-            raise APIError(_("Choose an image to upload."), status=422, field="file")
+            raise InvalidInput(_("Choose an image to upload."), field="file")
         att_svc.store_attachment(session, data=f.stream.read(att_svc.MAX_BYTES + 1),
                                  filename=f.filename, upload_dir=upload_dir(), actor=_actor(),
                                  **target)
-    except APIError as exc:
+    except DomainError as exc:
         session.rollback()
         _flash_error(exc)
     else:
@@ -400,7 +400,7 @@ def work_orders():
 def _wo_or_404(session, work_order_id: int) -> WorkOrder:
     try:
         return wo_svc.get_work_order(session, work_order_id)
-    except APIError:
+    except DomainError:
         abort(404)
 
 
@@ -444,7 +444,7 @@ def transition_work_order(work_order_id: int):
         ensure_may_transition(session, current_user, wo, to_status)
         wo_svc.transition(session, wo, to_status, actor=_actor(),
                           note=request.form.get("note", "").replace("\x00", "")[:4000])
-    except APIError as exc:
+    except DomainError as exc:
         session.rollback()
         _flash_error(exc)
     else:
@@ -461,7 +461,7 @@ def note_work_order(work_order_id: int):
     try:
         wo_svc.add_note(session, wo, request.form.get("text", "").replace("\x00", ""),
                         actor=_actor())
-    except APIError as exc:
+    except DomainError as exc:
         session.rollback()
         _flash_error(exc)
     return redirect(url_for("desk.work_order_page", work_order_id=work_order_id) + "#timeline")
@@ -496,11 +496,11 @@ def attachment_file(attachment_id: int):
             abort(403)
         try:
             ensure_may_see_work_order(session, current_user, wo)
-        except APIError:
+        except DomainError:
             abort(403)
     try:
         path = att_svc.attachment_path(upload_dir(), att)
-    except APIError:
+    except DomainError:
         abort(404)
     resp = send_file(path, mimetype=att.content_type, download_name=att.filename,
                      as_attachment=request.args.get("download") == "1", max_age=0)

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlmodel import Session, select
 
-from core.api import APIError
+from core.errors import Expired, NotFound
 from core.models import Region
 from core.timeutil import region_timezone, to_local
 from dispatch.field.signoff import signature_data_url, signoff_view
@@ -42,15 +42,13 @@ REPORT_PATH = "/r/"  # the public page's route (report_views.public_report)
 _SALT = "fixroute.service-report.v1"
 
 
-class ReportLinkInvalid(APIError):
+class ReportLinkInvalid(NotFound):
     """A report link that was not made here, or was changed."""
 
-    status = 404
-    code = "not_found"
 
+class ReportLinkExpired(Expired):
+    """A report link older than LINK_MAX_AGE."""
 
-class ReportLinkExpired(APIError):
-    status = 410
     code = "gone"
 
 

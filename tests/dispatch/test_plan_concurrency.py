@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 from sqlmodel import func, select
 
-from core.api import APIError
+from core.errors import DomainError
 from dispatch.models import Merchant, Plan, Visit, WorkOrder, WorkOrderEvent, WorkOrderStatus
 from dispatch.planning import service as planning
 from dispatch.planning.problem import plan_visits
@@ -51,7 +51,7 @@ def test_concurrent_publishes_of_one_version_publish_once(db, db_url):
     db.rollback()
     db.expire_all()
 
-    assert Counter(results) == {"ok": 1, "refused:409": N - 1}, results
+    assert Counter(results) == {"ok": 1, "refused:Conflict": N - 1}, results
     assert db.get(Plan, plan.id).status == "published"
     assert db.get(Plan, plan.id).version == version + 1
     sms = db.exec(select(OutboundMessage)).all()
@@ -84,7 +84,7 @@ def test_a_publish_that_fails_half_way_keeps_nothing(db, monkeypatch):
 def test_a_refused_publish_keeps_no_reservation(db):
     w, orders, plan, _, _ = make_solved_plan(db)
     _with_parts(db, w, plan)
-    with pytest.raises(APIError):
+    with pytest.raises(DomainError):
         planning.publish_plan(db, plan.id, version=plan.version - 1, now=BEFORE)  # stale version
     db.expire_all()
     assert db.exec(select(func.count()).select_from(Reservation)).one() == 0
@@ -99,7 +99,7 @@ def test_concurrent_edits_of_one_version_apply_once(db, db_url):
                                                           visit_id=visit.id))
     db.rollback()
     db.expire_all()
-    assert Counter(results) == {"ok": 1, "refused:409": N - 1}, results
+    assert Counter(results) == {"ok": 1, "refused:Conflict": N - 1}, results
     assert db.get(Plan, plan.id).version == version + 1
 
 
@@ -123,7 +123,7 @@ def test_concurrent_insertions_of_one_urgent_order_insert_once(db, db_url):
     db.rollback()
     db.expire_all()
     assert results.count("ok") == 1, results
-    assert all(r == "ok" or r.startswith("refused:409") for r in results), results
+    assert all(r == "ok" or r.startswith("refused:Conflict") for r in results), results
     assert db.exec(select(func.count()).select_from(Visit).where(
         Visit.plan_id == plan.id, Visit.work_order_id == urgent.id)).one() == 1
     assert db.exec(select(func.count()).select_from(Reservation).where(
@@ -151,7 +151,7 @@ def test_concurrent_backup_offers_text_the_merchant_once(db, db_url):
     results = _crowd(db_url, lambda s: backup.offer(s, wo.id))
     db.rollback()
     db.expire_all()
-    assert Counter(results) == {"ok": 1, "refused:409": N - 1}, results
+    assert Counter(results) == {"ok": 1, "refused:Conflict": N - 1}, results
     assert db.exec(select(func.count()).select_from(OutboundMessage)).one() == 1
     assert db.exec(select(func.count()).select_from(WorkOrderEvent).where(
         WorkOrderEvent.action == "backup_offered")).one() == 1

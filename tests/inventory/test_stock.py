@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import func, select
 
-from core.api import APIError, Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, InvalidInput, NotFound
 from core.models import AuditEvent
 from dispatch.models import TerminalModel
 from inventory import stock
@@ -114,7 +114,7 @@ def test_return_faulty_lands_in_depot_faulty_not_available(db, world, board):
     assert level(db, world.depot_location.id, world.part.id) == (10, 0, 1)
     old = db.exec(select(SerialUnit).where(SerialUnit.serial == "OLD-BOARD-9")).one()
     assert (old.status, old.location_id) == ("faulty", world.depot_location.id)
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         stock.return_faulty(db, world.van.id, world.part.id, 1)
     assert exc.value.fields[0]["field"] == "location_id"
     assert stock.ledger_mismatches(db) == []
@@ -123,7 +123,7 @@ def test_return_faulty_lands_in_depot_faulty_not_available(db, world, board):
 def test_adjust_needs_a_reason_and_never_goes_below_reserved(db, world):
     wo = make_work_order(db, world)
     stock.reserve_parts(db, wo.id, world.van.id, world.part.id, 1)
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         stock.adjust(db, world.van.id, world.part.id, -1, "  ")
     assert exc.value.fields[0]["field"] == "reason"
     with pytest.raises(stock.InsufficientStock):
@@ -147,9 +147,9 @@ def test_adjust_needs_a_reason_and_never_goes_below_reserved(db, world):
 def test_bad_input_names_the_field_and_changes_nothing(db, world, call, field):
     wo = make_work_order(db, world)
     before = (_count_moves(db), level(db, world.van.id, world.part.id))
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         call(db, world, wo)
-    assert exc.value.status == 422 and exc.value.fields[0]["field"] == field
+    assert exc.value.fields[0]["field"] == field
     assert (_count_moves(db), level(db, world.van.id, world.part.id)) == before
 
 
@@ -164,7 +164,7 @@ def test_wrong_model_part_is_refused(db, world):
     db.commit()
     stock.receive(db, world.van.id, part.id, 2)
     wo = make_work_order(db, world)
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         stock.reserve_parts(db, wo.id, world.van.id, part.id, 1)
     assert exc.value.code == "wrong_model"
     assert db.exec(select(func.count()).select_from(Reservation)).one() == 0
@@ -174,10 +174,10 @@ def test_serial_not_at_that_location_is_refused(db, world, board):
     stock.transfer(db, world.van.id, world.depot_location.id, board.id, 1, serials=["MB1"])
     wo = make_work_order(db, world)
     before = _count_moves(db)
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         stock.consume(db, wo.id, world.van.id, board.id, 1, serials=["MB1"])
     assert exc.value.code == "serial_not_here"
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(InvalidInput):
         stock.consume(db, wo.id, world.van.id, board.id, 2, serials=["MB2"])  # count mismatch
     assert _count_moves(db) == before
     assert level(db, world.van.id, board.id) == (2, 0, 0)
@@ -190,9 +190,9 @@ def test_unknown_reservation_is_404(db, world):
 
 def test_insufficient_stock_is_a_409(db, world):
     wo = make_work_order(db, world)
-    with pytest.raises(APIError) as exc:
+    with pytest.raises(stock.InsufficientStock) as exc:  # a Conflict: answered 409
         stock.reserve_parts(db, wo.id, world.van.id, world.part.id, 3)
-    assert exc.value.status == 409 and exc.value.code == "insufficient_stock"
+    assert isinstance(exc.value, Conflict) and exc.value.code == "insufficient_stock"
 
 
 def test_commit_false_joins_the_callers_transaction(db, world):

@@ -23,12 +23,12 @@ def test_fifty_concurrent_reservations_against_ten_give_ten(db, db_url, engine):
     assert level(db, loc, part) == (10, 0, 0)
     results = run_at_once(
         db_url, THREADS, lambda session: stock.reserve_parts(session, wo.id, loc, part, 1),
-        refused=(stock.InsufficientStock,), describe=lambda e: f"refused:{e.status}:{e.code}")
+        refused=(stock.InsufficientStock,), describe=lambda e: f"refused:{type(e).__name__}:{e.code}")
     db.rollback()  # end the test session's read snapshot from before the crowd
 
     assert len(results) == THREADS
     assert results.count("ok") == 10, results
-    assert results.count("refused:409:insufficient_stock") == 40, results
+    assert results.count("refused:InsufficientStock:insufficient_stock") == 40, results
     assert level(db, loc, part) == (10, 10, 0)
     assert db.exec(select(func.count()).select_from(Reservation)).one() == 10
     assert db.exec(select(func.count()).select_from(StockMove)
