@@ -178,7 +178,8 @@ def worker(solver: str, path: str, time_limit: float, workers: int = 1, builder:
             json.dump(strip_extensions(data), fh)
         inp = vroom.Input.from_json(fh.name)
         os.unlink(fh.name)
-        raw = inp.solve(exploration_level=5, nb_threads=1, timeout=datetime.timedelta(seconds=time_limit))
+        level = int(solver.split("-x")[1]) if "-x" in solver else 5
+        raw = inp.solve(exploration_level=level, nb_threads=1, timeout=datetime.timedelta(seconds=time_limit))
         sol = solution_from_json(json.loads(json.dumps(raw.to_dict(), default=int)), problem)
         extra = {}
     wall = time.monotonic() - t0
@@ -211,7 +212,8 @@ def main() -> None:
     ap.add_argument("--plain", action="store_true", help="FixRoute gets the plain VROOM JSON too")
     ap.add_argument("--workers", type=int, default=1, help="FixRoute's workers (VROOM: 1 thread)")
     ap.add_argument("--builder", default="auto", choices=["auto", "pyvrp", "vroom", "ortools"])
-    ap.add_argument("--solvers", default="fixroute,vroom", help="comma list: fixroute,vroom")
+    ap.add_argument("--solvers", default="fixroute,vroom",
+                    help="comma list: fixroute,vroom (exploration level 5), vroom-x0 .. vroom-x5 (that level)")
     ap.add_argument("--section", default=None, help="title of the docs/benchmarks.md section to write")
     args = ap.parse_args()
 
@@ -241,8 +243,8 @@ def main() -> None:
     cmd = "python benchmarks/field_days.py " + " ".join(sys.argv[1:])
     body = [
         f"Command: `{cmd.strip()}` (run on {time.strftime('%Y-%m-%d')})  ",
-        (f"Machine: {machine()} (VROOM exploration "
-        f"level 5, 1 thread); FixRoute {args.workers} worker(s), builder {args.builder}.  "),
+        (f"Machine: {machine()} (VROOM 1 thread, exploration level 5 unless the row says "
+        f"vroom-xN); FixRoute {args.workers} worker(s), builder {args.builder}.  "),
         ("Both get the plain VROOM JSON (no `x_fixroute_` keys) and the same straight-line matrix (x1.3 detour, "
          "30 km/h). " if args.plain else
          "Same VROOM JSON and straight-line matrix (x1.3 detour, 30 km/h) for both; VROOM gets it without "

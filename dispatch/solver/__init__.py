@@ -181,11 +181,13 @@ def solve(
     workers).  ``builder``: see the module docstring.  Raises ``ProblemError`` for
     malformed input only.
     """
-    check_problem(problem)
-    plans = plans_for(problem, seed, workers, builder)
     t0 = time.monotonic()
+    check_problem(problem)
+    # choosing the plans imports the builders (1-2 s on a loaded machine): part of the limit
+    plans = plans_for(problem, seed, workers, builder)
     if len(plans) == 1:
-        sol = _run_plan(problem, plans[0], time_limit_s, seed, solution_limit, progress)
+        remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
+        sol = _run_plan(problem, plans[0], remaining, seed, solution_limit, progress)
         sol.stats.seed = seed
         return sol
     ctx = mp.get_context("spawn")

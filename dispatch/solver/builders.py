@@ -65,6 +65,15 @@ BUILDERS = ("pyvrp", "vroom")
 DUE_AS_WINDOW = True
 #: seconds VROOM runs past its timeout (measured, see docs/benchmarks.md)
 VROOM_OVERRUN_S = 2.5
+#: VROOM's exploration level as a builder, by day shape (``day_shape``).  Why 0 on plain
+#: over-full days and not VROOM's default 5: under a time limit the lowest level searched
+#: best there (plain 300/25, 18 s: travel cost 88,649 at level 0, 106,829 at 2, 111,016 at
+#: 5 given 30 s, same priority; 1,000/60: priority 42,357 at level 0 in 50 s, 41,733 at
+#: level 5 in 65 s; on 100 visits level 0 converges in under 2 s).  On days with FixRoute's
+#: extensions level 0 left required visits out that level 5 placed (100/10: 71 of 72
+#: against 72; 300/25: 223 of 228 against 226).  docs/benchmarks.md, "VROOM's exploration
+#: level".
+VROOM_EXPLORATION = {"overfull": 0, "required": 5, "extended": 5, "committed": 5}
 
 
 class BuilderUnavailable(RuntimeError):
@@ -430,13 +439,15 @@ def vroom_input(problem: Problem, an: Analysis) -> tuple[dict[str, Any], _Plan]:
 
 
 def build_vroom(problem: Problem, an: Analysis, time_limit_s: float, seed: int | None = None,
-                iterations: int | None = None, exploration_level: int = 5) -> Built:
+                iterations: int | None = None, exploration_level: int | None = None) -> Built:
     """Routes from VROOM (one thread); ``iterations`` set: no timeout (reproducible)."""
     try:
         import vroom
     except ImportError as exc:  # pragma: no cover - declared dependency
         raise BuilderUnavailable("vroom") from exc
     t0 = time.monotonic()
+    if exploration_level is None:
+        exploration_level = VROOM_EXPLORATION[day_shape(problem)]
     data, plan = vroom_input(problem, an)
     if not data["jobs"] or not data["vehicles"]:
         return Built("vroom", _to_routes(problem, an, plan, {}), time.monotonic() - t0, "nothing to route")

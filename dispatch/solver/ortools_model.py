@@ -436,8 +436,11 @@ class RoutingModel:
         self.start_objective = None
         if initial:
             routing.CloseModelWithParameters(params)
-            # a work-bounded run (solution_limit) must not depend on the clock: no deadline
-            start = self.read_routes(initial, deadline=None if solution_limit else t0 + 0.5 * time_limit_s,
+            # a work-bounded run (solution_limit) must not depend on the clock: no deadline.
+            # The model's own reads get at least 2 s: past their deadline they leave routes
+            # out, and a group of a large day finished in 0.3 s once lost all its visits.
+            read_by = t0 + max(0.5 * time_limit_s, 2.0)
+            start = self.read_routes(initial, deadline=None if solution_limit else read_by,
                                      reinsert_deadline=None if solution_limit else t0 + 0.3 * time_limit_s)
             # reading (and repairing) the start is part of the limit
             left = max(0.05, time_limit_s - (time.monotonic() - t0))

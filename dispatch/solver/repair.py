@@ -320,7 +320,7 @@ class RouteReader:
 
         cache: dict[int, list[_State | None]] = {}
         inserted = 0
-        for j in todo:
+        for j in todo:  # grows by what an ejection takes out
             if deadline is not None and time.monotonic() > deadline:
                 break
             best: tuple[int, int, int, list[int]] | None = None
@@ -358,6 +358,14 @@ class RouteReader:
                         delta = end[5] - base_end[5]
                         if best is None or delta < best[0]:
                             best = (delta, v, pos, unit)
+            if best is None and not p.jobs[j].optional:
+                best = self._eject_for(j, routes, steppers, n_pinned, req)
+                if best is not None:
+                    v, k = best[1], best[4]
+                    out = routes[v].pop(k)
+                    self._give_back_depot_stock(out)
+                    todo.append(self.nodes[m.IndexToNode(out[-1])].job)  # type: ignore[arg-type]
+                    best = best[:4]
             if best is None:
                 continue
             _, v, pos, unit = best
@@ -373,6 +381,65 @@ class RouteReader:
             final = step(state, end_node) if state is not None else None
             self._quick_schedule[v] = final[6] if final is not None else None
         return inserted
+
+    def _give_back_depot_stock(self, unit: list[int]) -> None:
+        need = self._depot_need(unit)
+        if need is not None:
+            d, parts = need
+            self._depot_left[d] = [a + b for a, b in zip(self._depot_left[d], parts, strict=True)]
+
+    def _eject_for(self, j: int, routes: list[list[list[int]]], steppers: dict, n_pinned: list[int],
+                   req: int) -> tuple[int, int, int, list[int], int] | None:
+        """Room for required job ``j`` on a full day: take out one visit worth less.
+
+        Why: builders see a soft due time as a window end, so on a full day they fill
+        the routes with optional or lower-priority visits and leave out a required one
+        that can only be late; the plain insertion then finds no room (the 100/10 field
+        day kept one required repair out).  One ejection per insertion, only of a visit
+        whose drop penalty is lower than ``j``'s, so ejections cannot cycle.  Returns
+        (cost, vehicle, position, unit, index taken out) or None.
+        """
+        p, m, an = self.problem, self.manager, self.an
+        mine = drop_penalty(p.jobs[j], req)
+
+        def end_of(v: int, units: list[list[int]]):
+            step, state, end_node = steppers[v]
+            for u in units:
+                for i in u:
+                    state = step(state, m.IndexToNode(i))
+                    if state is None:
+                        return None
+            return step(state, end_node)
+
+        best = None
+        for unit in self._unit_variants(j):
+            need = self._depot_need(unit)
+            first = self.nodes[m.IndexToNode(unit[-1])]
+            ok_v = an.van_vehicles.get(j, []) if first.kind == "job" else an.depot_vehicles.get(j, [])
+            for v in ok_v:
+                if v not in steppers:
+                    continue
+                for k in range(n_pinned[v], len(routes[v])):
+                    out = routes[v][k]
+                    out_job = self.nodes[m.IndexToNode(out[-1])].job
+                    worth = drop_penalty(p.jobs[out_job], req)  # type: ignore[index]
+                    if worth >= mine or (best is not None and worth >= best[0]):
+                        continue
+                    if need is not None:
+                        back = self._depot_need(out)
+                        left = list(self._depot_left[need[0]])
+                        if back is not None and back[0] == need[0]:
+                            left = [a + b for a, b in zip(left, back[1], strict=True)]
+                        if any(a < b for a, b in zip(left, need[1], strict=True)):
+                            continue
+                    rest = routes[v][:k] + routes[v][k + 1:]
+                    for pos in range(max(n_pinned[v], k - 2), min(len(rest), k + 2) + 1):
+                        end = end_of(v, rest[:pos] + [unit] + rest[pos:])
+                        if end is not None:
+                            cost = worth + end[5]
+                            if best is None or cost < best[0]:
+                                best = (cost, v, pos, unit, k)
+        return best
 
     def _restore_scheduled(self, routes: list[list[list[int]]]) -> pywrapcp.Assignment | None:
         """Restore routes with the quick simulation's times and break starts, or None.

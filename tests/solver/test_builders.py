@@ -119,6 +119,22 @@ def test_what_the_repair_drops_is_reinserted_before_the_search():
     assert vehicle_of_5 == 1  # the second vehicle (list index 1), the only one in time
 
 
+def test_a_required_visit_takes_the_place_of_an_optional_one_on_a_full_day():
+    """The builder filled the shift with a preventive visit and left the repair out."""
+    p = make_problem(n_locations=4, vehicles=[Vehicle(id=1, start_index=0, end_index=0, time_window=(0, 4000))],
+                     jobs=[Job(id=1, location_index=1, service=1800, optional=True, priority=50),
+                           Job(id=2, location_index=2, service=1800, priority=10),
+                           Job(id=3, location_index=3, service=1800, optional=True)])
+    model = RoutingModel(p)
+    model.routing.CloseModelWithParameters(pywrapcp.DefaultRoutingSearchParameters())
+    start = model.read_routes({1: [(1, False, 0), (3, False, 0)]})
+    assert start is not None
+    active = {job.id for j, job in enumerate(p.jobs)
+              if any(start.Value(model.routing.ActiveVar(i)) for i in model.node_indices(j))}
+    assert active == {1, 2}  # the repair is in; the preventive visit worth least made room
+    assert model.reinserted == 1
+
+
 def test_a_depots_last_part_is_booked_once_across_routes():
     """Two routes collecting the depot's one card reader: the second visit is dropped, not
     the tails of whole routes (the model refuses them only together, never alone)."""
@@ -141,11 +157,11 @@ def test_a_depots_last_part_is_booked_once_across_routes():
 
 
 def test_large_days_are_built_whole_and_finished_by_groups(monkeypatch):
-    """Above ``LARGE_JOBS`` jobs the builder routes the whole day and the finish runs by
+    """Above ``FINISH_GROUPS_JOBS`` jobs the builder routes the whole day and the finish runs by
     groups of technicians (one model of 1,000 visits took 14-33 s to restore)."""
     from dispatch.solver import decompose
 
-    monkeypatch.setattr(decompose, "LARGE_JOBS", 6)
+    monkeypatch.setattr(decompose, "FINISH_GROUPS_JOBS", 6)
     monkeypatch.setattr(decompose, "GROUP_VEHICLES", 2)
     vehicles = [Vehicle(id=v, start_index=0 if v < 3 else 11, end_index=0 if v < 3 else 11,
                         time_window=(0, 8 * HOUR), capacity=[1],
@@ -213,6 +229,29 @@ def test_one_worker_chooses_the_builder_by_the_shape_of_the_day():
     published.jobs[0].preferred_vehicle = published.vehicles[0].id  # re-planning a published day
     assert builders.day_shape(published) == "committed"
     assert [b for b, _ in plans_for(published, None, 2)] == ["ortools", "vroom"]
+
+
+def test_large_days_with_extensions_start_with_ortools(monkeypatch):
+    """Measured on the 1,000/60 field day: VROOM + finish placed 557 of 707 required
+    visits, OR-Tools by groups 649, so large days with due times start with OR-Tools."""
+    from dispatch.solver import decompose
+
+    field_day = sla_day()
+    assert hybrid.race_for(field_day)[0] == "vroom"
+    monkeypatch.setattr(decompose, "FINISH_GROUPS_JOBS", len(field_day.jobs) - 1)
+    assert hybrid.race_for(field_day) == ["ortools", "vroom"]
+    plain = make_problem(jobs=[Job(id=i, location_index=i, service=300, priority=10 * i) for i in range(1, 6)])
+    assert hybrid.race_for(plain)[0] == "vroom"  # plain over-full days keep VROOM at any size
+
+
+def test_vroom_explores_by_the_shape_of_the_day():
+    """Level 0 on plain over-full days, 5 where FixRoute's extensions are approximated."""
+    plain = make_problem(jobs=[Job(id=i, location_index=i, service=300, priority=10 * i) for i in range(1, 6)])
+    built = builders.build("vroom", plain, RoutingModel(plain).an, 2.0, iterations=1)
+    assert built.detail.startswith("vroom x0,")
+    field_day = sla_day(pinned=False)
+    built = builders.build("vroom", field_day, RoutingModel(field_day).an, 2.0, iterations=1)
+    assert built.detail.startswith("vroom x5,")
 
 
 @pytest.mark.parametrize("builder", ["pyvrp", "vroom"])
