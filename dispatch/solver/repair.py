@@ -359,13 +359,15 @@ class RouteReader:
                         if best is None or delta < best[0]:
                             best = (delta, v, pos, unit)
             if best is None and not p.jobs[j].optional:
-                best = self._eject_for(j, routes, steppers, n_pinned, req)
-                if best is not None:
-                    v, k = best[1], best[4]
+                ejection = self._eject_for(j, routes, steppers, n_pinned, req)
+                if ejection is not None:
+                    cost, v, pos, unit, k = ejection
                     out = routes[v].pop(k)
                     self._give_back_depot_stock(out)
-                    todo.append(self.nodes[m.IndexToNode(out[-1])].job)  # type: ignore[arg-type]
-                    best = best[:4]
+                    out_job = self.nodes[m.IndexToNode(out[-1])].job
+                    if out_job is not None:
+                        todo.append(out_job)
+                    best = (cost, v, pos, unit)
             if best is None:
                 continue
             _, v, pos, unit = best
@@ -388,7 +390,8 @@ class RouteReader:
             d, parts = need
             self._depot_left[d] = [a + b for a, b in zip(self._depot_left[d], parts, strict=True)]
 
-    def _eject_for(self, j: int, routes: list[list[list[int]]], steppers: dict, n_pinned: list[int],
+    def _eject_for(self, j: int, routes: list[list[list[int]]], steppers: dict[int, tuple[_Step, _State, int]],
+                   n_pinned: list[int],
                    req: int) -> tuple[int, int, int, list[int], int] | None:
         """Room for required job ``j`` on a full day: take out one visit worth less.
 
@@ -402,16 +405,17 @@ class RouteReader:
         p, m, an = self.problem, self.manager, self.an
         mine = drop_penalty(p.jobs[j], req)
 
-        def end_of(v: int, units: list[list[int]]):
+        def end_of(v: int, units: list[list[int]]) -> _State | None:
             step, state, end_node = steppers[v]
             for u in units:
                 for i in u:
-                    state = step(state, m.IndexToNode(i))
-                    if state is None:
+                    nxt = step(state, m.IndexToNode(i))
+                    if nxt is None:
                         return None
+                    state = nxt
             return step(state, end_node)
 
-        best = None
+        best: tuple[int, int, int, list[int], int] | None = None
         for unit in self._unit_variants(j):
             need = self._depot_need(unit)
             first = self.nodes[m.IndexToNode(unit[-1])]
@@ -422,7 +426,9 @@ class RouteReader:
                 for k in range(n_pinned[v], len(routes[v])):
                     out = routes[v][k]
                     out_job = self.nodes[m.IndexToNode(out[-1])].job
-                    worth = drop_penalty(p.jobs[out_job], req)  # type: ignore[index]
+                    if out_job is None:
+                        continue
+                    worth = drop_penalty(p.jobs[out_job], req)
                     if worth >= mine or (best is not None and worth >= best[0]):
                         continue
                     if need is not None:
