@@ -17,7 +17,7 @@ from core.audit import record_audit
 from core.auth import roles_required
 from core.db import get_session
 from core.errors import Conflict, DomainError, NotFound
-from core.models import Depot, Region, Role, User
+from core.models import MAX_ID, Depot, Region, Role, User
 from core.users import create_user, password_reset_token, update_user
 from core.web import ROLE_LABELS
 
@@ -116,7 +116,7 @@ class EditUserForm(FlaskForm):
 
 
 def _user_or_404(session, user_id: int) -> User:
-    user = session.get(User, user_id) if 0 < user_id <= 2**31 - 1 else None
+    user = session.get(User, user_id) if 0 < user_id <= MAX_ID else None
     if user is None:
         raise NotFound(_("No such user."), field="user_id")
     return user

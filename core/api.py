@@ -12,7 +12,7 @@ request that reads them (English outside a request). ``code`` and ``field`` neve
 change with the language; clients that branch on an error use those."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, TypeVar
 
 from flask import Blueprint, Response, jsonify, request
@@ -34,6 +34,7 @@ from core.errors import (
     NotFound,
     TooManyAttempts,
 )
+from core.models import MAX_ID
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -226,9 +227,11 @@ def validation_error_from_pydantic(exc: ValidationError) -> InvalidInput:
     return InvalidInput(message, fields=fields)
 
 
-MAX_PAGE = 100_000  # keeps OFFSET inside the database's integer range (the OpenAPI
-# document states this bound for every `page` parameter)
-MAX_ID = 2**31 - 1  # ids are the database's integers
+# The page bounds of every list (the OpenAPI document states them for each `page` and
+# `per_page` parameter): MAX_PAGE keeps OFFSET inside the database's integer range.
+MAX_PAGE = 100_000
+PER_PAGE = 50
+MAX_PER_PAGE = 200
 
 
 def _no_nul(value: str) -> str:
@@ -250,13 +253,13 @@ class Strict(BaseModel):
 
 class Page(BaseModel):
     page: int = 1
-    per_page: int = 50
+    per_page: int = PER_PAGE
 
     def model_post_init(self, _ctx: Any) -> None:
         if not 1 <= self.page <= MAX_PAGE:
             raise InvalidInput(_l("must be between 1 and %(max)s", max=MAX_PAGE), field="page")
-        if not 1 <= self.per_page <= 200:
-            raise InvalidInput(_l("must be between 1 and %(max)s", max=200), field="per_page")
+        if not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise InvalidInput(_l("must be between 1 and %(max)s", max=MAX_PER_PAGE), field="per_page")
 
 
 def read_page() -> Page:
@@ -266,7 +269,7 @@ def read_page() -> Page:
     except ValueError:
         raise InvalidInput(_l("must be an integer"), field="page") from None
     try:
-        per_page = int(args.get("per_page", 50))
+        per_page = int(args.get("per_page", PER_PAGE))
     except ValueError:
         raise InvalidInput(_l("must be an integer"), field="per_page") from None
     return Page(page=page, per_page=per_page)
@@ -276,8 +279,19 @@ def paginate(session: Session, statement, page: Page, serialize) -> dict[str, An
     """One page of a select() with the total, for every list endpoint."""
     total = session.exec(select(func.count()).select_from(statement.order_by(None).subquery())).one()
     rows = session.exec(statement.offset((page.page - 1) * page.per_page).limit(page.per_page)).all()
+    return _page_body([serialize(r) for r in rows], page, total)
+
+
+def paginate_list(rows: Sequence[Any], page: Page, serialize) -> dict[str, Any]:
+    """One page of rows already in memory (a list no single select() gives), in the
+    same shape as `paginate`."""
+    chunk = rows[(page.page - 1) * page.per_page: page.page * page.per_page]
+    return _page_body([serialize(r) for r in chunk], page, len(rows))
+
+
+def _page_body(items: list[Any], page: Page, total: int) -> dict[str, Any]:
     return {
-        "items": [serialize(r) for r in rows],
+        "items": items,
         "page": page.page,
         "per_page": page.per_page,
         "total": total,

@@ -10,6 +10,10 @@ from sqlmodel import Field, SQLModel
 from core.db import UTCDateTime
 from core.timeutil import default_timezone, utcnow
 
+#: the largest id a row can have: primary keys are the database's 4-byte integers, so a
+#: larger id from outside names no row (and would overflow the driver's parameter)
+MAX_ID = 2**31 - 1
+
 
 class Role(StrEnum):
     ADMIN = "admin"

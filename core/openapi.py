@@ -9,6 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from core.api import MAX_PAGE, MAX_PER_PAGE
+from core.models import MAX_ID
+
 _PATHS: dict[str, dict[str, Any]] = {}
 _SCHEMAS: dict[str, Any] = {}
 
@@ -108,12 +111,12 @@ def query_param(name: str, type_: str = "string", enum: list[str] | None = None,
 
 PAGE_PARAMS = [
     {"name": "page", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 1, "maximum": 100_000}},
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
     {
         "name": "per_page",
         "in": "query",
         "required": False,
-        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
     },
 ]
 
@@ -134,16 +137,11 @@ def _openapi_30(node: Any) -> Any:
     return out
 
 
-MAX_ID = 2**31 - 1  # ids are database integers; larger ones are a 404 (the URL converter)
-
-
 def _state_real_bounds(paths: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """What the code accepts, stated once for every operation so that no endpoint's
     document can promise more: path ids and `*_id` query filters are 1..2**31-1 (the
     code refuses others with 422 or 404), `page` is 1..MAX_PAGE, and an enum filter may
     be sent empty (``priority=``), which every list reads as "no filter"."""
-    from core.api import MAX_PAGE
-
     out: dict[str, dict[str, Any]] = {}
     for path, ops in paths.items():
         out[path] = {}

@@ -32,6 +32,7 @@ from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import actor_fields, record_audit
 from core.db import is_sqlite, unit_of_work
 from core.i18n import lazy_word
+from core.models import MAX_ID
 from inventory import refs
 from inventory.models import (
     Part,
@@ -60,9 +61,6 @@ def check_qty(qty: Any, field: str = "qty") -> int:
     if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
         raise ValidationFailed(_l("must be a whole number greater than zero"), field=field)
     return qty
-
-
-MAX_ID = 2**31 - 1
 
 
 def _is_id(value: Any) -> bool:

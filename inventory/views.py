@@ -15,7 +15,7 @@ from sqlmodel import select
 from core.api import APIError, paginate, read_page
 from core.auth import roles_required
 from core.db import get_session
-from core.models import Role
+from core.models import MAX_ID, Role
 from core.timeutil import utcnow
 from core.words import word
 from inventory import forecast, stock
@@ -54,7 +54,7 @@ def part_name(part: Part) -> str:
 
 def _int(name: str) -> int | None:
     raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 2**31 else None
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
 
 
 def _choices(session):

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from core import openapi
-from core.api import MAX_ID, Id, Strict, ValidationFailed, api_v1, paginate, parse_body, read_page
+from core.api import MAX_ID, Id, Strict, ValidationFailed, api_v1, paginate, paginate_list, parse_body, read_page
 from core.auth import roles_required
 from core.db import get_session
 from core.models import Role
@@ -158,16 +158,14 @@ def api_loaners():
         raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(WHERE_LABELS)),
                                field="where")
     rows = [r for r in backup.pool(session, depot_id=depot_id) if where in (None, r.where)]
-    page = read_page()
-    total = len(rows)
-    chunk = rows[(page.page - 1) * page.per_page: page.page * page.per_page]
-    return jsonify({
-        "items": [{**_terminal(r.terminal), "model_code": r.model.code, "where": r.where,
-                   "work_order": r.work_order.number if r.work_order else None,
-                   "merchant": r.merchant.name if r.merchant else None,
-                   "replaces_serial": r.replaces.serial if r.replaces else None} for r in chunk],
-        "page": page.page, "per_page": page.per_page, "total": total,
-        "pages": (total + page.per_page - 1) // page.per_page})
+    return jsonify(paginate_list(rows, read_page(), _loaner))
+
+
+def _loaner(r) -> dict:
+    return {**_terminal(r.terminal), "model_code": r.model.code, "where": r.where,
+            "work_order": r.work_order.number if r.work_order else None,
+            "merchant": r.merchant.name if r.merchant else None,
+            "replaces_serial": r.replaces.serial if r.replaces else None}
 
 
 @api_v1.get("/backups")

@@ -33,6 +33,7 @@ from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import actor_fields, record_audit
 from core.db import begin_unit, is_sqlite
 from core.i18n import lazy_word
+from core.models import MAX_ID
 from core.timeutil import utcnow
 from dispatch import signals
 from dispatch.models import (
@@ -199,7 +200,7 @@ def candidate_loaners(session: Session, wo: WorkOrder) -> list[Terminal]:
 def _load(session: Session, wo_or_id) -> WorkOrder:
     if isinstance(wo_or_id, WorkOrder):
         return wo_or_id
-    ok = isinstance(wo_or_id, int) and 0 < wo_or_id <= 2**31 - 1
+    ok = isinstance(wo_or_id, int) and 0 < wo_or_id <= MAX_ID
     wo = session.get(WorkOrder, wo_or_id) if ok else None
     if wo is None:
         raise NotFound(_l("no work order %(id)s", id=wo_or_id), field="id")
@@ -357,7 +358,7 @@ def offer(session: Session, wo_or_id, actor=None, *, commit: bool = True) -> Wor
 
 
 def _check_loaner(session: Session, wo: WorkOrder, loaner_id: int) -> Terminal:
-    if not 0 < loaner_id <= 2**31 - 1:
+    if not 0 < loaner_id <= MAX_ID:
         raise ValidationFailed(_l("is not a loaner terminal"), field="loaner_terminal_id")
     stmt = select(Terminal).where(Terminal.id == loaner_id)
     if not is_sqlite(session):

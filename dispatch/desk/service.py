@@ -21,7 +21,7 @@ from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import record_audit
 from core.db import begin_write, is_sqlite, unit_of_work
 from core.i18n import lazy_word, msgid
-from core.models import Region, User
+from core.models import MAX_ID, Region, User
 from core.search import contains
 from core.timeutil import region_timezone, utcnow
 from dispatch.desk.catalog import CATEGORIES, TRIAGE_OUTCOMES, TRIAGE_STEPS, FaultCategory
@@ -69,7 +69,7 @@ def category_of(fault: FaultReport) -> FaultCategory:
 
 
 def get_fault(session: Session, fault_id: int) -> FaultReport:
-    fault = session.get(FaultReport, fault_id) if 0 < fault_id <= 2**31 - 1 else None
+    fault = session.get(FaultReport, fault_id) if 0 < fault_id <= MAX_ID else None
     if fault is None:
         raise NotFound(_l("no fault %(id)s", id=fault_id), field="id")
     return fault

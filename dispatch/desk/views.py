@@ -12,11 +12,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlmodel import select
 
-from core.api import http_status
+from core.api import MAX_PAGE, Page, http_status, paginate
 from core.auth import STAFF, roles_required
 from core.db import begin_write, get_session
 from core.errors import DomainError, InvalidInput
-from core.models import Region, Role, User
+from core.models import MAX_ID, Region, Role, User
 from core.timeutil import default_timezone, region_timezone, to_local, utcnow
 from dispatch import words as dwords
 from dispatch.desk import service as fault_svc
@@ -95,7 +95,7 @@ def _int_arg(value, field: str) -> int | None:
         n = int(value)
     except (TypeError, ValueError):
         abort(400)
-    if not 1 <= n <= wo_svc.MAX_ID:
+    if not 1 <= n <= MAX_ID:
         abort(404)
     return n
 
@@ -151,7 +151,7 @@ def merchant_card(merchant_id: int):
 def _render_merchant_card(session, merchant_id: int, *, form=None, related=None, status: int = 200):
     """The merchant's card with the record-fault form; `form` refills what the agent
     typed when the page comes back (a warning about open faults, an error)."""
-    merchant = session.get(Merchant, merchant_id) if merchant_id <= wo_svc.MAX_ID else None
+    merchant = session.get(Merchant, merchant_id) if merchant_id <= MAX_ID else None
     if merchant is None:
         abort(404)
     tz = _tz(session, merchant.region_id)
@@ -195,14 +195,14 @@ def record_fault(merchant_id: int):
     photos = [f for f in request.files.getlist("photos") if f and f.filename]
     try:
         terminal_id = _int_arg(form.get("terminal_id"), "terminal_id")
-        if merchant_id <= wo_svc.MAX_ID and not form.get("confirm_new"):
+        if merchant_id <= MAX_ID and not form.get("confirm_new"):
             related = fault_svc.open_related(session, merchant_id, terminal_id)
             if related["faults"] or related["work_orders"]:
                 session.rollback()
                 return _render_merchant_card(session, merchant_id, form=form, related=related,
                                              status=409)
         fault = fault_svc.record_fault(
-            session, merchant=merchant_id if merchant_id <= wo_svc.MAX_ID else 0,
+            session, merchant=merchant_id if merchant_id <= MAX_ID else 0,
             terminal=terminal_id, category=form.get("category", ""),
             symptoms=form.get("symptoms", "").replace("\x00", ""),
             error_code=form.get("error_code", "").replace("\x00", ""),
@@ -364,27 +364,26 @@ def work_orders():
     priority = args.get("priority", "") if args.get("priority", "") in wo_svc.PRIORITIES else ""
     kind = args.get("kind", "") if args.get("kind", "") in wo_svc.KINDS else ""
     region_id = args.get("region_id", type=int)
-    if region_id is not None and not 1 <= region_id <= wo_svc.MAX_ID:
+    if region_id is not None and not 1 <= region_id <= MAX_ID:
         region_id = None
     at_risk = args.get("at_risk") in ("1", "true", "on")
     q = args.get("q", "").replace("\x00", "")[:200].strip()
-    page = max(1, min(args.get("page", 1, type=int) or 1, 10_000))
-    per_page = 50
+    # an HTML list reads a page number out of bounds as the nearest bound (it comes from
+    # a link, not a typed request): no error page
+    page = Page(page=max(1, min(args.get("page", 1, type=int) or 1, MAX_PAGE)))
     stmt = wo_svc.work_order_query(status=status or None, region_id=region_id,
                                    priority=priority or None, kind=kind or None,
                                    at_risk=at_risk, q=q)
-    from sqlalchemy import func
-
-    total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
-    rows = session.exec(stmt.offset((page - 1) * per_page).limit(per_page)).all()
+    result = paginate(session, stmt, page, lambda w: w)
+    rows, total = result["items"], result["total"]
     regions = session.exec(select(Region).order_by(Region.code)).all()
     region_tz = {r.id: r.timezone for r in regions}
     merchants = {m.id: m for m in session.exec(
         select(Merchant).where(Merchant.id.in_([w.merchant_id for w in rows]))).all()}
     now = utcnow()
     return render_template(
-        "dispatch/work_orders.html", rows=rows, total=total, page=page,
-        pages=max(1, (total + per_page - 1) // per_page), regions=regions, merchants=merchants,
+        "dispatch/work_orders.html", rows=rows, total=total, page=page.page,
+        pages=max(1, result["pages"]), regions=regions, merchants=merchants,
         filters={"status": status, "priority": priority, "kind": kind, "region_id": region_id,
                  "at_risk": at_risk, "q": q},
         statuses=wo_svc.STATUSES, priorities=wo_svc.PRIORITIES, kinds=wo_svc.KINDS,
@@ -483,7 +482,7 @@ def attachment_file(attachment_id: int):
     """Images are only served to signed-in staff (and to a technician working on the
     work order), never from a public static path."""
     session = get_session()
-    att = session.get(Attachment, attachment_id) if attachment_id <= wo_svc.MAX_ID else None
+    att = session.get(Attachment, attachment_id) if attachment_id <= MAX_ID else None
     if att is None:
         abort(404)
     if current_user.role == Role.TECHNICIAN:

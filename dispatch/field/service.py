@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from core.api import Conflict, Forbidden, NotFound, ValidationFailed
 from core.db import begin_write, is_sqlite
-from core.models import Region, Role, User
+from core.models import MAX_ID, Region, Role, User
 from core.timeutil import as_utc, region_timezone, utcnow
 from dispatch.models import (
     OPEN_WORK_ORDER_STATUSES,
@@ -36,7 +36,7 @@ from dispatch.models import (
     WorkOrderKind,
     WorkOrderStatus,
 )
-from dispatch.planning.problem import published_plan
+from dispatch.planning.problem import published_plan, published_visit
 from dispatch.words import said
 from inventory.models import Part, Reservation, SerialUnit, StockLocation
 
@@ -170,17 +170,12 @@ def require_technician_scope(session: Session, actor: User | None, work_order_id
     the views'). Returns the work order when one was looked up."""
     if actor is None or getattr(actor, "role", None) != Role.TECHNICIAN:
         return None
-    wo = session.get(WorkOrder, work_order_id) if 0 < work_order_id <= 2**31 - 1 else None
+    wo = session.get(WorkOrder, work_order_id) if 0 < work_order_id <= MAX_ID else None
     if wo is None:
         raise NotFound(_l("no such work order"), field="work_order_id")
     if wo.status not in OPEN_WORK_ORDER_STATUSES:
         raise Forbidden(_l("technicians act only on open work orders"), field="work_order_id")
-    current = session.exec(
-        select(Visit)
-        .join(Plan, Plan.id == Visit.plan_id)
-        .where(Visit.work_order_id == wo.id, Plan.status == "published")
-        .order_by(Plan.day.desc(), Plan.version.desc(), Visit.id.desc())
-    ).first()
+    current = published_visit(session, wo.id)
     if current is None or actor.technician_id is None or current.technician_id != actor.technician_id:
         raise Forbidden(_l("this work order is not on your route"), field="work_order_id")
     return wo
@@ -251,12 +246,7 @@ def _current_visit(session: Session, visit: Visit) -> Visit:
     plan = session.get(Plan, visit.plan_id)
     if plan is not None and plan.status == "published":
         return visit
-    current = session.exec(
-        select(Visit)
-        .join(Plan, Plan.id == Visit.plan_id)
-        .where(Visit.work_order_id == visit.work_order_id, Plan.status == "published")
-        .order_by(Plan.day.desc(), Plan.version.desc(), Visit.id.desc())
-    ).first()
+    current = published_visit(session, visit.work_order_id)
     if current is None:
         raise Conflict(_l("this visit is no longer on a published plan"), field="visit_id")
     if current.technician_id != visit.technician_id:

@@ -18,7 +18,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlmodel import Session, select
 
 from core.errors import Expired, NotFound
-from core.models import Region
+from core.models import MAX_ID, Region
 from core.timeutil import region_timezone, to_local
 from dispatch.field.signoff import signature_data_url, signoff_view
 from dispatch.models import (
@@ -75,7 +75,7 @@ def work_order_for_token(session: Session, token: str, *, now: float | None = No
     age = (now if now is not None else time.time()) - signed_at.timestamp()
     if age > LINK_MAX_AGE.total_seconds():
         raise ReportLinkExpired(_l("this report link has expired: ask us for a new one"))
-    wo = session.get(WorkOrder, payload) if 0 < payload <= 2**31 - 1 else None
+    wo = session.get(WorkOrder, payload) if 0 < payload <= MAX_ID else None
     if wo is None:
         raise ReportLinkInvalid(_l("this report link is not valid"))
     return wo
@@ -203,7 +203,7 @@ def service_report(session: Session, wo: WorkOrder) -> dict:
 
 def photo_of_report(session: Session, wo: WorkOrder, attachment_id: int) -> Attachment:
     """A photo shown in this work order's report, and no other file."""
-    att = session.get(Attachment, attachment_id) if 0 < attachment_id <= 2**31 - 1 else None
+    att = session.get(Attachment, attachment_id) if 0 < attachment_id <= MAX_ID else None
     if att is None:
         raise ReportLinkInvalid(_l("no such photo in this report"))
     if att.work_order_id != wo.id:

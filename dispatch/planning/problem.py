@@ -163,6 +163,14 @@ def published_plan(session: Session, region_id: int, day: date) -> Plan | None:
                         .order_by(Plan.id.desc())).first()
 
 
+def published_visit(session: Session, work_order_id: int) -> Visit | None:
+    """The work order's visit on a published plan: its latest day's, on the newest plan
+    as `published_plan` reads it. What a technician may act on."""
+    return session.exec(select(Visit).join(Plan, Plan.id == Visit.plan_id)
+                        .where(Visit.work_order_id == work_order_id, Plan.status == "published")
+                        .order_by(Plan.day.desc(), Plan.id.desc(), Visit.id.desc())).first()
+
+
 def _available_by_kind(session: Session, location_kind: str, owner, owner_ids: Iterable[int]
                        ) -> dict[int, dict[str, int]]:
     """Unreserved units per part kind at each owner's locations (vans by technician,

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import record_audit
 from core.db import begin_write
-from core.models import User
+from core.models import MAX_ID, User
 from core.timeutil import utcnow
 from dispatch.models import (
     OPEN_WORK_ORDER_STATUSES,
@@ -148,7 +148,7 @@ def close_follow_up(session: Session, response_id: int, actor: User, note: str =
         raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="note")
     begin_write(session)
     try:
-        row = session.get(SurveyResponse, response_id) if 0 < response_id <= 2**31 - 1 else None
+        row = session.get(SurveyResponse, response_id) if 0 < response_id <= MAX_ID else None
         if row is None:
             raise NotFound(_l("no such rating"), field="id")
         if row.follow_up != "open":
@@ -193,7 +193,7 @@ def mark_reply_handled(session: Session, reply_id: int, actor: User, note: str =
         raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="note")
     begin_write(session)
     try:
-        reply = session.get(MerchantReply, reply_id) if 0 < reply_id <= 2**31 - 1 else None
+        reply = session.get(MerchantReply, reply_id) if 0 < reply_id <= MAX_ID else None
         if reply is None:
             raise NotFound(_l("no such reply"), field="id")
         if reply.handled_at is not None:

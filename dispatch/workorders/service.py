@@ -28,7 +28,7 @@ from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import actor_fields
 from core.db import begin_unit, is_sqlite
 from core.i18n import lazy_word
-from core.models import User
+from core.models import MAX_ID, User
 from core.timeutil import utcnow
 from dispatch import signals
 from dispatch.models import (
@@ -459,9 +459,6 @@ def timeline(session: Session, work_order_id: int) -> list[WorkOrderEvent]:
         select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == work_order_id)
         .order_by(WorkOrderEvent.at, WorkOrderEvent.id)
     ).all())
-
-
-MAX_ID = 2**31 - 1
 
 
 def get_work_order(session: Session, work_order_id: int) -> WorkOrder:

@@ -70,6 +70,17 @@ def test_api_errors_are_clear(client, db, world):
                        json={}).status_code == 403
 
 
+def test_the_loaner_list_pages_as_every_list_does(client, db, world):
+    h = bearer(client, "dispatcher")
+    whole = client.get("/api/v1/loaners", headers=h).get_json()
+    assert (whole["total"], whole["pages"], whole["per_page"]) == (2, 1, 50)
+    second = client.get("/api/v1/loaners?per_page=1&page=2", headers=h).get_json()
+    assert {k: second[k] for k in ("page", "per_page", "total", "pages")} == \
+           {"page": 2, "per_page": 1, "total": 2, "pages": 2}
+    assert [i["serial"] for i in second["items"]] == [whole["items"][1]["serial"]]
+    assert client.get("/api/v1/loaners?per_page=201", headers=h).status_code == 422
+
+
 def test_pages_show_the_pool_and_run_the_steps(client, db, world):
     login(client, "dispatcher")
     page = client.get("/backup/")

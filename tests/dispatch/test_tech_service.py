@@ -42,6 +42,26 @@ def test_the_phone_and_the_board_read_the_same_published_plan(db):
     assert [v.plan_id for v in svc.visits_for_day(db, day.world.tech, day.plan.day)] == [newer.id]
 
 
+def test_who_may_act_on_a_work_order_follows_the_same_newest_published_plan(db):
+    """The phone's scope check reads the work order's visit on the newest published plan,
+    as the day and the board do, not on the most edited one."""
+    from dispatch.planning.problem import published_visit
+
+    day = make_day(db)
+    day.plan.version = 7
+    newer = Plan(region_id=day.world.region.id, day=day.plan.day, status="published",
+                 job_status="done", version=1)
+    db.add(newer)
+    db.flush()
+    moved = Visit(plan_id=newer.id, work_order_id=day.wo.id, technician_id=day.world.tech2.id, sequence=1)
+    db.add(moved)
+    db.commit()
+    assert published_visit(db, day.wo.id).id == moved.id
+    assert svc.require_technician_scope(db, day.world.users["tech02"], day.wo.id).id == day.wo.id
+    with pytest.raises(Forbidden):
+        svc.require_technician_scope(db, day.world.users["tech01"], day.wo.id)
+
+
 def test_day_lists_own_visits_in_route_order_from_the_published_plan(db):
     day = make_day(db)
     draft = Plan(region_id=day.world.region.id, day=day.plan.day, status="draft")
