@@ -2,14 +2,12 @@
 not in a zone written into the code."""
 from __future__ import annotations
 
-import dataclasses
-
 from core.models import Region
 from core.timeutil import default_timezone, region_timezone
 
 
 def test_no_region_means_the_default_timezone_setting(app, monkeypatch):
-    berlin = dataclasses.replace(app.config["FIXROUTE"], default_timezone="Europe/Berlin")
+    berlin = app.config["FIXROUTE"].model_copy(update={"default_timezone": "Europe/Berlin"})
     monkeypatch.setitem(app.config, "FIXROUTE", berlin)
     with app.app_context():
         assert default_timezone() == "Europe/Berlin"

@@ -2,7 +2,6 @@
 end in a server error, unbounded numbers and LIKE wildcards in searches."""
 from __future__ import annotations
 
-import dataclasses
 import io
 import uuid
 from datetime import date
@@ -145,8 +144,8 @@ def test_dev_phone_is_off_entirely_when_twilio_is_configured(app, client, db, mo
     login(client, "dispatcher")
     number = "+8613812345678"
     assert client.get("/dev/phone").status_code == 200  # no Twilio: the development phone
-    settings = dataclasses.replace(app.config["FIXROUTE"], twilio_account_sid="AC" + "1" * 32,
-                                   twilio_auth_token="t", twilio_from_number="+15005550006")
+    settings = app.config["FIXROUTE"].model_copy(
+        update={"twilio_account_sid": "AC" + "1" * 32, "twilio_auth_token": "t", "twilio_from_number": "+15005550006"})
     monkeypatch.setitem(app.config, "FIXROUTE", settings)
     assert settings.twilio_configured
     assert client.get("/dev/phone").status_code == 404

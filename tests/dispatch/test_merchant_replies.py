@@ -2,7 +2,6 @@
 a note on the open work order, YES/NO are left for the backup-terminal offer."""
 from __future__ import annotations
 
-import dataclasses
 from functools import partial
 
 import pytest
@@ -87,8 +86,8 @@ def test_unknown_number_stays_unhandled(db):
 
 
 def test_signed_webhook_reply_lands_on_the_work_order_once(app, client, db, engine, monkeypatch):
-    monkeypatch.setitem(app.config, "FIXROUTE", dataclasses.replace(
-        app.config["FIXROUTE"], twilio_auth_token=TOKEN, public_base_url=PUBLIC))
+    monkeypatch.setitem(app.config, "FIXROUTE", app.config["FIXROUTE"].model_copy(
+        update={"twilio_auth_token": TOKEN, "public_base_url": PUBLIC}))
     world = make_world(db)
     wo = _work_order(db, world)
     params = {"MessageSid": "SM" + "9" * 32, "From": world.merchant.phone, "To": "+15005550006",

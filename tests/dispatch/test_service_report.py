@@ -144,18 +144,17 @@ def test_work_order_page_and_printable_report_for_staff(client, db):
 
 
 def test_the_link_uses_the_public_url_also_without_a_request(app, client, db, monkeypatch):
-    import dataclasses
 
     day = make_day(db)
-    monkeypatch.setitem(app.config, "FIXROUTE", dataclasses.replace(
-        app.config["FIXROUTE"], public_base_url="https://fixroute.example.com/"))
+    monkeypatch.setitem(app.config, "FIXROUTE", app.config["FIXROUTE"].model_copy(
+        update={"public_base_url": "https://fixroute.example.com/"}))
     with app.app_context():
         link = rep.report_link(db.get(WorkOrder, day.wo.id))
         assert link.startswith("https://fixroute.example.com/r/")
         token = link.rsplit("/r/", 1)[1]
         assert rep.work_order_for_token(db, token).id == day.wo.id
     assert client.get(link.removeprefix("https://fixroute.example.com")).status_code == 200
-    monkeypatch.setitem(app.config, "FIXROUTE", dataclasses.replace(
-        app.config["FIXROUTE"], public_base_url=None))
+    monkeypatch.setitem(app.config, "FIXROUTE", app.config["FIXROUTE"].model_copy(
+        update={"public_base_url": None}))
     with app.app_context():
         assert rep.report_link(db.get(WorkOrder, day.wo.id)) is None

@@ -1,7 +1,6 @@
 """The outbox, template and development phone pages, the outbox API and the CLI."""
 from __future__ import annotations
 
-import dataclasses
 from functools import partial
 
 from sqlmodel import Session, select
@@ -43,8 +42,8 @@ def test_technician_cannot_see_the_outbox_or_phone(client, db):
 
 
 def test_dev_phone_delivers_and_shows_the_conversation_and_takes_replies(app, client, db, engine, monkeypatch):
-    monkeypatch.setitem(app.config, "FIXROUTE", dataclasses.replace(
-        app.config["FIXROUTE"], twilio_account_sid=None, twilio_auth_token=None))
+    monkeypatch.setitem(app.config, "FIXROUTE", app.config["FIXROUTE"].model_copy(
+        update={"twilio_account_sid": None, "twilio_auth_token": None}))
     make_world(db)
     _queue(db)
     login(client, "dispatcher")
@@ -78,8 +77,8 @@ def test_outbox_api_paginates_and_validates(client, db):
 
 
 def test_cli_send_pending_drains_the_outbox(app, db, engine, monkeypatch):
-    monkeypatch.setitem(app.config, "FIXROUTE", dataclasses.replace(
-        app.config["FIXROUTE"], twilio_account_sid=None, twilio_auth_token=None))
+    monkeypatch.setitem(app.config, "FIXROUTE", app.config["FIXROUTE"].model_copy(
+        update={"twilio_account_sid": None, "twilio_auth_token": None}))
     _queue(db)
     result = app.test_cli_runner().invoke(args=["sms", "send-pending", "--limit", "10"])
     assert result.exit_code == 0, result.output

@@ -446,10 +446,9 @@ def test_two_senders_at_once_stay_within_the_per_number_cap(db, engine, fake_twi
 
 
 def test_send_pending_command_takes_the_cap_from_settings(app, db, monkeypatch):
-    from dataclasses import replace
 
-    monkeypatch.setitem(app.config, "FIXROUTE", replace(app.config["FIXROUTE"],
-                                                        sms_max_per_number_per_hour=2))
+    monkeypatch.setitem(app.config, "FIXROUTE", app.config["FIXROUTE"].model_copy(
+        update={"sms_max_per_number_per_hour": 2}))
     for i in range(3):
         row = enqueue_sms(db, key=f"s{i}", to=NUMBER, template="visit_done", locale="en",
                           context={"ref": i})

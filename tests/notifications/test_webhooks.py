@@ -2,7 +2,6 @@
 callbacks, inbound messages once per SID, STOP / START / HELP, replies to dispatch."""
 from __future__ import annotations
 
-import dataclasses
 from functools import partial
 
 import pytest
@@ -23,8 +22,8 @@ NUMBER = "+8613812345678"
 
 @pytest.fixture
 def signed_app(app, monkeypatch):
-    settings = dataclasses.replace(app.config["FIXROUTE"], twilio_auth_token=TOKEN,
-                                   public_base_url=PUBLIC)
+    settings = app.config["FIXROUTE"].model_copy(
+        update={"twilio_auth_token": TOKEN, "public_base_url": PUBLIC})
     monkeypatch.setitem(app.config, "FIXROUTE", settings)
     return app
 
@@ -94,14 +93,14 @@ def test_signature_for_the_internal_url_is_refused_when_a_public_url_is_set(sign
 
 def test_without_an_auth_token_webhooks_refuse_everything(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "FIXROUTE",
-                        dataclasses.replace(app.config["FIXROUTE"], twilio_auth_token=None))
+                        app.config["FIXROUTE"].model_copy(update={"twilio_auth_token": None}))
     params = _inbound("SM" + "5" * 32, "hello")
     assert _post(client, "/webhooks/twilio/inbound", params).status_code == 403
 
 
 def test_behind_a_reverse_proxy_the_forwarded_public_url_is_validated(app, client, monkeypatch, engine):
-    monkeypatch.setitem(app.config, "FIXROUTE", dataclasses.replace(
-        app.config["FIXROUTE"], twilio_auth_token=TOKEN, public_base_url=None))
+    monkeypatch.setitem(app.config, "FIXROUTE", app.config["FIXROUTE"].model_copy(
+        update={"twilio_auth_token": TOKEN, "public_base_url": None}))
     monkeypatch.setattr(app, "wsgi_app", ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1,
                                                   x_prefix=1))
     params = _inbound("SM" + "6" * 32, "hello")
