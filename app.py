@@ -9,13 +9,12 @@ import logging
 from typing import Any
 
 import click
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask.cli import FlaskGroup
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import DataError
-from sqlmodel import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
@@ -28,7 +27,7 @@ from core import auth as core_auth
 from core import cli as core_cli
 from core import web as core_web
 from core.api import api_v1, error_body, error_response, http_status
-from core.db import close_session, make_engine, register_model_modules
+from core.db import close_session, discard_request_changes, make_engine, register_model_modules
 from core.errors import DomainError, TooManyAttempts
 from core.i18n import LANGUAGES, init_i18n
 from core.openapi import build_spec
@@ -146,16 +145,11 @@ class _DatabaseInt(IntegerConverter):
 
 
 def _register_error_handlers(app: Flask) -> None:
-    def rollback() -> None:
-        session: Session | None = g.get("db_session")
-        if session is not None:
-            session.rollback()
-
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
         # A service's refusal (core.errors): its status comes from core.api, the one
         # place that maps kinds of error to HTTP.
-        rollback()
+        discard_request_changes()
         status = http_status(exc)
         if request.path.startswith("/api/") or request.is_json or request.accept_mimetypes.best == "application/json":
             resp = jsonify(error_body(exc))
@@ -168,7 +162,7 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):
-        rollback()
+        discard_request_changes()
         if request.path.startswith("/api/"):
             return error_response(400, "csrf_failed", exc.description,
                                   [{"field": "X-CSRFToken", "reason": exc.description}])
@@ -177,7 +171,7 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        rollback()
+        discard_request_changes()
         if request.path.startswith("/api/"):
             field = "file" if exc.code == 413 else None
             fields = [{"field": field, "reason": exc.description}] if field else []
@@ -195,7 +189,7 @@ def _register_error_handlers(app: Flask) -> None:
     def _out_of_range(exc: Exception):
         # A number or text the database cannot hold (an id beyond its integer range):
         # the client's input, so a 422 rather than a 500 (found by the schemathesis run).
-        rollback()
+        discard_request_changes()
         log.info("value out of range on %s %s: %s", request.method, request.path, exc)
         message = "a value in the request is out of range"
         if request.path.startswith("/api/"):
@@ -204,7 +198,7 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        rollback()
+        discard_request_changes()
         log.exception("unhandled error on %s %s", request.method, request.path)
         if app.testing and app.config.get("PROPAGATE_UNEXPECTED", True):
             raise exc

@@ -13,12 +13,12 @@ from sqlmodel import Session, select
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from core.audit import record_audit
+from core import users as user_svc
 from core.auth import roles_required
 from core.db import get_session
-from core.errors import Conflict, DomainError, NotFound
+from core.errors import DomainError, NotFound
 from core.models import MAX_ID, Depot, Region, Role, User
-from core.users import create_user, password_reset_token, update_user
+from core.users import create_user, update_user
 from core.web import ROLE_LABELS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -79,9 +79,7 @@ def index():
                 create_user(session, form.username.data, form.password.data, form.role.data,
                             display_name=form.display_name.data or "",
                             technician_id=tech_id, actor_user_id=current_user.id)
-                session.commit()
             except DomainError as exc:
-                session.rollback()
                 _put_errors(form, exc)
             else:
                 flash(_("User %(name)s created.", name=form.username.data), "success")
@@ -96,16 +94,8 @@ def index():
 @bp.post("/users/<int:user_id>/active")
 @roles_required(Role.ADMIN)
 def set_active(user_id: int):
-    session = get_session()
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(_("No such user."), field="user_id")
-    if user.id == current_user.id:
-        raise Conflict(_("You cannot deactivate yourself."), field="user_id")
-    user.active = request.form.get("active") == "1"
-    record_audit(session, "user", user.id, "activated" if user.active else "deactivated",
-                 current_user.id)
-    session.commit()
+    user_svc.set_active(get_session(), user_id, request.form.get("active") == "1",
+                        actor_user_id=current_user.id)
     return redirect(url_for("admin.index"))
 
 
@@ -156,9 +146,7 @@ def edit_user(user_id: int):
                 update_user(session, user, display_name=form.display_name.data or "",
                             role=form.role.data, technician_id=tech_id,
                             actor_user_id=current_user.id)
-                session.commit()
             except DomainError as exc:
-                session.rollback()
                 _put_errors(form, exc)
             else:
                 flash(_("User %(name)s saved.", name=user.username), "success")
@@ -177,9 +165,8 @@ def reset_password(user_id: int):
     link is used; a second reset replaces nothing but the link the admin sees."""
     session = get_session()
     user = _user_or_404(session, user_id)
-    token = password_reset_token(user, current_app.config["SECRET_KEY"])
-    record_audit(session, "user", user.id, "password_reset_link", current_user.id)
-    session.commit()
+    token = user_svc.issue_password_reset(session, user, current_app.config["SECRET_KEY"],
+                                          actor_user_id=current_user.id)
     form = EditUserForm(obj=user)
     form.technician_code.data = _technician_code(session, user.technician_id)
     link = url_for("auth.reset_password", token=token, _external=True)

@@ -188,7 +188,6 @@ def reset_password(token: str):
     try:
         user = user_for_reset_token(session, token, current_app.config["SECRET_KEY"])
     except DomainError as exc:
-        session.rollback()
         return render_template("auth/reset.html", form=None, error=exc.message), http_status(exc)
     form = NewPasswordForm()
     status = 200
@@ -198,9 +197,7 @@ def reset_password(token: str):
         else:
             try:
                 set_password(session, user, form.password.data, actor_user_id=user.id)
-                session.commit()
             except DomainError as exc:
-                session.rollback()
                 form.password.errors.append(exc.message)
             else:
                 flash(_("Password changed. Sign in with the new one."), "success")

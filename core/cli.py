@@ -55,7 +55,6 @@ def users_create(username: str, role: str, technician_code: str | None, password
             if tech_id is None:
                 raise click.BadParameter("no such technician", param_hint="--technician-code")
         create_user(session, username, password, role, technician_id=tech_id)
-        session.commit()
     click.echo(f"created {role} {username}")
 
 

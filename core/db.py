@@ -1,11 +1,14 @@
-"""Database engine, per-request session and column types shared by every package.
+"""Database engine, per-request session, the unit of work and column types shared by
+every package.
 
-Service functions take a `Session` argument and commit once; views get the request's
-session from `get_session()`. A unit of work that reads, decides and writes (stock,
-counters, state transitions) starts with `begin_write(session)`: on SQLite that opens
-the transaction with `BEGIN IMMEDIATE`, which serialises writers; on PostgreSQL the
-services lock the rows they change with `SELECT ... FOR UPDATE` instead. Plain reads
-use deferred transactions so that they never block a writer.
+Every write is a unit of work: `with unit_of_work(session):` begins (or joins) a
+read-decide-write unit, commits once and rolls back on error. Services own their units;
+views and API handlers get the request's session from `get_session()`, call a service
+and never commit or roll back themselves (tests/core/test_unit_of_work_rule.py checks
+this). A unit starts with `begin_write(session)`: on SQLite that opens the transaction
+with `BEGIN IMMEDIATE`, which serialises writers; on PostgreSQL the services lock the
+rows they change with `SELECT ... FOR UPDATE` instead. Plain reads use deferred
+transactions so that they never block a writer.
 """
 from __future__ import annotations
 
@@ -123,11 +126,22 @@ def begin_write(session: Session) -> None:
 
 
 # --- the unit of work ------------------------------------------------------------------
-# One helper for every service: `unit_of_work(session)` begins (or joins) a
+# One helper for every write: `unit_of_work(session)` begins (or joins) a
 # read-decide-write unit, commits once and rolls back on error; with commit=False it
 # joins the caller's unit and only flushes (a signal receiver, a step of a larger
 # change). Whether the caller already wrote in this transaction is remembered per
 # session by the two listeners below, registered once for every session.
+#
+# The variants, all here so that nothing else commits:
+# - a job or command outside a request opens its own session and runs its units in it:
+#   `with session_scope(engine) as session, unit_of_work(session): ...`;
+# - a unit that decides, after reading under the lock, to keep nothing (a refused edit
+#   that only reports, a job that lost its plan) says `unit.discard()`: it rolls back;
+# - work that runs in sessions of its own (the SMS drain) or units of its own (the
+#   scheduler's jobs) first ends the caller's transaction with `end_transaction()`:
+#   on SQLite a writing request holds the write lock from its first statement;
+# - a request that ends in an error drops what its session holds
+#   (`discard_request_changes`, called by the app's error handlers).
 
 _WROTE = "fixroute.wrote"
 
@@ -155,23 +169,71 @@ def begin_unit(session: Session) -> None:
         begin_write(session)
 
 
+class Unit:
+    """The unit of work a `with unit_of_work(...) as unit:` body runs in."""
+
+    def __init__(self, owns: bool) -> None:
+        self.owns = owns
+        self.discarded = False
+
+    def discard(self) -> None:
+        """End this unit without keeping anything: it rolls back instead of committing.
+        For a check that can only be made after reading under the lock and that refuses
+        without raising (an edit that reports its violations, a job's write that is no
+        longer current, a replayed phone action). Only a unit of its own can: one joined
+        with commit=False does not decide for its caller."""
+        if not self.owns:
+            raise RuntimeError("a unit joined with commit=False cannot discard its caller's work")
+        self.discarded = True
+
+
 @contextmanager
-def unit_of_work(session: Session, commit: bool = True) -> Iterator[None]:
-    """commit=True: a unit of its own (begin_write, commit once, roll back on error).
+def unit_of_work(session: Session, commit: bool = True) -> Iterator[Unit]:
+    """commit=True: a unit of its own (begin_write, commit once, roll back on error or
+    when the body discards it).
     commit=False: part of the caller's unit (completing a visit, a signal receiver):
     only flush; the caller commits or rolls back."""
+    unit = Unit(owns=commit)
     if not commit:
         begin_unit(session)
-        yield
+        yield unit
         session.flush()
         return
     begin_write(session)
     try:
-        yield
-        session.commit()
+        yield unit
+        if unit.discarded:
+            session.rollback()
+        else:
+            session.commit()
     except BaseException:
         session.rollback()
         raise
+
+
+def end_transaction(session: Session, *, reread: bool = False) -> None:
+    """End the session's open transaction, if any, before work that runs in sessions
+    or units of its own: the SMS drain from a page (on SQLite a writing request holds
+    the write lock from its first statement, and the drain's sessions would wait for it
+    until the busy timeout), a scheduler job that works one unit per item, a poll that
+    must see other sessions' commits (a SQLite WAL reader keeps its snapshot).
+
+    The units before it committed their work; what is left is committed too (a test's
+    rows handed to a job, say), never dropped. `reread=True` also expires what the
+    session loaded, so that each object is read again, fresh, on its next use."""
+    if session.in_transaction():
+        session.commit()
+    if reread:
+        session.expire_all()
+
+
+def discard_request_changes() -> None:
+    """A request that ends in an error keeps nothing its session still holds. The
+    services already rolled back their own units; this drops what is left (a read
+    transaction, and on SQLite the write lock a writing request took at its start)."""
+    session: Session | None = g.get("db_session")
+    if session is not None:
+        session.rollback()
 
 
 def get_engine() -> Engine:
@@ -217,7 +279,8 @@ def rowcount(result: Result[Any]) -> int:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session outside a request (CLI, scheduler, workers)."""
+    """A session outside a request (CLI, scheduler, workers); its writes are units of
+    work like any other (`with session_scope(engine) as s, unit_of_work(s): ...`)."""
     session = Session(engine, expire_on_commit=False)
     try:
         yield session

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.audit import record_audit
-from core.db import rowcount, table_of
+from core.db import rowcount, table_of, unit_of_work
 from core.errors import AuthenticationFailed, Conflict, Expired, InvalidInput, NotFound, TooManyAttempts
 from core.models import ApiToken, LoginThrottle, Role, User
 from core.timeutil import as_utc, utcnow
@@ -70,7 +70,9 @@ def create_user(
     region_id: int | None = None,
     is_demo: bool = False,
     actor_user_id: int | None = None,
+    commit: bool = True,
 ) -> User:
+    """A new account, audited; its own unit of work (commit=False: part of the caller's)."""
     username = normalise_username(username)
     if not username or len(username) > 64:
         raise InvalidInput(_l("must be 1 to 64 characters"), field="username")
@@ -81,24 +83,26 @@ def create_user(
         raise InvalidInput(_l("must be at least 8 characters"), field="password")
     if role == Role.TECHNICIAN and technician_id is None:
         raise InvalidInput(_l("a technician account needs a technician"), field="technician_id")
-    if technician_id is not None and session.exec(
-        select(User).where(User.technician_id == technician_id)
-    ).first():
-        raise Conflict(_l("this technician already has an account"), field="technician_id")
-    if session.exec(select(User).where(User.username == username)).first():
-        raise Conflict(_l("username already taken"), field="username")
-    user = User(
-        username=username,
-        display_name=display_name or username,
-        password_hash=generate_password_hash(password),
-        role=role,
-        technician_id=technician_id,
-        region_id=region_id,
-        is_demo=is_demo,
-    )
-    session.add(user)
-    session.flush()
-    record_audit(session, "user", user.id, "created", actor_user_id, role=role)
+    password_hash = generate_password_hash(password)  # slow on purpose: not under the lock
+    with unit_of_work(session, commit):
+        if technician_id is not None and session.exec(
+            select(User).where(User.technician_id == technician_id)
+        ).first():
+            raise Conflict(_l("this technician already has an account"), field="technician_id")
+        if session.exec(select(User).where(User.username == username)).first():
+            raise Conflict(_l("username already taken"), field="username")
+        user = User(
+            username=username,
+            display_name=display_name or username,
+            password_hash=password_hash,
+            role=role,
+            technician_id=technician_id,
+            region_id=region_id,
+            is_demo=is_demo,
+        )
+        session.add(user)
+        session.flush()
+        record_audit(session, "user", user.id, "created", actor_user_id, role=role)
     return user
 
 
@@ -173,30 +177,26 @@ def authenticate(
     name = normalise_username(username)
     name_key, address_key = _throttle_name_key(name), _address_key(client)
     user = session.exec(select(User).where(User.username == name)).first()
-    try:
+    with unit_of_work(session):  # refused (TooManyAttempts): neither key counts the attempt
         _claim_attempt(session, name_key, THROTTLE_FREE_FAILURES, now)
         _claim_attempt(session, address_key, THROTTLE_FREE_FAILURES_PER_ADDRESS, now)
-    except TooManyAttempts:
-        session.rollback()  # neither key counts a refused attempt
-        raise
-    session.commit()
     usable = user is not None and user.active
     stored_hash = user.password_hash if user is not None and usable else _dummy_password_hash()
     password_ok = check_password_hash(stored_hash, password or "")
     if user is None or not (usable and password_ok):
         raise AuthenticationFailed(_l("unknown username or wrong password"), field="password")
-    session.execute(sa.delete(_THROTTLE).where(_THROTTLE.c.key == name_key))
-    _give_back(session, address_key, THROTTLE_FREE_FAILURES_PER_ADDRESS)
-    session.commit()
+    with unit_of_work(session):
+        session.execute(sa.delete(_THROTTLE).where(_THROTTLE.c.key == name_key))
+        _give_back(session, address_key, THROTTLE_FREE_FAILURES_PER_ADDRESS)
     return user
 
 
 def end_browser_sessions(session: Session, user: User) -> None:
     """Every session cookie made for this user before now stops loading the user
     (the cookie carries the version it was made under, see core.auth)."""
-    user.session_version = (user.session_version or 0) + 1
-    session.add(user)
-    session.commit()
+    with unit_of_work(session):
+        user.session_version = (user.session_version or 0) + 1
+        session.add(user)
 
 
 def hash_token(token: str) -> str:
@@ -207,16 +207,16 @@ def issue_token(session: Session, user: User, ttl_hours: int, name: str = "") ->
     if user.id is None:
         raise ValueError("a token is issued to a saved user")
     token = "frt_" + secrets.token_urlsafe(32)
-    row = ApiToken(
-        user_id=user.id,
-        token_hash=hash_token(token),
-        name=name,
-        expires_at=utcnow() + timedelta(hours=ttl_hours),
-    )
-    session.add(row)
-    session.flush()
-    record_audit(session, "api_token", row.id, "issued", user.id)
-    session.commit()
+    with unit_of_work(session):
+        row = ApiToken(
+            user_id=user.id,
+            token_hash=hash_token(token),
+            name=name,
+            expires_at=utcnow() + timedelta(hours=ttl_hours),
+        )
+        session.add(row)
+        session.flush()
+        record_audit(session, "api_token", row.id, "issued", user.id)
     return token, row
 
 
@@ -232,12 +232,12 @@ def user_for_token(session: Session, token: str) -> User | None:
 
 
 def revoke_token(session: Session, token: str, actor_user_id: int | None) -> bool:
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
-    if row is None or row.revoked_at is not None:
-        return False
-    row.revoked_at = utcnow()
-    record_audit(session, "api_token", row.id, "revoked", actor_user_id)
-    session.commit()
+    with unit_of_work(session):
+        row = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+        if row is None or row.revoked_at is not None:
+            return False
+        row.revoked_at = utcnow()
+        record_audit(session, "api_token", row.id, "revoked", actor_user_id)
     return True
 
 
@@ -249,9 +249,10 @@ _RESET_SALT = "fixroute.password-reset"
 
 
 def update_user(session: Session, user: User, *, display_name: str, role: str,
-                technician_id: int | None, actor_user_id: int | None) -> User:
-    """Name, role and technician of an account; the caller commits. A role change ends
-    the user's browser sessions: what they may see changed under them."""
+                technician_id: int | None, actor_user_id: int | None, commit: bool = True) -> User:
+    """Name, role and technician of an account, audited, as one unit of work
+    (commit=False: part of the caller's). A role change ends the user's browser
+    sessions: what they may see changed under them."""
     if role not in {r.value for r in Role}:
         raise InvalidInput(_l("must be one of %(choices)s",
                               choices=", ".join(r.value for r in Role)), field="role")
@@ -261,24 +262,46 @@ def update_user(session: Session, user: User, *, display_name: str, role: str,
         raise InvalidInput(_l("a technician account needs a technician"), field="technician_id")
     if role != Role.TECHNICIAN:
         technician_id = None
-    if technician_id is not None and session.exec(
-        select(User).where(User.technician_id == technician_id, User.id != user.id)
-    ).first():
-        raise Conflict(_l("this technician already has an account"), field="technician_id")
-    before = {"display_name": user.display_name, "role": user.role,
-              "technician_id": user.technician_id}
-    user.display_name = (display_name or "").strip() or user.username
-    role_changed = user.role != role
-    user.role = role
-    user.technician_id = technician_id
-    if role_changed:
-        user.session_version = (user.session_version or 0) + 1
-    session.add(user)
-    after = {"display_name": user.display_name, "role": user.role,
-             "technician_id": user.technician_id}
-    record_audit(session, "user", user.id, "updated", actor_user_id,
-                 changed={k: [before[k], after[k]] for k in after if before[k] != after[k]})
+    with unit_of_work(session, commit):
+        if technician_id is not None and session.exec(
+            select(User).where(User.technician_id == technician_id, User.id != user.id)
+        ).first():
+            raise Conflict(_l("this technician already has an account"), field="technician_id")
+        before = {"display_name": user.display_name, "role": user.role,
+                  "technician_id": user.technician_id}
+        user.display_name = (display_name or "").strip() or user.username
+        role_changed = user.role != role
+        user.role = role
+        user.technician_id = technician_id
+        if role_changed:
+            user.session_version = (user.session_version or 0) + 1
+        session.add(user)
+        after = {"display_name": user.display_name, "role": user.role,
+                 "technician_id": user.technician_id}
+        record_audit(session, "user", user.id, "updated", actor_user_id,
+                     changed={k: [before[k], after[k]] for k in after if before[k] != after[k]})
     return user
+
+
+def set_active(session: Session, user_id: int, active: bool, *, actor_user_id: int | None) -> User:
+    """Let an account sign in again, or stop it, audited; nobody stops their own."""
+    with unit_of_work(session):
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(_l("No such user."), field="user_id")
+        if user.id == actor_user_id:
+            raise Conflict(_l("You cannot deactivate yourself."), field="user_id")
+        user.active = active
+        record_audit(session, "user", user.id, "activated" if user.active else "deactivated",
+                     actor_user_id)
+    return user
+
+
+def set_locale(session: Session, user: User, locale: str) -> None:
+    """The language a user chose, kept for their next sign-in and their messages."""
+    with unit_of_work(session):
+        user.locale = locale
+        session.add(user)
 
 
 def _password_fingerprint(user: User) -> str:
@@ -292,6 +315,15 @@ def password_reset_token(user: User, secret_key: str) -> str:
 
     return URLSafeTimedSerializer(secret_key, salt=_RESET_SALT).dumps(
         {"u": user.id, "p": _password_fingerprint(user)})
+
+
+def issue_password_reset(session: Session, user: User, secret_key: str, *,
+                         actor_user_id: int | None) -> str:
+    """An admin makes a reset link for a user (password_reset_token), audited."""
+    token = password_reset_token(user, secret_key)
+    with unit_of_work(session):
+        record_audit(session, "user", user.id, "password_reset_link", actor_user_id)
+    return token
 
 
 def user_for_reset_token(session: Session, token: str, secret_key: str,
@@ -312,18 +344,20 @@ def user_for_reset_token(session: Session, token: str, secret_key: str,
 
 
 def set_password(session: Session, user: User, password: str, *,
-                 actor_user_id: int | None) -> None:
-    """A new password ends every browser session and API token of the user; the
-    caller commits."""
+                 actor_user_id: int | None, commit: bool = True) -> None:
+    """A new password ends every browser session and API token of the user; audited,
+    one unit of work (commit=False: part of the caller's)."""
     if len(password or "") < 8:
         raise InvalidInput(_l("must be at least 8 characters"), field="password")
     if len(password) > 256:
         raise InvalidInput(_l("must be at most %(n)s characters", n=256), field="password")
-    user.password_hash = generate_password_hash(password)
-    user.session_version = (user.session_version or 0) + 1
-    session.add(user)
-    tokens = table_of(ApiToken)
-    session.execute(sa.update(tokens)
-                    .where(tokens.c.user_id == user.id, tokens.c.revoked_at.is_(None))
-                    .values(revoked_at=utcnow()))
-    record_audit(session, "user", user.id, "password_set", actor_user_id)
+    password_hash = generate_password_hash(password)  # slow on purpose: not under the lock
+    with unit_of_work(session, commit):
+        user.password_hash = password_hash
+        user.session_version = (user.session_version or 0) + 1
+        session.add(user)
+        tokens = table_of(ApiToken)
+        session.execute(sa.update(tokens)
+                        .where(tokens.c.user_id == user.id, tokens.c.revoked_at.is_(None))
+                        .values(revoked_at=utcnow()))
+        record_audit(session, "user", user.id, "password_set", actor_user_id)

@@ -19,6 +19,7 @@ from core.db import get_session
 from core.i18n import LANGUAGES
 from core.models import Role
 from core.security import safe_next, same_site_referrer
+from core.users import set_locale
 
 ROLE_LABELS = {
     "admin": _l("Administrator"),
@@ -60,10 +61,7 @@ def set_language(code: str):
         abort(404)
     session["lang"] = code
     if current_user.is_authenticated:
-        db = get_session()
-        current_user.locale = code
-        db.add(current_user)
-        db.commit()
+        set_locale(get_session(), current_user._get_current_object(), code)
     target = (safe_next(request.form.get("next")) or safe_next(request.args.get("next"))
               or same_site_referrer() or url_for("web.home"))
     return redirect(target)
