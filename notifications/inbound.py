@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core.api import ValidationFailed
-from core.db import begin_write
+from core.db import unit_of_work
 from notifications.models import InboundMessage, OutboundMessage
 from notifications.outbox import enqueue_sms, normalize_e164, opt_in, opt_out
 from notifications.signals import inbound_reply
@@ -55,19 +55,18 @@ def receive_inbound(session: Session, *, sid: str, from_number: str, to_number: 
     returns the stored message untouched (Twilio retries webhooks), also when the retry
     races the first delivery. A SID longer than the column is refused rather than cut
     short: cut, a second delivery missed the stored row and hit the unique index (500).
-    Commits."""
+    Its own unit of work."""
     if not sid or len(sid) > MAX_SID:
         raise ValidationFailed(_l("must be 1 to %(n)s characters", n=MAX_SID), field="MessageSid")
-    begin_write(session)
-    existing = session.exec(select(InboundMessage).where(InboundMessage.provider_sid == sid)).first()
-    if existing is not None:
-        session.commit()
-        return existing, False
     try:
-        return _store_inbound(session, sid=sid, from_number=from_number, to_number=to_number,
-                              body=body)
-    except IntegrityError:  # the same SID committed by a concurrent delivery
-        session.rollback()
+        with unit_of_work(session):
+            existing = session.exec(select(InboundMessage)
+                                    .where(InboundMessage.provider_sid == sid)).first()
+            if existing is not None:
+                return existing, False
+            return _store_inbound(session, sid=sid, from_number=from_number,
+                                  to_number=to_number, body=body)
+    except IntegrityError:  # the same SID committed by a concurrent delivery (rolled back)
         existing = session.exec(select(InboundMessage)
                                 .where(InboundMessage.provider_sid == sid)).first()
         if existing is None:
@@ -109,5 +108,4 @@ def _store_inbound(session: Session, *, sid: str, from_number: str, to_number: s
             message.handled_as = "unhandled"
             _answer_help(session, sid, phone, body)
     session.add(message)
-    session.commit()
     return message, True

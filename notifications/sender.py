@@ -49,7 +49,7 @@ from sqlalchemy import Engine, and_, or_, text
 from sqlmodel import Session, select
 
 from core.audit import record_audit
-from core.db import begin_write, is_sqlite, unit_of_work
+from core.db import end_transaction, is_sqlite, unit_of_work
 from core.timeutil import as_utc, utcnow
 from notifications.models import OutboundMessage
 from notifications.outbox import (
@@ -393,73 +393,72 @@ def claim_due(session: Session, *, limit: int, now: datetime, lease_seconds: int
               per_number_per_hour: int = PER_NUMBER_PER_HOUR,
               report: DrainReport | None = None) -> list[_Claim]:
     report = report or DrainReport()
-    begin_write(session)
-    stmt = (
-        select(OutboundMessage)
-        .where(or_(
-            and_(OutboundMessage.status == STATUS_PENDING, OutboundMessage.next_attempt_at <= now),
-            and_(OutboundMessage.status == STATUS_SENDING, OutboundMessage.lease_until < now),
-        ))
-        .order_by(OutboundMessage.urgent.desc(), OutboundMessage.next_attempt_at, OutboundMessage.id)
-        .limit(limit)
-    )
-    if not is_sqlite(session):
-        stmt = stmt.with_for_update(skip_locked=True)
-    rows = session.exec(stmt).all()
-    _lock_send_windows(session, {row.to_number for row in rows if row.status == STATUS_PENDING})
-    # per number: every message, and the non-urgent ones alone; loaded once per claim,
-    # then kept up to date with what this claim sends or promises
-    windows: dict[str, tuple[_SendWindow, _SendWindow]] = {}
-    claims: list[_Claim] = []
-    for row in rows:
-        row.updated_at = now
-        if is_opted_out(session, row.to_number) and row.status == STATUS_PENDING:
-            row.status = STATUS_SUPPRESSED
-            row.error_message = "recipient opted out (STOP)"
-            session.add(row)
-            report.suppressed += 1
-            continue
-        # a stuck 'sending' row is retaken as it is: it was counted when first claimed
-        if row.status == STATUS_PENDING:
-            if not row.urgent:
-                quiet = quiet_until(now, row.region_tz,
-                                    (row.quiet_start_hour, row.quiet_end_hour)
-                                    if row.quiet_start_hour is not None else None)
-                if quiet is not None:
-                    _defer(session, row, quiet, "quiet_hours", report)
-                    continue
-            if row.to_number not in windows:
-                sends = _recent_sends(session, row.to_number, now)
-                windows[row.to_number] = (
-                    _SendWindow(per_number_per_hour, [t for t, _ in sends]),
-                    _SendWindow(non_urgent_per_hour, [t for t, urgent in sends if not urgent]),
-                )
-            every, non_urgent = windows[row.to_number]
-            applicable = [("per_number_cap", every)]
-            if not row.urgent:
-                applicable.append(("non_urgent_cap", non_urgent))
-            blocked = [(at, reason, w.cap) for reason, w in applicable
-                       if (at := w.free_at(now)) is not None]
-            if blocked:
-                until, reason, cap = max(blocked)
-                for _, window in applicable:
-                    window.take(until)
-                kind = "" if reason == "per_number_cap" else "non-urgent "
-                _defer(session, row, until, reason, report, cap=cap, message=(
-                    f"rate limited until {until:%H:%M} UTC: at most {cap} {kind}messages "
-                    f"to this number per hour"))
+    with unit_of_work(session):  # the claim commits before any HTTP call
+        stmt = (
+            select(OutboundMessage)
+            .where(or_(
+                and_(OutboundMessage.status == STATUS_PENDING, OutboundMessage.next_attempt_at <= now),
+                and_(OutboundMessage.status == STATUS_SENDING, OutboundMessage.lease_until < now),
+            ))
+            .order_by(OutboundMessage.urgent.desc(), OutboundMessage.next_attempt_at, OutboundMessage.id)
+            .limit(limit)
+        )
+        if not is_sqlite(session):
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = session.exec(stmt).all()
+        _lock_send_windows(session, {row.to_number for row in rows if row.status == STATUS_PENDING})
+        # per number: every message, and the non-urgent ones alone; loaded once per claim,
+        # then kept up to date with what this claim sends or promises
+        windows: dict[str, tuple[_SendWindow, _SendWindow]] = {}
+        claims: list[_Claim] = []
+        for row in rows:
+            row.updated_at = now
+            if is_opted_out(session, row.to_number) and row.status == STATUS_PENDING:
+                row.status = STATUS_SUPPRESSED
+                row.error_message = "recipient opted out (STOP)"
+                session.add(row)
+                report.suppressed += 1
                 continue
-            for _, window in applicable:
-                window.take(now)
-        was_stuck = row.status == STATUS_SENDING
-        token = uuid.uuid4().hex
-        row.status = STATUS_SENDING
-        row.claim_token = token
-        row.lease_until = now + timedelta(seconds=lease_seconds)
-        row.attempts += 1
-        session.add(row)
-        claims.append(_Claim(row.id, token, was_stuck))
-    session.commit()
+            # a stuck 'sending' row is retaken as it is: it was counted when first claimed
+            if row.status == STATUS_PENDING:
+                if not row.urgent:
+                    quiet = quiet_until(now, row.region_tz,
+                                        (row.quiet_start_hour, row.quiet_end_hour)
+                                        if row.quiet_start_hour is not None else None)
+                    if quiet is not None:
+                        _defer(session, row, quiet, "quiet_hours", report)
+                        continue
+                if row.to_number not in windows:
+                    sends = _recent_sends(session, row.to_number, now)
+                    windows[row.to_number] = (
+                        _SendWindow(per_number_per_hour, [t for t, _ in sends]),
+                        _SendWindow(non_urgent_per_hour, [t for t, urgent in sends if not urgent]),
+                    )
+                every, non_urgent = windows[row.to_number]
+                applicable = [("per_number_cap", every)]
+                if not row.urgent:
+                    applicable.append(("non_urgent_cap", non_urgent))
+                blocked = [(at, reason, w.cap) for reason, w in applicable
+                           if (at := w.free_at(now)) is not None]
+                if blocked:
+                    until, reason, cap = max(blocked)
+                    for _, window in applicable:
+                        window.take(until)
+                    kind = "" if reason == "per_number_cap" else "non-urgent "
+                    _defer(session, row, until, reason, report, cap=cap, message=(
+                        f"rate limited until {until:%H:%M} UTC: at most {cap} {kind}messages "
+                        f"to this number per hour"))
+                    continue
+                for _, window in applicable:
+                    window.take(now)
+            was_stuck = row.status == STATUS_SENDING
+            token = uuid.uuid4().hex
+            row.status = STATUS_SENDING
+            row.claim_token = token
+            row.lease_until = now + timedelta(seconds=lease_seconds)
+            row.attempts += 1
+            session.add(row)
+            claims.append(_Claim(row.id, token, was_stuck))
     report.claimed += len(claims)
     return claims
 
@@ -467,58 +466,57 @@ def claim_due(session: Session, *, limit: int, now: datetime, lease_seconds: int
 def _record(session: Session, claim: _Claim, now: datetime, *, accepted: Accepted | None = None,
             failure: SendFailed | None = None, max_attempts: int = MAX_ATTEMPTS,
             report: DrainReport) -> None:
-    begin_write(session)
-    stmt = select(OutboundMessage).where(OutboundMessage.id == claim.id)
-    if not is_sqlite(session):
-        stmt = stmt.with_for_update()
-    row = session.exec(stmt).one()
-    if row.claim_token != claim.token:
-        # our lease expired and another sender took the row over: it decides now
-        session.rollback()
-        report.lost_lease += 1
-        log.warning("outbox %s: lease lost before recording the result", claim.id)
-        return
-    row.claim_token = None
-    row.lease_until = None
-    row.updated_at = now
-    if accepted is not None:
-        if row.provider_sid is None:
-            row.provider_sid = accepted.sid
-        # a status callback may already have moved the row further: keep the furthest
-        if STATUS_RANK.get(accepted.status, 9) >= STATUS_RANK.get(row.status, 0) or row.status == STATUS_SENDING:
-            row.status = accepted.status
-            row.provider_status = accepted.provider_status
-        row.sent_at = row.sent_at or now
-        row.error_code = None
-        row.error_message = ""
-    else:
-        assert failure is not None
-        row.error_code = (failure.code or "")[:16] or None
-        row.error_message = failure.message[:255]
-        details = {"code": row.error_code, "http_status": failure.http_status,
-                   "attempts": row.attempts}
-        if failure.retryable and row.attempts < max_attempts:
-            wait = backoff(row.attempts)
-            if failure.retry_after is not None:
-                # never earlier than Twilio asked, but never parked for longer than the cap
-                asked = min(failure.retry_after, timedelta(seconds=RETRY_AFTER_CAP_SECONDS))
-                wait = max(wait, asked)
-                details["retry_after_seconds"] = int(failure.retry_after.total_seconds())
-                row.error_message = (f"{failure.message} (Twilio asked to retry after "
-                                     f"{int(failure.retry_after.total_seconds())} s)")[:255]
-            row.status = STATUS_PENDING
-            row.next_attempt_at = now + wait
-            record_audit(session, AUDIT_ENTITY, row.id, "retry_scheduled", actor_label=AUDIT_ACTOR,
-                         next_attempt_at=row.next_attempt_at.isoformat(), **details)
-            report.retry += 1
+    with unit_of_work(session) as unit:
+        stmt = select(OutboundMessage).where(OutboundMessage.id == claim.id)
+        if not is_sqlite(session):
+            stmt = stmt.with_for_update()
+        row = session.exec(stmt).one()
+        if row.claim_token != claim.token:
+            # our lease expired and another sender took the row over: it decides now
+            unit.discard()
+            report.lost_lease += 1
+            log.warning("outbox %s: lease lost before recording the result", claim.id)
+            return
+        row.claim_token = None
+        row.lease_until = None
+        row.updated_at = now
+        if accepted is not None:
+            if row.provider_sid is None:
+                row.provider_sid = accepted.sid
+            # a status callback may already have moved the row further: keep the furthest
+            if STATUS_RANK.get(accepted.status, 9) >= STATUS_RANK.get(row.status, 0) or row.status == STATUS_SENDING:
+                row.status = accepted.status
+                row.provider_status = accepted.provider_status
+            row.sent_at = row.sent_at or now
+            row.error_code = None
+            row.error_message = ""
         else:
-            row.status = "failed"
-            if failure.retryable:
-                row.error_message = f"gave up after {row.attempts} attempts: {failure.message}"[:255]
-            record_audit(session, AUDIT_ENTITY, row.id, "failed", actor_label=AUDIT_ACTOR, **details)
-            report.failed += 1
-    session.add(row)
-    session.commit()
+            assert failure is not None
+            row.error_code = (failure.code or "")[:16] or None
+            row.error_message = failure.message[:255]
+            details = {"code": row.error_code, "http_status": failure.http_status,
+                       "attempts": row.attempts}
+            if failure.retryable and row.attempts < max_attempts:
+                wait = backoff(row.attempts)
+                if failure.retry_after is not None:
+                    # never earlier than Twilio asked, but never parked for longer than the cap
+                    asked = min(failure.retry_after, timedelta(seconds=RETRY_AFTER_CAP_SECONDS))
+                    wait = max(wait, asked)
+                    details["retry_after_seconds"] = int(failure.retry_after.total_seconds())
+                    row.error_message = (f"{failure.message} (Twilio asked to retry after "
+                                         f"{int(failure.retry_after.total_seconds())} s)")[:255]
+                row.status = STATUS_PENDING
+                row.next_attempt_at = now + wait
+                record_audit(session, AUDIT_ENTITY, row.id, "retry_scheduled", actor_label=AUDIT_ACTOR,
+                             next_attempt_at=row.next_attempt_at.isoformat(), **details)
+                report.retry += 1
+            else:
+                row.status = "failed"
+                if failure.retryable:
+                    row.error_message = f"gave up after {row.attempts} attempts: {failure.message}"[:255]
+                record_audit(session, AUDIT_ENTITY, row.id, "failed", actor_label=AUDIT_ACTOR, **details)
+                report.failed += 1
+        session.add(row)
 
 
 def drain_outbox(source: SessionSource, sender: SmsSender, limit: int = 100, *,
@@ -540,7 +538,7 @@ def drain_outbox(source: SessionSource, sender: SmsSender, limit: int = 100, *,
         for claim in claims:
             message = session.get(OutboundMessage, claim.id)
             session.expunge(message)  # a detached snapshot to send from
-            session.rollback()
+            end_transaction(session, reread=True)
             try:
                 accepted = sender.find_sent(message) if claim.was_stuck else None
                 if accepted is not None:
@@ -600,6 +598,16 @@ def drain_with_settings(source: SessionSource, settings, limit: int, *,
     goes through here, so a new setting of the drain is read in one place."""
     return drain_outbox(source, sender or sender_from_settings(settings), limit,
                         per_number_per_hour=settings.sms_max_per_number_per_hour, **kwargs)
+
+
+def drain_beside(session: Session, source: SessionSource, settings, limit: int, *,
+                 sender: SmsSender | None = None) -> DrainReport:
+    """`drain_with_settings` from a caller that holds `session` (a page's request): the
+    drain works in sessions of its own, so `session`'s transaction ends first. On SQLite
+    a writing request holds the write lock from its start, and the drain would wait for
+    it until the busy timeout."""
+    end_transaction(session)
+    return drain_with_settings(source, settings, limit, sender=sender)
 
 
 def drain_outbox_job(database_url: str | None = None, limit: int = 200,

@@ -33,7 +33,7 @@ from notifications.outbox import normalize_e164
 from notifications.sender import (
     DevSender,
     apply_status_callback,
-    drain_with_settings,
+    drain_beside,
 )
 from notifications.sms_templates import LOCALES, TEMPLATES, render_sample
 
@@ -136,11 +136,9 @@ def outbox_page():
 
 
 def _drain(settings, limit: int, sender=None):
-    """Send due outbox rows now. The drain works in sessions of its own; the request's
-    transaction ends first (it holds SQLite's write lock from its start, and the drain
-    would wait for it until the busy timeout)."""
-    get_session().commit()
-    return drain_with_settings(get_engine(), settings, limit, sender=sender)
+    """Send due outbox rows now, in sessions of their own (the request's transaction
+    ends first: see drain_beside)."""
+    return drain_beside(get_session(), get_engine(), settings, limit, sender=sender)
 
 
 @bp.post("/sms/send-pending")
