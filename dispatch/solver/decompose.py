@@ -48,9 +48,20 @@ def _anchor(v: Vehicle) -> int:
     return anchor
 
 
-def group_vehicles(problem: Problem, n_groups: int) -> list[list[int]]:
+class Matrices:
+    """The day's matrices as NumPy arrays, converted once per large solve.
+
+    Why: a 5,300-location day has 28 million entries per matrix; converting them for
+    every group, or handing every group's model the whole day, cost seconds per group."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.durations = np.asarray(problem.durations, dtype=np.int64)
+        self.distances = None if problem.distances is None else np.asarray(problem.distances, dtype=np.int64)
+
+
+def group_vehicles(problem: Problem, n_groups: int, mx: Matrices | None = None) -> list[list[int]]:
     """Balanced vehicle groups around far-apart seeds (farthest-point seeding)."""
-    D = np.asarray(problem.durations, dtype=np.int64)
+    D = (mx or Matrices(problem)).durations
     anchors = [_anchor(v) for v in problem.vehicles]
     V = len(anchors)
     sym = D + D.T
@@ -71,9 +82,9 @@ def group_vehicles(problem: Problem, n_groups: int) -> list[list[int]]:
 
 
 def assign_jobs(problem: Problem, groups: list[list[int]], jobs: list[int], eligible: dict[int, set[int]],
-                slack: float = 1.1) -> list[list[int]]:
+                slack: float = 1.1, mx: Matrices | None = None) -> list[list[int]]:
     """Jobs (list indices) to groups: nearest eligible group, regret first, capped by size."""
-    D = np.asarray(problem.durations, dtype=np.int64)
+    D = (mx or Matrices(problem)).durations
     V = len(problem.vehicles)
     anchors = np.array([_anchor(v) for v in problem.vehicles])
     locs = np.array([problem.jobs[j].location_index for j in jobs], dtype=np.int64)
@@ -99,12 +110,44 @@ def assign_jobs(problem: Problem, groups: list[list[int]], jobs: list[int], elig
     return out
 
 
-def _sub(problem: Problem, vehicles: list[int], jobs: list[int], stock: list[list[int]]) -> Problem:
-    """The group's own problem; depots offer only the stock other groups left."""
-    depots = [replace(d, stock=list(st)) for d, st in zip(problem.depots, stock, strict=True)]
-    return Problem(vehicles=[problem.vehicles[v] for v in vehicles], jobs=[problem.jobs[j] for j in sorted(jobs)],
-                   durations=problem.durations, distances=problem.distances, depots=depots,
-                   part_kinds=problem.part_kinds)
+def _sub(problem: Problem, mx: Matrices, vehicles: list[int], jobs: list[int],
+         stock: list[list[int]]) -> tuple[Problem, list[int]]:
+    """The group's own problem on its own locations; depots offer only the stock other
+    groups left.  Why its own locations: with the whole day's matrix every group's model
+    read 28 million entries on a 5,000-job day, and 60 groups ran out of time with one
+    visit planned.  Returns the problem and the whole day's index of each of its
+    locations, for ``_globalise`` to map the group's routes back."""
+    vs = [problem.vehicles[v] for v in vehicles]
+    js = [problem.jobs[j] for j in sorted(jobs)]
+    locs = sorted({i for v in vs for i in (v.start_index, v.end_index) if i is not None}
+                  | {j.location_index for j in js} | {d.location_index for d in problem.depots})
+    at = {loc: i for i, loc in enumerate(locs)}
+
+    def local(i: int | None) -> int | None:
+        return None if i is None else at[i]
+
+    def part(full: np.ndarray) -> list[list[int]]:
+        m: list[list[int]] = full[np.ix_(locs, locs)].tolist()
+        return m
+
+    sub = Problem(
+        vehicles=[replace(v, start_index=local(v.start_index), end_index=local(v.end_index)) for v in vs],
+        jobs=[replace(j, location_index=at[j.location_index]) for j in js],
+        durations=part(mx.durations),
+        distances=part(mx.distances) if mx.distances is not None else None,
+        depots=[replace(d, stock=list(st), location_index=at[d.location_index])
+                for d, st in zip(problem.depots, stock, strict=True)],
+        part_kinds=problem.part_kinds)
+    return sub, locs
+
+
+def _globalise(locs: list[int], routes: list[Route]) -> list[Route]:
+    """A group's routes with the whole day's location indices."""
+    for r in routes:
+        for st in r.steps:
+            if st.location_index is not None:
+                st.location_index = locs[st.location_index]
+    return routes
 
 
 def _taken(problem: Problem, routes: list[Route]) -> list[list[int]]:
@@ -133,16 +176,17 @@ def solve_large(problem: Problem, config: SearchConfig, time_limit_s: float,
     """Solve by groups of technicians, then re-solve each group with nearby leftovers."""
     t0 = time.monotonic()
     an = analyse(problem)
+    mx = Matrices(problem)
     V = len(problem.vehicles)
     n_groups = max(1, round(V / GROUP_VEHICLES))
-    groups = group_vehicles(problem, n_groups)
+    groups = group_vehicles(problem, n_groups, mx)
     eligible = {j: set(an.van_vehicles.get(j, [])) | set(an.depot_vehicles.get(j, []))
                 for j in range(len(problem.jobs)) if j not in an.reasons}
     pinned_owner = {s.id: v for v, veh in enumerate(problem.vehicles) for s in veh.steps
                     if s.type == "job" and s.id is not None}
     id_to_j = {job.id: j for j, job in enumerate(problem.jobs)}
     free_jobs = [j for j in eligible if problem.jobs[j].id not in pinned_owner]
-    parts = assign_jobs(problem, groups, free_jobs, eligible)
+    parts = assign_jobs(problem, groups, free_jobs, eligible, mx=mx)
     for jid, v in pinned_owner.items():
         j = id_to_j[jid]
         if j in eligible:
@@ -164,15 +208,16 @@ def solve_large(problem: Problem, config: SearchConfig, time_limit_s: float,
     for gi, (g, js) in enumerate(zip(groups, parts, strict=True)):
         remaining = phase1 - (time.monotonic() - t0)
         share = max(0.5, remaining / (len(groups) - gi))
-        sol = solve_with_config(_sub(problem, g, js, stock), config, share, progress=relay, allow_split=False)
-        routes_by_group.append(sol.routes)
+        sub, locs = _sub(problem, mx, g, js, stock)
+        sol = solve_with_config(sub, config, share, progress=relay, allow_split=False)
+        routes_by_group.append(_globalise(locs, sol.routes))
         stock = _minus(stock, _taken(problem, sol.routes))
     served = {s.id for rs in routes_by_group for r in rs for s in r.steps if s.type == "job"}
     left = [j for j in eligible if problem.jobs[j].id not in served]
     status = "decomposed"
     if left and time.monotonic() - t0 < 0.9 * time_limit_s:
         # second round: each group again with its served jobs and the nearest leftovers
-        extra = assign_jobs(problem, groups, left, eligible, slack=10.0)
+        extra = assign_jobs(problem, groups, left, eligible, slack=10.0, mx=mx)
         for gi, g in enumerate(groups):
             if not extra[gi]:
                 continue
@@ -182,7 +227,7 @@ def solve_large(problem: Problem, config: SearchConfig, time_limit_s: float,
                 break
             mine = [id_to_j[jid] for r in routes_by_group[gi] for jid in r.job_ids]
             mine_stock = _plus(stock, _taken(problem, routes_by_group[gi]))
-            sub = _sub(problem, g, mine + extra[gi], mine_stock)
+            sub, locs = _sub(problem, mx, g, mine + extra[gi], mine_stock)
             initial = {r.vehicle: [(s.id, s.depot is not None, s.service_start) for s in r.steps
                                    if s.type == "job" and s.id is not None]
                        for r in routes_by_group[gi]}
@@ -190,7 +235,7 @@ def solve_large(problem: Problem, config: SearchConfig, time_limit_s: float,
                                     allow_split=False)
             kept = sum(len(r.job_ids) for r in routes_by_group[gi])
             if sol.code == 0 and sum(len(r.job_ids) for r in sol.routes) >= kept:
-                routes_by_group[gi] = sol.routes
+                routes_by_group[gi] = _globalise(locs, sol.routes)
                 stock = _minus(mine_stock, _taken(problem, sol.routes))
         status = "decomposed+repair"
     routes = [r for rs in routes_by_group for r in rs]
@@ -224,8 +269,9 @@ def finish_by_groups(problem: Problem, initial: dict[int, list[tuple[int, bool, 
     """
     t0 = time.monotonic()
     an = analyse(problem)
+    mx = Matrices(problem)
     V = len(problem.vehicles)
-    groups = group_vehicles(problem, max(1, round(V / GROUP_VEHICLES)))
+    groups = group_vehicles(problem, max(1, round(V / GROUP_VEHICLES)), mx)
     eligible = {j: set(an.van_vehicles.get(j, [])) | set(an.depot_vehicles.get(j, []))
                 for j in range(len(problem.jobs)) if j not in an.reasons}
     id_to_j = {job.id: j for j, job in enumerate(problem.jobs)}
@@ -238,7 +284,7 @@ def finish_by_groups(problem: Problem, initial: dict[int, list[tuple[int, bool, 
     pinned = {id_to_j[s.id]: v for v, veh in enumerate(problem.vehicles) for s in veh.steps
               if s.type == "job" and s.id in id_to_j}
     left = [j for j in eligible if j not in taken and j not in pinned]
-    extra = assign_jobs(problem, groups, left, eligible, slack=10.0) if left else [[] for _ in groups]
+    extra = assign_jobs(problem, groups, left, eligible, slack=10.0, mx=mx) if left else [[] for _ in groups]
     K = problem.n_kinds
     stock = [list(d.stock) + [0] * (K - len(d.stock)) for d in problem.depots]
     found = [0]
@@ -257,14 +303,14 @@ def finish_by_groups(problem: Problem, initial: dict[int, list[tuple[int, bool, 
         jobs = sorted(set(mine + extra[gi]))
         if not jobs:
             continue
-        sub = _sub(problem, g, jobs, stock)
+        sub, locs = _sub(problem, mx, g, jobs, stock)
         start = {veh_ids[v]: initial[veh_ids[v]] for v in g if veh_ids[v] in initial}
         todo = len(groups) - gi
         share = max(0.1, (deadline - time.monotonic() - overhead * todo) / todo)
         g0 = time.monotonic()
         sol = solve_with_config(sub, config, share, progress=relay, initial=start or None, allow_split=False)
         overhead = max(overhead, time.monotonic() - g0 - share)
-        routes += sol.routes
+        routes += _globalise(locs, sol.routes)
         stock = _minus(stock, _taken(problem, sol.routes))
     order = {v.id: i for i, v in enumerate(problem.vehicles)}
     routes.sort(key=lambda r: order[r.vehicle])
