@@ -18,6 +18,7 @@ from dispatch.planning.problem import plan_visits, published_plan
 from notifications.models import OutboundMessage
 from tests.builders.people import PASSWORD, bearer
 from tests.builders.planning import make_planning_world, make_published_plan, make_solved_plan, solve_plan
+from tests.builders.workorders import make_work_order
 from tests.builders.world import local_dt
 
 pytestmark = pytest.mark.browser
@@ -34,12 +35,9 @@ def _fresh(db):
 
 
 def _urgent(db, w, merchant_id, number="WO-URG1"):
-    wo = WorkOrder(number=number, status=WorkOrderStatus.READY, region_id=w.region.id,
-                   merchant_id=merchant_id, required_skills=[], priority="critical",
-                   service_minutes=20, sla_due_at=local_dt(_today() + timedelta(days=3), "17:00"))
-    db.add(wo)
-    db.commit()
-    return wo
+    return make_work_order(db, w, number=number, status=WorkOrderStatus.READY, merchant_id=merchant_id,
+                           terminal_id=None, required_skills=[], priority="critical", service_minutes=20,
+                           sla_due_at=local_dt(_today() + timedelta(days=3), "17:00"))
 
 
 @pytest.fixture

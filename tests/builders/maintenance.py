@@ -56,6 +56,7 @@ def make_repair_history(db: Session) -> World:
     t3 = make_terminal(db, w.merchant, w.model.id, "PAX0000003",
                        installed_at=utc(10, 16))  # 16 days in the period
 
+    # faults written as rows, not through the desk (make_fault): they are back-dated
     def fault(terminal: Terminal, at: datetime, category: str, wo: WorkOrder | None = None) -> FaultReport:
         f = FaultReport(merchant_id=w.merchant.id, terminal_id=terminal.id, category=category,
                         created_at=at, work_order_id=wo.id if wo else None)

@@ -15,6 +15,7 @@ from dispatch.planning import service as planning
 from dispatch.planning.problem import PlanInput, build_input
 from dispatch.planning.writeback import apply_solution
 from dispatch.solver import Solution, solve, validate
+from tests.builders.workorders import make_work_order
 from tests.builders.world import DAY, World, local_dt, make_world
 
 BEFORE = local_dt(DAY, "06:00")  # the dispatcher plans DAY early in its morning
@@ -56,13 +57,11 @@ def make_planning_world(db: Session, n_orders: int = 6, day: date = DAY) -> tupl
         db.add(m)
         db.flush()
         skills = ["hardware"] if i % 2 == 0 else ["network"]
-        wo = WorkOrder(number=f"WO-T{i:04d}", status=WorkOrderStatus.READY, region_id=w.region.id,
-                       merchant_id=m.id, title=f"Fault {i}", required_skills=skills,
-                       service_minutes=40, priority="high" if i == 0 else "normal",
-                       sla_due_at=local_dt(day, "18:00"))
-        db.add(wo)
-        orders.append(wo)
-    db.commit()
+        orders.append(make_work_order(db, w, number=f"WO-T{i:04d}", status=WorkOrderStatus.READY,
+                                      merchant_id=m.id, terminal_id=None, title=f"Fault {i}",
+                                      required_skills=skills, service_minutes=40,
+                                      priority="high" if i == 0 else "normal",
+                                      sla_due_at=local_dt(day, "18:00")))
     return w, orders
 
 

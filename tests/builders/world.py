@@ -12,8 +12,9 @@ from sqlmodel import Session
 
 from core.models import Depot, Region, Role, User
 from dispatch.models import Merchant, Shift, Technician, Terminal, TerminalModel
-from inventory.models import Part, PartFit, StockLevel, StockLocation, StockMove
+from inventory.models import Part, StockLevel, StockLocation, StockMove
 from tests.builders.people import make_user
+from tests.builders.stock import make_part
 
 DAY = date(2026, 11, 24)  # a Tuesday: the merchants are open and both technicians work
 
@@ -61,8 +62,7 @@ def make_world(session: Session, day: date | None = None) -> World:
                                        for d in ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]})
     session.add(merchant)
     session.flush()
-    terminal = Terminal(serial="PAX0100001", model_id=model.id, merchant_id=merchant.id)
-    session.add(terminal)
+    terminal = make_terminal(session, merchant, model.id, "PAX0100001")
     tech = Technician(code="tech01", name="Li Wei", region_id=region.id, depot_id=depot.id,
                       skills=["hardware", "card_reader", "printer"])
     tech2 = Technician(code="tech02", name="Chen Fang", region_id=region.id, depot_id=depot.id,
@@ -74,10 +74,8 @@ def make_world(session: Session, day: date | None = None) -> World:
         session.add(Shift(technician_id=t.id, day=day, start_at=local_dt(day, "08:30"),
                           end_at=local_dt(day, "17:30"), break_earliest=local_dt(day, "11:30"),
                           break_latest=local_dt(day, "14:00")))
-    part = Part(sku="CR-PAX", name="Card reader module (PAX)", kind="card_reader", serialized=False)
-    session.add(part)
-    session.flush()
-    session.add(PartFit(part_id=part.id, terminal_model_id=model.id))
+    part = make_part(session, "CR-PAX", "Card reader module (PAX)", "card_reader", fits=model,
+                     serialized=False)
     depot_loc = StockLocation(code="LOC-DEP-PX", name="Jing'an depot", kind="depot", depot_id=depot.id)
     van = StockLocation(code="VAN-tech01", name="Van tech01", kind="van", technician_id=tech.id,
                         depot_id=depot.id)

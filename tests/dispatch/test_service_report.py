@@ -12,11 +12,11 @@ from sqlmodel import select
 
 from dispatch.field import service_report as rep
 from dispatch.models import WorkOrder
-from inventory.models import Part, PartFit, SerialUnit, StockLevel, StockMove
 from notifications.models import OutboundMessage
 from tests.builders.field import aid, make_day, to_on_site
 from tests.builders.images import image_bytes, signature_png
 from tests.builders.people import login
+from tests.builders.stock import make_board_in_van
 
 
 def complete_with_everything(client, db):
@@ -24,15 +24,7 @@ def complete_with_everything(client, db):
     the API (a request: the SMS link is built from it)."""
     day = make_day(db)
     w = day.world
-    board = Part(sku="MB-PAX", name="Main board", kind="main_board", serialized=True)
-    db.add(board)
-    db.flush()
-    db.add(PartFit(part_id=board.id, terminal_model_id=w.model.id))
-    db.add(StockLevel(location_id=w.van.id, part_id=board.id, on_hand=1))
-    db.add(StockMove(kind="receive", part_id=board.id, location_id=w.van.id, on_hand_delta=1,
-                     serial="MB0001"))
-    db.add(SerialUnit(serial="MB0001", part_id=board.id, location_id=w.van.id))
-    db.commit()
+    board = make_board_in_van(db, w)
     to_on_site(db, day)
     login(client, "tech01")
     resp = client.post(f"/api/v1/tech/visits/{day.visit.id}/photos",

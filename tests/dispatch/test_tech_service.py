@@ -17,10 +17,10 @@ from dispatch.models import (
     Visit,
     WorkOrder,
 )
-from inventory.models import Part, SerialUnit, StockLevel, StockMove
+from inventory.models import SerialUnit, StockLevel, StockMove
 from tests.builders.field import aid, make_day, to_on_site, van_on_hand
 from tests.builders.images import image_bytes
-from tests.builders.stock import make_loaner
+from tests.builders.stock import make_board_in_van, make_loaner
 from tests.builders.workorders import events
 
 
@@ -166,16 +166,7 @@ def test_serialized_part_needs_a_serial_from_the_van(db):
     day = make_day(db)
     tech = day.world.users["tech01"]
     w = day.world
-    board = Part(sku="MB-PAX", name="Main board", kind="main_board", serialized=True)
-    db.add(board)
-    db.flush()
-    from inventory.models import PartFit
-
-    db.add(PartFit(part_id=board.id, terminal_model_id=w.model.id))
-    db.add(StockLevel(location_id=w.van.id, part_id=board.id, on_hand=1))
-    db.add(StockMove(kind="receive", part_id=board.id, location_id=w.van.id, on_hand_delta=1,
-                     serial="MB0001"))
-    db.add(SerialUnit(serial="MB0001", part_id=board.id, location_id=w.van.id))
+    board = make_board_in_van(db, w)
     db.add(SerialUnit(serial="MB0002", part_id=board.id, location_id=w.depot_location.id))
     db.commit()
     to_on_site(db, day)

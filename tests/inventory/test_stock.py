@@ -10,7 +10,7 @@ from core.models import AuditEvent
 from dispatch.models import TerminalModel
 from inventory import stock
 from inventory.models import Part, PartFit, Reservation, SerialUnit, StockMove
-from tests.builders.stock import level
+from tests.builders.stock import level, make_part
 from tests.builders.workorders import make_work_order
 
 
@@ -21,11 +21,7 @@ def _count_moves(db) -> int:
 @pytest.fixture
 def board(db, world):
     """A serial-tracked main board fitting the world's model, 3 units in the van."""
-    part = Part(sku="MB-T", name="Main board", kind="main_board", serialized=True)
-    db.add(part)
-    db.commit()
-    db.add(PartFit(part_id=part.id, terminal_model_id=world.model.id))
-    db.commit()
+    part = make_part(db, "MB-T", "Main board", "main_board", fits=world.model, serialized=True)
     stock.receive(db, world.van.id, part.id, 3, serials=["MB1", "MB2", "MB3"], reason="load")
     return part
 
