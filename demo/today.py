@@ -7,10 +7,11 @@ the moment the demo is loaded:
 
 - today's shifts are moved to run from three hours before the moment of loading to six
   hours after it (so the day is half done whatever the clock says);
-- three repair work orders per technician on shift, reported yesterday, are planned by
-  the same planning code the board uses (each placed where it ends earliest, every
-  route re-timed and checked by the solver's validator) and published (parts
-  reserved, the "technician assigned" SMS queued);
+- six repair work orders per technician on shift, reported yesterday, are planned by
+  the optimiser as the board's solve plans them (bounded by a solution count; if its
+  day does not re-time cleanly or places fewer, each order goes to the shortest route
+  it fits), every route re-timed and checked by the solver's validator, and published
+  (parts reserved, the "technician assigned" SMS queued);
 - visits planned to end before now are done, the one in hand is on the way or on
   site, the rest are ahead, each through the work-order state machine.
 

@@ -8,8 +8,11 @@ visit, one feature package each (see docs/architecture.md).
 - `solver`: the pure optimizer (no Flask, no database).
 - `field`: the technician's day on a phone.
 - `backup`: loaner terminals.
-- `models`: the tables of all of them; `signals`: what dispatch announces;
-  `admin`: its figures on the admin's overview.
+- `models`: the tables of all of them; `words`: their codes in English and Chinese;
+  `signals`: what dispatch announces; `admin`: its figures on the admin's overview and
+  the technician lookup of the user forms.
+- `plan_jobs`, `queues`, `large_plans`: the job functions under the dotted names RQ
+  stored before the move into packages (aliases for one release).
 """
 from __future__ import annotations
 

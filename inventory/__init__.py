@@ -3,7 +3,8 @@ row), reservations for planned visits, serial-tracked units and the loaner-termi
 pool, restock and reorder suggestions. Refers to work orders by foreign key only and
 never imports dispatch (see `inventory.refs`); the one dispatch rule it applies, who may
 move stock on a work order, is registered by dispatch (`inventory.api.set_work_order_scope`).
-Depends on core and notifications (see docs/architecture.md)."""
+Imports core only (notifications, the one package below it besides core, it does not
+need; see docs/architecture.md)."""
 from __future__ import annotations
 
 

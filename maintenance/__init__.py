@@ -1,5 +1,7 @@
 """The maintenance package: preventive-maintenance plans and their generation, the
-scheduler process, and the maintenance archive (per-terminal history, analytics)."""
+scheduler process, and the maintenance archive (per-terminal history, analytics).
+The top of the layers: it creates work orders through dispatch's service functions and
+uses dispatch, inventory and notifications (see docs/architecture.md)."""
 from __future__ import annotations
 
 
