@@ -149,7 +149,7 @@ def _solved_routes(inp, job_ids: list[int]) -> dict[int, list[int]]:
 
     try:
         # the solution count must bind, not the clock: with 10 s a loaded machine stopped
-        # earlier and planned another day (a flaky demo test); 400 solutions take ~2-6 s
+        # earlier and planned another day (a flaky demo test); 120 s is only a safety cap
         sol = solve(inp.problem, time_limit_s=120, solution_limit=400, builder="ortools")
     except Exception:  # noqa: BLE001 - the greedy day below is always there
         return _greedy_routes(inp, job_ids)
