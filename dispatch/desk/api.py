@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from core import openapi
 from core.api import MAX_ID, Forbidden, Id, Strict, Text, ValidationFailed, api_v1, paginate, parse_body, read_page
 from core.auth import STAFF, roles_required
-from core.db import begin_write, get_session
+from core.db import get_session
 from core.models import Role
 from dispatch.desk import service as fault_svc
 from dispatch.desk.catalog import CATEGORIES, TRIAGE_OUTCOMES, TRIAGE_STEPS
@@ -459,11 +459,11 @@ def api_get_work_order(work_order_id: int):
 def api_transition(work_order_id: int):
     body = parse_body(TransitionIn)
     session = get_session()
-    begin_write(session)
-    wo = wo_svc.get_work_order(session, work_order_id)
-    ensure_may_transition(session, current_user, wo, body.to_status)
-    ev = wo_svc.transition(session, wo, body.to_status, actor=current_user._get_current_object(),
-                           note=body.note, client_action_id=body.client_action_id)
+    user = current_user._get_current_object()
+    wo, ev = wo_svc.change_status(
+        session, work_order_id, body.to_status, actor=user, note=body.note,
+        client_action_id=body.client_action_id,
+        permit=lambda wo: ensure_may_transition(session, user, wo, body.to_status))
     out = work_order_dict(wo)
     out["event_id"] = ev.id
     return jsonify(out)

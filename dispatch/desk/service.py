@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import record_audit
-from core.db import begin_write, is_sqlite, unit_of_work
+from core.db import is_sqlite, unit_of_work
 from core.i18n import lazy_word, msgid
 from core.models import MAX_ID, Region, User
 from core.search import contains
@@ -103,8 +103,8 @@ def create_fault(
     reported_at: datetime | None = None,
     commit: bool = True,
 ) -> FaultReport:
-    """Record a merchant's fault report (status open). With commit=False the caller
-    adds to the same unit (the images taken with the report) and commits."""
+    """Record a merchant's fault report (status open), audited, as one unit of work. With
+    commit=False the caller adds to the same unit (the images taken with the report)."""
     if category not in CATEGORIES:
         raise ValidationFailed(_l("unknown fault category"), field="category")
     if channel not in CHANNELS:
@@ -114,27 +114,26 @@ def create_fault(
         raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="symptoms")
     if len(error_code) > 64:
         raise ValidationFailed(_l("must be at most %(n)s characters", n=64), field="error_code")
-    m = merchant if isinstance(merchant, Merchant) else session.get(Merchant, merchant)
-    if m is None:
-        raise NotFound(_l("no merchant %(id)s", id=merchant), field="merchant_id")
-    t = None
-    if terminal is not None:
-        t = terminal if isinstance(terminal, Terminal) else session.get(Terminal, terminal)
-        if t is None:
-            raise NotFound(_l("no terminal %(id)s", id=terminal), field="terminal_id")
-        if t.merchant_id != m.id:
-            raise ValidationFailed(_l("this terminal is not at this merchant"), field="terminal_id")
-    user_id, label = _actor(actor)
-    fault = FaultReport(merchant_id=m.id, terminal_id=t.id if t else None, category=category,
-                        symptoms=symptoms.strip(), error_code=error_code.strip(), channel=channel,
-                        status="open", reported_by_user_id=user_id,
-                        created_at=reported_at or utcnow())
-    session.add(fault)
-    session.flush()
-    record_audit(session, "fault", fault.id, "created", user_id, label, category=category,
-                 merchant_id=m.id, terminal_id=fault.terminal_id, channel=channel)
-    if commit:
-        session.commit()
+    with unit_of_work(session, commit):
+        m = merchant if isinstance(merchant, Merchant) else session.get(Merchant, merchant)
+        if m is None:
+            raise NotFound(_l("no merchant %(id)s", id=merchant), field="merchant_id")
+        t = None
+        if terminal is not None:
+            t = terminal if isinstance(terminal, Terminal) else session.get(Terminal, terminal)
+            if t is None:
+                raise NotFound(_l("no terminal %(id)s", id=terminal), field="terminal_id")
+            if t.merchant_id != m.id:
+                raise ValidationFailed(_l("this terminal is not at this merchant"), field="terminal_id")
+        user_id, label = _actor(actor)
+        fault = FaultReport(merchant_id=m.id, terminal_id=t.id if t else None, category=category,
+                            symptoms=symptoms.strip(), error_code=error_code.strip(), channel=channel,
+                            status="open", reported_by_user_id=user_id,
+                            created_at=reported_at or utcnow())
+        session.add(fault)
+        session.flush()
+        record_audit(session, "fault", fault.id, "created", user_id, label, category=category,
+                     merchant_id=m.id, terminal_id=fault.terminal_id, channel=channel)
     return fault
 
 
@@ -165,10 +164,9 @@ def _fault_status_words() -> dict[str, str]:
 
 
 def _lock_open_fault(session: Session, fault: FaultReport) -> None:
-    begin_write(session)
+    """Inside the caller's unit of work: re-read the fault under the lock; it must be open."""
     session.refresh(fault, with_for_update=not is_sqlite(session))
     if fault.status != "open":
-        session.rollback()
         raise Conflict(_l("the fault is already %(status)s",
                           status=lazy_word(_fault_status_words, fault.status)), field="status")
 
@@ -194,19 +192,19 @@ def record_triage(
         if len(note or "") > 2000:
             raise ValidationFailed(_l("must be at most %(n)s characters", n=2000),
                                    field=f"steps[{i}].note")
-    _lock_open_fault(session, fault)
-    user_id, label = _actor(actor)
-    now = utcnow()
-    rows = []
-    for code, outcome, note in steps:
-        row = TriageStep(fault_id=fault.id, step_code=code, outcome=outcome, note=(note or "").strip(),
-                         recorded_by_user_id=user_id, recorded_at=now)
-        session.add(row)
-        rows.append(row)
-    session.flush()
-    record_audit(session, "fault", fault.id, "triage", user_id, label,
-                 steps=[[c, o] for c, o, _n in steps])
-    session.commit()
+    with unit_of_work(session):
+        _lock_open_fault(session, fault)
+        user_id, label = _actor(actor)
+        now = utcnow()
+        rows = []
+        for code, outcome, note in steps:
+            row = TriageStep(fault_id=fault.id, step_code=code, outcome=outcome, note=(note or "").strip(),
+                             recorded_by_user_id=user_id, recorded_at=now)
+            session.add(row)
+            rows.append(row)
+        session.flush()
+        record_audit(session, "fault", fault.id, "triage", user_id, label,
+                     steps=[[c, o] for c, o, _n in steps])
     return rows
 
 
@@ -234,21 +232,20 @@ def resolve_remotely(session: Session, fault: FaultReport, note: str = "", *,
     note = (note or "").strip()
     if len(note) > 4000:
         raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="note")
-    _lock_open_fault(session, fault)
-    fixed_by = [code for code, r in triage_results(session, fault.id).items()
-                if r.outcome == "fixed"]
-    if not note and not fixed_by:
-        session.rollback()
-        raise ValidationFailed(_l("say what fixed it, or record the checklist step that did"),
-                               field="note")
-    fault.status = "resolved_remotely"
-    fault.resolution_note = note
-    fault.closed_at = utcnow()
-    session.add(fault)
-    user_id, label = _actor(actor)
-    record_audit(session, "fault", fault.id, "resolved_remotely", user_id, label, note=note,
-                 fixed_by=fixed_by)
-    session.commit()
+    with unit_of_work(session):
+        _lock_open_fault(session, fault)
+        fixed_by = [code for code, r in triage_results(session, fault.id).items()
+                    if r.outcome == "fixed"]
+        if not note and not fixed_by:
+            raise ValidationFailed(_l("say what fixed it, or record the checklist step that did"),
+                                   field="note")
+        fault.status = "resolved_remotely"
+        fault.resolution_note = note
+        fault.closed_at = utcnow()
+        session.add(fault)
+        user_id, label = _actor(actor)
+        record_audit(session, "fault", fault.id, "resolved_remotely", user_id, label, note=note,
+                     fixed_by=fixed_by)
     return fault
 
 
@@ -268,24 +265,21 @@ def reopen(session: Session, fault: FaultReport, reason: str, *, actor: User | N
         raise ValidationFailed(_l("say why the fault is reopened"), field="reason")
     if len(reason) > 2000:
         raise ValidationFailed(_l("must be at most %(n)s characters", n=2000), field="reason")
-    begin_write(session)
-    session.refresh(fault, with_for_update=not is_sqlite(session))
-    if fault.status != "resolved_remotely":
-        session.rollback()
-        raise Conflict(_l("only a fault resolved remotely can be reopened"), field="status")
-    if not may_reopen(fault, now):
-        session.rollback()
-        raise Conflict(_l("resolved more than %(n)s days ago: record a new fault", n=REOPEN_DAYS),
-                       field="status")
-    previous = fault.resolution_note
-    fault.status = "open"
-    fault.closed_at = None
-    fault.resolution_note = ""
-    session.add(fault)
-    user_id, label = _actor(actor)
-    record_audit(session, "fault", fault.id, "reopened", user_id, label, reason=reason,
-                 previous_resolution=previous)
-    session.commit()
+    with unit_of_work(session):
+        session.refresh(fault, with_for_update=not is_sqlite(session))
+        if fault.status != "resolved_remotely":
+            raise Conflict(_l("only a fault resolved remotely can be reopened"), field="status")
+        if not may_reopen(fault, now):
+            raise Conflict(_l("resolved more than %(n)s days ago: record a new fault", n=REOPEN_DAYS),
+                           field="status")
+        previous = fault.resolution_note
+        fault.status = "open"
+        fault.closed_at = None
+        fault.resolution_note = ""
+        session.add(fault)
+        user_id, label = _actor(actor)
+        record_audit(session, "fault", fault.id, "reopened", user_id, label, reason=reason,
+                     previous_resolution=previous)
     return fault
 
 
@@ -341,8 +335,8 @@ def escalate(session: Session, fault: FaultReport, *, actor: User | None = None,
         raise ValidationFailed(_l("a fault escalates to a repair or a backup swap"), field="kind")
     if len(note) > 4000:
         raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="note")
-    _lock_open_fault(session, fault)
-    try:
+    with unit_of_work(session):
+        _lock_open_fault(session, fault)
         plan = escalation_plan(session, fault, priority=priority)
         description = _description(session, fault)
         if note.strip():
@@ -372,11 +366,7 @@ def escalate(session: Session, fault: FaultReport, *, actor: User | None = None,
         user_id, label = _actor(actor)
         record_audit(session, "fault", fault.id, "escalated", user_id, label,
                      work_order_id=wo.id, number=wo.number)
-        session.commit()
-        return wo
-    except BaseException:
-        session.rollback()
-        raise
+    return wo
 
 
 def faults_for_work_order(session: Session, work_order_id: int) -> list[FaultReport]:

@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from core.api import MAX_PAGE, Page, http_status, paginate
 from core.auth import STAFF, roles_required
-from core.db import begin_write, get_session
+from core.db import get_session
 from core.errors import DomainError, InvalidInput
 from core.models import MAX_ID, Region, Role, User
 from core.timeutil import default_timezone, region_timezone, to_local, utcnow
@@ -198,7 +198,6 @@ def record_fault(merchant_id: int):
         if merchant_id <= MAX_ID and not form.get("confirm_new"):
             related = fault_svc.open_related(session, merchant_id, terminal_id)
             if related["faults"] or related["work_orders"]:
-                session.rollback()
                 return _render_merchant_card(session, merchant_id, form=form, related=related,
                                              status=409)
         fault = fault_svc.record_fault(
@@ -209,7 +208,6 @@ def record_fault(merchant_id: int):
             channel=form.get("channel", "phone"), actor=_actor(), upload_dir=upload_dir(),
             photos=[(f.stream.read(att_svc.MAX_BYTES + 1), f.filename) for f in photos])
     except DomainError as exc:
-        session.rollback()
         _flash_error(exc)
         return _render_merchant_card(session, merchant_id, form=form, status=http_status(exc))
     flash(_("Fault recorded. Walk the checklist with the merchant."), "success")
@@ -266,7 +264,6 @@ def record_checklist(fault_id: int):
     try:
         fault_svc.record_triage(session, fault, steps, actor=_actor())
     except DomainError as exc:
-        session.rollback()
         _flash_error(exc)
     else:
         if any(o == "fixed" for _c, o, _n in steps):
@@ -287,7 +284,6 @@ def resolve_fault(fault_id: int):
         fault_svc.resolve_remotely(session, fault, request.form.get("note", "").replace("\x00", ""),
                                    actor=_actor())
     except DomainError as exc:
-        session.rollback()
         _flash_error(exc)
     else:
         flash(_("Fault closed as resolved remotely."), "success")
@@ -303,7 +299,6 @@ def reopen_fault(fault_id: int):
         fault_svc.reopen(session, fault, request.form.get("reason", "").replace("\x00", ""),
                          actor=_actor())
     except DomainError as exc:
-        session.rollback()
         _flash_error(exc)
     else:
         flash(_("Fault reopened: walk the checklist again."), "success")
@@ -321,7 +316,6 @@ def escalate_fault(fault_id: int):
                                 note=request.form.get("note", "").replace("\x00", ""),
                                 kind=request.form.get("kind") or "repair")
     except DomainError as exc:
-        session.rollback()
         _flash_error(exc)
         return redirect(url_for("desk.fault_page", fault_id=fault_id))
     flash(_("Escalated to work order %(number)s.", number=wo.number), "success")
@@ -346,7 +340,6 @@ def _attach_uploaded_image(session, **target) -> None:
                                  filename=f.filename, upload_dir=upload_dir(), actor=_actor(),
                                  **target)
     except DomainError as exc:
-        session.rollback()
         _flash_error(exc)
     else:
         flash(_("Image attached."), "success")
@@ -436,15 +429,15 @@ def work_order_page(work_order_id: int):
 @roles_required(Role.DISPATCHER)
 def transition_work_order(work_order_id: int):
     session = get_session()
-    begin_write(session)
-    wo = _wo_or_404(session, work_order_id)
+    _wo_or_404(session, work_order_id)
     to_status = request.form.get("to_status", "")
+    user = current_user._get_current_object()
     try:
-        ensure_may_transition(session, current_user, wo, to_status)
-        wo_svc.transition(session, wo, to_status, actor=_actor(),
-                          note=request.form.get("note", "").replace("\x00", "")[:4000])
+        wo_svc.change_status(
+            session, work_order_id, to_status, actor=_actor(),
+            note=request.form.get("note", "").replace("\x00", "")[:4000],
+            permit=lambda wo: ensure_may_transition(session, user, wo, to_status))
     except DomainError as exc:
-        session.rollback()
         _flash_error(exc)
     else:
         flash(_("Status changed to %(status)s.", status=STATUS_LABELS.get(to_status, to_status)),
@@ -461,7 +454,6 @@ def note_work_order(work_order_id: int):
         wo_svc.add_note(session, wo, request.form.get("text", "").replace("\x00", ""),
                         actor=_actor())
     except DomainError as exc:
-        session.rollback()
         _flash_error(exc)
     return redirect(url_for("desk.work_order_page", work_order_id=work_order_id) + "#timeline")
 

@@ -20,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlmodel import Session
 
 from core.api import NotFound, ValidationFailed
+from core.db import unit_of_work
 from core.models import User
 from core.timeutil import utcnow
 from dispatch.models import Attachment, FaultReport, WorkOrder
@@ -77,7 +78,9 @@ def store_attachment(
     actor: User | None = None,
     commit: bool = True,
 ) -> Attachment:
-    """Check, store (content-addressed) and record one image for a fault and/or work order."""
+    """Check, store (content-addressed) and record one image for a fault and/or work order:
+    the file first (a file nobody records is harmless), then its row as one unit of work
+    (commit=False: part of the caller's)."""
     if fault is None and work_order is None:
         raise ValidationFailed(_l("an attachment belongs to a fault or a work order"), field="file")
     content_type, ext = sniff_image(data)
@@ -94,19 +97,16 @@ def store_attachment(
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-    work_order_id = work_order.id if work_order is not None else (
-        fault.work_order_id if fault is not None else None)
-    att = Attachment(
-        fault_id=fault.id if fault is not None else None, work_order_id=work_order_id,
-        filename=_safe_filename(filename, ext), content_type=content_type,
-        size_bytes=len(data), sha256=digest, storage_path=rel,
-        uploaded_by_user_id=actor.id if actor is not None else None, uploaded_at=utcnow(),
-    )
-    session.add(att)
-    if commit:
-        session.commit()
-    else:
-        session.flush()
+    with unit_of_work(session, commit):
+        work_order_id = work_order.id if work_order is not None else (
+            fault.work_order_id if fault is not None else None)
+        att = Attachment(
+            fault_id=fault.id if fault is not None else None, work_order_id=work_order_id,
+            filename=_safe_filename(filename, ext), content_type=content_type,
+            size_bytes=len(data), sha256=digest, storage_path=rel,
+            uploaded_by_user_id=actor.id if actor is not None else None, uploaded_at=utcnow(),
+        )
+        session.add(att)
     return att
 
 

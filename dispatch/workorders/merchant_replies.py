@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import record_audit
-from core.db import begin_write
+from core.db import unit_of_work
 from core.models import MAX_ID, User
 from core.timeutil import utcnow
 from dispatch.models import (
@@ -146,8 +146,7 @@ def close_follow_up(session: Session, response_id: int, actor: User, note: str =
     note = (note or "").replace("\x00", "").strip()
     if len(note) > 4000:
         raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="note")
-    begin_write(session)
-    try:
+    with unit_of_work(session):
         row = session.get(SurveyResponse, response_id) if 0 < response_id <= MAX_ID else None
         if row is None:
             raise NotFound(_l("no such rating"), field="id")
@@ -163,11 +162,7 @@ def close_follow_up(session: Session, response_id: int, actor: User, note: str =
                                    actor_label=actor.username, action="rating_followed_up",
                                    from_status=wo.status, to_status=wo.status, note=note,
                                    data={"survey_response_id": row.id, "score": row.score}))
-        session.commit()
-        return row
-    except Exception:
-        session.rollback()
-        raise
+    return row
 
 
 # ---------------------------------------------------------------- the replies inbox
@@ -191,8 +186,7 @@ def mark_reply_handled(session: Session, reply_id: int, actor: User, note: str =
     note = (note or "").replace("\x00", "").strip()
     if len(note) > 4000:
         raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="note")
-    begin_write(session)
-    try:
+    with unit_of_work(session):
         reply = session.get(MerchantReply, reply_id) if 0 < reply_id <= MAX_ID else None
         if reply is None:
             raise NotFound(_l("no such reply"), field="id")
@@ -210,8 +204,4 @@ def mark_reply_handled(session: Session, reply_id: int, actor: User, note: str =
                                        actor_label=actor.username, action="reply_handled",
                                        from_status=wo.status, to_status=wo.status, note=note,
                                        data={"merchant_reply_id": reply.id}))
-        session.commit()
-        return reply
-    except Exception:
-        session.rollback()
-        raise
+    return reply

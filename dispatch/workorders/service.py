@@ -6,15 +6,16 @@ sends `dispatch.signals.work_order_changed` *before* committing so receivers add
 rows to the same transaction, and commits once. A refused move raises
 `core.api.Conflict` (409) with the reason.
 
-Concurrency: each unit of work starts with `core.db.begin_unit()`. If the session holds no
-writes yet, that is `core.db.begin_write()` (SQLite: BEGIN IMMEDIATE, which serialises
-writers); if the caller already wrote in this transaction (commit=False callers that
-group several changes), we stay in the caller's transaction. On PostgreSQL the rows we
+Concurrency: each function is a `core.db.unit_of_work`. It starts with
+`core.db.begin_write()` (SQLite: BEGIN IMMEDIATE, which serialises writers) unless the
+caller already wrote in this transaction (commit=False callers that group several
+changes): then we stay in the caller's transaction. On PostgreSQL the rows we
 decide on are locked with SELECT ... FOR UPDATE and work-order numbers are drawn under
 a transaction-scoped advisory lock.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import actor_fields
-from core.db import begin_unit, is_sqlite
+from core.db import is_sqlite, unit_of_work
 from core.i18n import lazy_word
 from core.models import MAX_ID, User
 from core.timeutil import utcnow
@@ -253,8 +254,7 @@ def create_work_order(
     if window_start_at and window_end_at and window_end_at <= window_start_at:
         raise ValidationFailed(_l("must be after window_start_at"), field="window_end_at")
 
-    begin_unit(session)
-    try:
+    with unit_of_work(session, commit):
         merchant_obj: Merchant = _resolve(session, Merchant, merchant, "merchant")
         terminal_obj: Terminal | None = _resolve(session, Terminal, terminal, "terminal")
         if terminal_obj is not None and terminal_obj.merchant_id not in (None, merchant_obj.id):
@@ -268,10 +268,6 @@ def create_work_order(
             if existing is not None:
                 _merge_into_existing(session, existing, priority=priority, sla_due_at=sla_due_at,
                                      severity=severity, title=title, actor=actor)
-                if commit:
-                    session.commit()
-                else:
-                    session.flush()
                 return existing
 
         now = utcnow()
@@ -293,15 +289,7 @@ def create_work_order(
         session.add(ev)
         session.flush()
         signals.work_order_changed.send(wo, session=session, event=ev, actor=actor)
-        if commit:
-            session.commit()
-        else:
-            session.flush()
         return wo
-    except BaseException:
-        if commit:
-            session.rollback()
-        raise
 
 
 def _merge_into_existing(session: Session, wo: WorkOrder, *, priority: str,
@@ -368,7 +356,8 @@ def transition(
 
     Writes the WorkOrderEvent, sends `work_order_changed` (receivers add rows to the
     same transaction, they must not commit), then commits (or only flushes when
-    commit=False, for callers that group several changes in one transaction).
+    commit=False, for callers that group several changes in one unit of work; a lost
+    race of two replays then propagates, and the caller's unit decides).
     A `client_action_id` already applied returns the earlier event unchanged: phones
     replay queued taps safely."""
     to_status = str(to_status)
@@ -380,53 +369,82 @@ def transition(
         if earlier is not None:
             return _replay(work_order, earlier, to_status)
 
-    begin_unit(session)
     try:
-        _lock_row(session, work_order)
-        if client_action_id is not None:
-            earlier = _event_for_client_action(session, client_action_id)
-            if earlier is not None:
-                result = _replay(work_order, earlier, to_status)
-                if commit:
-                    session.commit()
-                return result
-        from_status = work_order.status
-        reason = refusal_reason(from_status, to_status)
-        if reason is not None:
-            raise Conflict(reason, field="status")
-
-        now = utcnow()
-        work_order.status = to_status
-        work_order.updated_at = now
-        work_order.version += 1
-        if to_status == S.COMPLETED:
-            work_order.completed_at = now
-        elif from_status == S.COMPLETED:  # pragma: no cover - completed is final today
-            work_order.completed_at = None
-        session.add(work_order)
-        ev = _event(work_order, "transition", actor=actor, from_status=from_status,
-                    to_status=to_status, note=note, data=data, client_action_id=client_action_id)
-        session.add(ev)
-        session.flush()
-        signals.work_order_changed.send(work_order, session=session, event=ev, actor=actor)
-        if commit:
-            session.commit()
-        else:
-            session.flush()
-        return ev
+        with unit_of_work(session, commit):
+            return _apply_transition(session, work_order, to_status, actor=actor, note=note,
+                                     data=data, client_action_id=client_action_id)
     except IntegrityError:
-        # Two replays of the same phone action raced: the other one won.
-        session.rollback()
-        if client_action_id is not None:
-            earlier = _event_for_client_action(session, client_action_id)
-            if earlier is not None:
-                session.refresh(work_order)
-                return _replay(work_order, earlier, to_status)
-        raise
-    except BaseException:
-        if commit:
-            session.rollback()
-        raise
+        if not commit:
+            raise  # the caller's unit rolls back and decides (a phone action replays)
+        earlier = _race_winner(session, work_order, to_status, client_action_id)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _apply_transition(session: Session, work_order: WorkOrder, to_status: str, *, actor,
+                      note: str, data: dict | None, client_action_id: str | None
+                      ) -> WorkOrderEvent:
+    _lock_row(session, work_order)
+    if client_action_id is not None:
+        earlier = _event_for_client_action(session, client_action_id)
+        if earlier is not None:
+            return _replay(work_order, earlier, to_status)
+    from_status = work_order.status
+    reason = refusal_reason(from_status, to_status)
+    if reason is not None:
+        raise Conflict(reason, field="status")
+
+    now = utcnow()
+    work_order.status = to_status
+    work_order.updated_at = now
+    work_order.version += 1
+    if to_status == S.COMPLETED:
+        work_order.completed_at = now
+    elif from_status == S.COMPLETED:  # pragma: no cover - completed is final today
+        work_order.completed_at = None
+    session.add(work_order)
+    ev = _event(work_order, "transition", actor=actor, from_status=from_status,
+                to_status=to_status, note=note, data=data, client_action_id=client_action_id)
+    session.add(ev)
+    session.flush()
+    signals.work_order_changed.send(work_order, session=session, event=ev, actor=actor)
+    return ev
+
+
+def _race_winner(session: Session, work_order: WorkOrder, to_status: str,
+                 client_action_id: str | None) -> WorkOrderEvent | None:
+    """Two replays of the same phone action raced and this one lost (its unit rolled
+    back): the winner's event, answered as a replay; None if it was no such race."""
+    if client_action_id is None:
+        return None
+    earlier = _event_for_client_action(session, client_action_id)
+    if earlier is None:
+        return None
+    session.refresh(work_order)
+    return _replay(work_order, earlier, to_status)
+
+
+def change_status(session: Session, work_order_id: int, to_status: str, *,
+                  permit: Callable[[WorkOrder], None], actor: User | str | None = None,
+                  note: str = "", client_action_id: str | None = None
+                  ) -> tuple[WorkOrder, WorkOrderEvent]:
+    """A status change a person asks for (the work-order page, the API), as one unit of
+    work: the work order is read, and `permit(work_order)` (who may move it where)
+    checked, under the write lock, then `transition`."""
+    work_order: WorkOrder | None = None
+    try:
+        with unit_of_work(session):
+            work_order = get_work_order(session, work_order_id)
+            permit(work_order)
+            return work_order, transition(session, work_order, to_status, actor=actor, note=note,
+                                          client_action_id=client_action_id, commit=False)
+    except IntegrityError:
+        earlier = (_race_winner(session, work_order, str(to_status), client_action_id)
+                   if work_order is not None else None)
+        if earlier is None:
+            raise
+        return work_order, earlier
 
 
 def add_note(
@@ -444,13 +462,10 @@ def add_note(
         raise ValidationFailed(_l("a note needs text"), field="text")
     if len(text) > 4000:
         raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="text")
-    ev = _event(work_order, "note", actor=actor, from_status=work_order.status,
-                to_status=work_order.status, note=text, data=data)
-    session.add(ev)
-    if commit:
-        session.commit()
-    else:
-        session.flush()
+    with unit_of_work(session, commit):
+        ev = _event(work_order, "note", actor=actor, from_status=work_order.status,
+                    to_status=work_order.status, note=text, data=data)
+        session.add(ev)
     return ev
 
 

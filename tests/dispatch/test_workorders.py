@@ -294,3 +294,44 @@ def test_concurrent_reports_for_one_terminal_make_one_work_order(db, engine):
     assert len(db.exec(select(WorkOrder)).all()) == 1
     merged = db.exec(select(WorkOrderEvent).where(WorkOrderEvent.action == "duplicate_merged")).all()
     assert len(merged) == 3
+
+
+def test_a_status_change_refused_by_its_permission_check_writes_nothing(db):
+    """change_status checks who may move the work order inside its unit of work: a
+    refusal there leaves the work order and its timeline as they were."""
+    from core.errors import NotAllowed
+    from dispatch.workorders.service import change_status
+
+    w = make_world(db)
+    wo = _at(db, w, S.DISPATCHED)
+
+    def refuse(_wo):
+        raise NotAllowed("not yours")
+
+    with pytest.raises(NotAllowed):
+        change_status(db, wo.id, S.EN_ROUTE, permit=refuse, actor=w.users["dispatcher"])
+    db.refresh(wo)
+    assert wo.status == S.DISPATCHED
+    assert [e.to_status for e in timeline(db, wo.id)][-1] == S.DISPATCHED
+
+
+def test_concurrent_status_changes_with_one_action_id_move_once(db, db_url):
+    """A phone that sends the same tap four times at once (the API's transition): one
+    move, one event, and every send answered with it."""
+    from dispatch.workorders.service import change_status
+    from tests.concurrency import run_at_once
+
+    w = make_world(db)
+    wo_id = _at(db, w, S.DISPATCHED).id
+    events: list[int] = []
+
+    def tap(s):
+        _wo, ev = change_status(s, wo_id, S.EN_ROUTE, permit=lambda _w: None, actor="phone",
+                                client_action_id="phone-tap-1")
+        events.append(ev.id)
+
+    assert run_at_once(db_url, 4, tap) == ["ok"] * 4
+    db.expire_all()
+    moved = [e for e in timeline(db, wo_id) if e.to_status == S.EN_ROUTE]
+    assert len(moved) == 1 and set(events) == {moved[0].id}
+    assert db.get(WorkOrder, wo_id).status == S.EN_ROUTE
