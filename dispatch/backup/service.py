@@ -20,6 +20,8 @@ transaction, for signal receivers)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,7 +33,7 @@ from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import actor_fields, record_audit
-from core.db import begin_unit, is_sqlite
+from core.db import is_sqlite, unit_of_work
 from core.i18n import lazy_word
 from core.models import MAX_ID
 from core.timeutil import utcnow
@@ -222,27 +224,12 @@ def _audit_terminal(session: Session, terminal: Terminal, action: str, actor, **
                  **data)
 
 
-class _Unit:
-    """begin (or join the caller's unit), lock the work order, commit once."""
-
-    def __init__(self, session: Session, wo: WorkOrder, commit: bool) -> None:
-        self.session, self.wo, self.commit = session, wo, commit
-
-    def __enter__(self):
-        if self.commit:
-            begin_unit(self.session)
-        _lock_row(self.session, self.wo)
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            if self.commit:
-                self.session.commit()
-            else:
-                self.session.flush()
-        elif self.commit:
-            self.session.rollback()
-        return False
+@contextmanager
+def _unit(session: Session, wo: WorkOrder, commit: bool) -> Iterator[None]:
+    """A step's unit of work (commit=False: part of the caller's), the work order locked."""
+    with unit_of_work(session, commit):
+        _lock_row(session, wo)
+        yield
 
 
 def _backup_status_words() -> dict[str, str]:
@@ -319,7 +306,7 @@ def evaluate(session: Session, wo_or_id, actor=None, *, now: datetime | None = N
     result = eligibility(session, wo, now=now)
     if not result.eligible or wo.backup_status not in ("",):
         return result
-    with _Unit(session, wo, commit):
+    with _unit(session, wo, commit):
         if wo.backup_status != "":
             return result
         wo.backup_status = "eligible"
@@ -345,7 +332,7 @@ def _offer(session: Session, wo: WorkOrder, actor) -> None:
 def offer(session: Session, wo_or_id, actor=None, *, commit: bool = True) -> WorkOrder:
     """The dispatcher offers a backup terminal: the merchant gets an SMS (YES / NO)."""
     wo = _load(session, wo_or_id)
-    with _Unit(session, wo, commit):
+    with _unit(session, wo, commit):
         _require(wo, ("", "eligible", "declined", "cancelled"), "offer")
         if wo.status not in OPEN:
             raise Conflict(_l("the work order is %(status)s", status=status_word(wo.status)),
@@ -404,7 +391,7 @@ def accept(session: Session, wo_or_id, actor=None, *, via: str = "dispatcher",
     reserved when one is free (else the dispatcher picks one later) and the merchant
     gets a confirmation."""
     wo = _load(session, wo_or_id)
-    with _Unit(session, wo, commit):
+    with _unit(session, wo, commit):
         allowed = ("offered",) if via == "sms" else ("", "eligible", "offered", "declined")
         _require(wo, allowed, "accept")
         if wo.status not in OPEN or wo.terminal_id is None:
@@ -431,7 +418,7 @@ def reserve_loaner(session: Session, wo_or_id, actor=None, *,
     """Reserve (or change) the loaner of an accepted backup; 409 if none is free,
     422 for a terminal that is not a loaner or a model that cannot stand in."""
     wo = _load(session, wo_or_id)
-    with _Unit(session, wo, commit):
+    with _unit(session, wo, commit):
         _require(wo, ("accepted",), "reserve")
         previous = wo.loaner_terminal_id
         loaner = _reserve(session, wo, actor, loaner_terminal_id)
@@ -445,7 +432,7 @@ def decline(session: Session, wo_or_id, actor=None, *, via: str = "dispatcher",
             commit: bool = True) -> WorkOrder:
     """The merchant said NO."""
     wo = _load(session, wo_or_id)
-    with _Unit(session, wo, commit):
+    with _unit(session, wo, commit):
         _require(wo, ("offered",), "decline")
         wo.backup_status = "declined"
         _step(session, wo, "backup_declined", actor, data={"via": via})
@@ -457,7 +444,7 @@ def cancel(session: Session, wo_or_id, actor=None, *, note: str = "",
     """Call the backup off before delivery (repaired quickly, work order cancelled):
     a reserved loaner is free again."""
     wo = _load(session, wo_or_id)
-    with _Unit(session, wo, commit):
+    with _unit(session, wo, commit):
         _require(wo, ("eligible", "offered", "accepted"), "cancel")
         loaner_id = wo.loaner_terminal_id
         wo.backup_status = "cancelled"
@@ -474,7 +461,7 @@ def cancel(session: Session, wo_or_id, actor=None, *, note: str = "",
 def deliver(session: Session, wo_or_id, actor=None, *, commit: bool = True) -> Terminal:
     """The loaner is installed at the merchant and the faulty unit taken for repair."""
     wo = _load(session, wo_or_id)
-    with _Unit(session, wo, commit):
+    with _unit(session, wo, commit):
         _require(wo, ("accepted",), "deliver")
         if wo.loaner_terminal_id is None:
             raise Conflict(_l("no loaner is reserved for this work order"),
@@ -506,7 +493,7 @@ def deliver(session: Session, wo_or_id, actor=None, *, commit: bool = True) -> T
 def swap_back(session: Session, wo_or_id, actor=None, *, commit: bool = True) -> Terminal:
     """The repaired unit is reinstalled and the loaner goes back to its depot's pool."""
     wo = _load(session, wo_or_id)
-    with _Unit(session, wo, commit):
+    with _unit(session, wo, commit):
         _require(wo, ("delivered",), "swap_back")
         loaner = session.get(Terminal, wo.loaner_terminal_id) if wo.loaner_terminal_id else None
         if loaner is None or loaner.status != TerminalStatus.LOANED:

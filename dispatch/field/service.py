@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core.api import Conflict, Forbidden, NotFound, ValidationFailed
-from core.db import begin_write, is_sqlite
+from core.db import is_sqlite, unit_of_work
 from core.models import MAX_ID, Region, Role, User
 from core.timeutil import as_utc, region_timezone, utcnow
 from dispatch.models import (
@@ -291,30 +291,21 @@ def _run_action(session: Session, visit_id: int, actor: User, client_action_id: 
     """The frame every technician action shares: lock, replay check, ownership, apply,
     commit once; a concurrent duplicate that loses the race answers as a replay."""
     client_action_id = _check_action_id(client_action_id)
-    begin_write(session)
     try:
-        visit = visit_for_user(session, visit_id, actor, for_update=True)
-        _ensure_assigned(visit, actor)
-        wo = _locked_work_order(session, visit.work_order_id)
-        event = _find_replay(session, client_action_id, visit, action)
-        if event is not None:
-            session.rollback()
-            return _replay_result(session, event)
-        visit = _current_visit(session, visit)
-        result = apply(visit, wo)
-        if session.in_transaction():
-            session.commit()
-        return result
-    except IntegrityError:
-        session.rollback()
+        with unit_of_work(session) as unit:
+            visit = visit_for_user(session, visit_id, actor, for_update=True)
+            _ensure_assigned(visit, actor)
+            wo = _locked_work_order(session, visit.work_order_id)
+            event = _find_replay(session, client_action_id, visit, action)
+            if event is None:
+                return apply(_current_visit(session, visit), wo)
+            unit.discard()  # a replay: nothing to write
+    except IntegrityError:  # rolled back
         visit = session.get(Visit, visit_id)
         event = _find_replay(session, client_action_id, visit, action)
         if event is None:
             raise
-        return _replay_result(session, event)
-    except Exception:
-        session.rollback()
-        raise
+    return _replay_result(session, event)
 
 
 def _replay_result(session: Session, event: WorkOrderEvent) -> ActionResult:

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import record_audit
-from core.db import begin_write, is_sqlite, make_engine
+from core.db import end_transaction, is_sqlite, make_engine, session_scope, unit_of_work
 from core.db import model_modules as registered_model_modules
 from core.timeutil import utcnow
 from dispatch.models import Plan
@@ -42,7 +42,8 @@ _PROCESSES: dict[str, mp.process.BaseProcess] = {}
 
 
 def _locked(session: Session, plan_id: int) -> Plan | None:
-    begin_write(session)
+    """The plan, read under the lock of the caller's unit of work (a row lock on
+    PostgreSQL)."""
     stmt = select(Plan).where(Plan.id == plan_id)
     if not is_sqlite(session):
         stmt = stmt.with_for_update()
@@ -66,8 +67,8 @@ def start_plan_job(session: Session, plan_id: int, *, version: int | None, datab
     if solution_limit is not None and not 1 <= int(solution_limit) <= MAX_SOLUTION_LIMIT:
         raise ValidationFailed(_l("must be between 1 and %(max)s", max=MAX_SOLUTION_LIMIT),
                                field="solution_limit")
-    plan = _locked(session, plan_id)
-    try:
+    with unit_of_work(session):
+        plan = _locked(session, plan_id)
         if plan is None:
             raise NotFound(_l("no such plan"), field="plan_id")
         if plan.status != "draft":
@@ -87,10 +88,6 @@ def start_plan_job(session: Session, plan_id: int, *, version: int | None, datab
         session.add(plan)
         record_audit(session, "plan", plan.id, "solve_started", getattr(actor, "id", None),
                      job_id=job_id, time_limit_s=float(time_limit_s), solution_limit=solution_limit)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     args = (database_url, plan_id, job_id, float(time_limit_s), solution_limit, osrm_url,
             now.isoformat() if now else None)
     if redis_url:
@@ -112,8 +109,8 @@ def start_plan_job(session: Session, plan_id: int, *, version: int | None, datab
 
 def cancel_plan_job(session: Session, plan_id: int, *, redis_url: str | None = None, actor=None) -> Plan:
     """Stop the plan's running solve; its result, if it still comes, is discarded."""
-    plan = _locked(session, plan_id)
-    try:
+    with unit_of_work(session):
+        plan = _locked(session, plan_id)
         if plan is None:
             raise NotFound(_l("no such plan"), field="plan_id")
         if plan.job_status not in ("queued", "running"):
@@ -123,10 +120,6 @@ def cancel_plan_job(session: Session, plan_id: int, *, redis_url: str | None = N
         plan.progress = dict(plan.progress or {}, phase="cancelled")
         session.add(plan)
         record_audit(session, "plan", plan.id, "solve_cancelled", getattr(actor, "id", None), job_id=job_id)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     proc = _PROCESSES.pop(job_id, None)
     if proc is not None and proc.is_alive():
         proc.terminate()
@@ -152,8 +145,7 @@ def wait_for_job(session: Session, plan_id: int, timeout_s: float = 60.0) -> Pla
     """Poll until the plan's job has ended (tests, CLI)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        session.rollback()  # end the read: SQLite WAL readers keep their snapshot
-        session.expire_all()
+        end_transaction(session, reread=True)  # SQLite WAL readers keep their snapshot
         plan = session.get(Plan, plan_id)
         if plan.job_status not in ("queued", "running") or time.monotonic() > deadline:
             return plan
@@ -161,15 +153,15 @@ def wait_for_job(session: Session, plan_id: int, timeout_s: float = 60.0) -> Pla
 
 
 def _write_if_current(engine, plan_id: int, job_id: str, update) -> bool:
-    """Apply ``update(session, plan)`` and commit, only if the plan still runs this job."""
-    with Session(engine, expire_on_commit=False) as session:
+    """Apply ``update(session, plan)`` as a unit of work in a session of its own, only if
+    the plan still runs this job."""
+    with session_scope(engine) as session, unit_of_work(session) as unit:
         plan = _locked(session, plan_id)
         if plan is None or plan.job_id != job_id or plan.job_status not in ("queued", "running"):
-            session.rollback()
+            unit.discard()
             return False
         update(session, plan)
         session.add(plan)
-        session.commit()
         return True
 
 
@@ -185,7 +177,7 @@ def run_plan_job(database_url: str, plan_id: int, job_id: str, time_limit_s: flo
     engine = make_engine(database_url)
     now = datetime.fromisoformat(now_iso) if now_iso else None
     try:
-        with Session(engine, expire_on_commit=False) as session:
+        with session_scope(engine) as session:  # reads only
             plan = session.get(Plan, plan_id)
             if plan is None or plan.job_id != job_id or plan.job_status != "queued":
                 return "stale"

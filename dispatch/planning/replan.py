@@ -39,6 +39,7 @@ from sqlmodel import Session, select
 
 from core.api import NotFound
 from core.audit import record_audit
+from core.db import unit_of_work
 from dispatch.models import Merchant, Plan, Technician, Visit, WorkOrder
 from dispatch.solver.model import KEEP_VEHICLE_COST, KEEP_WINDOW_COST_PER_MINUTE
 
@@ -76,8 +77,8 @@ def release_hand_move(session: Session, plan_id: int, work_order_id: int, *, ver
     """Let the optimiser place a hand-moved visit freely again."""
     from dispatch.planning.service import _check_editable, _locked_plan
 
-    plan = _locked_plan(session, plan_id)
-    try:
+    with unit_of_work(session):
+        plan = _locked_plan(session, plan_id)
         _check_editable(plan, version)
         if work_order_id not in hand_moves(plan):
             raise NotFound(_l("this visit was not moved by hand"), field="work_order_id")
@@ -86,10 +87,6 @@ def release_hand_move(session: Session, plan_id: int, work_order_id: int, *, ver
         session.add(plan)
         record_audit(session, "plan", plan.id, "hand_move_released", getattr(actor, "id", None),
                      work_order_id=work_order_id)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return plan
 
 

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import record_audit
-from core.db import begin_write, is_sqlite
+from core.db import is_sqlite, unit_of_work
 from core.i18n import lazy_word
 from core.models import Region
 from core.timeutil import utcnow
@@ -63,15 +63,13 @@ RUNNING_JOB_STATUSES = ("queued", "running")
 
 
 def _lock_region(session: Session, region_id: int) -> Region:
-    """Serialise plan creation per region: BEGIN IMMEDIATE on SQLite, a row lock on
-    the region on PostgreSQL."""
-    begin_write(session)
+    """Serialise plan creation per region, inside the caller's unit of work (BEGIN
+    IMMEDIATE on SQLite), with a row lock on the region on PostgreSQL."""
     stmt = select(Region).where(Region.id == region_id)
     if not is_sqlite(session):
         stmt = stmt.with_for_update()
     region = session.exec(stmt).first()
     if region is None:
-        session.rollback()
         raise ValidationFailed(_l("no such region"), field="region_id")
     return region
 
@@ -85,11 +83,10 @@ def get_or_create_draft(session: Session, region_id: int, day: date, actor=None)
     """The one draft of a region's day: an existing draft is returned as it is (a
     second dispatcher sees the first one's work); a new draft starts from the
     day's published plan, if any. Returns (plan, created)."""
-    _lock_region(session, region_id)
-    try:
+    with unit_of_work(session):
+        _lock_region(session, region_id)
         plan = draft_plan(session, region_id, day)
         if plan is not None:
-            session.commit()
             return plan, False
         plan = Plan(region_id=region_id, day=day, status="draft",
                     created_by_user_id=getattr(actor, "id", None))
@@ -112,11 +109,7 @@ def get_or_create_draft(session: Session, region_id: int, day: date, actor=None)
             plan.solver_stats = dict(pub.solver_stats or {})
         record_audit(session, "plan", plan.id, "draft_created", getattr(actor, "id", None),
                      region_id=region_id, day=day.isoformat(), from_plan=pub.id if pub else None)
-        session.commit()
         return plan, True
-    except BaseException:
-        session.rollback()
-        raise
 
 
 def _check_editable(plan: Plan, version: int | None, statuses=("draft",)) -> None:
@@ -132,17 +125,16 @@ def _check_editable(plan: Plan, version: int | None, statuses=("draft",)) -> Non
 
 
 def _locked_plan(session: Session, plan_id: int) -> Plan:
-    """The plan, re-read under the write lock (BEGIN IMMEDIATE on SQLite, a row lock
-    on PostgreSQL). `populate_existing` matters: sessions keep objects after commit,
-    and without it the re-select hands back the stale plan already in the session, so
-    concurrent callers would all pass their version check."""
-    begin_write(session)
+    """The plan, re-read under the write lock of the caller's unit of work (BEGIN
+    IMMEDIATE on SQLite, a row lock on PostgreSQL). `populate_existing` matters:
+    sessions keep objects after commit, and without it the re-select hands back the
+    stale plan already in the session, so concurrent callers would all pass their
+    version check."""
     stmt = select(Plan).where(Plan.id == plan_id).execution_options(populate_existing=True)
     if not is_sqlite(session):
         stmt = stmt.with_for_update()
     plan = session.exec(stmt).first()
     if plan is None:
-        session.rollback()
         raise NotFound(_l("no such plan"), field="plan_id")
     return plan
 
@@ -163,8 +155,8 @@ def edit_plan(session: Session, plan_id: int, op: str, *, version: int, visit_id
     if op not in EDIT_OPS:
         raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(EDIT_OPS)),
                                field="op")
-    plan = _locked_plan(session, plan_id)
-    try:
+    with unit_of_work(session) as unit:
+        plan = _locked_plan(session, plan_id)
         _check_editable(plan, version)
         visit = None
         if op in ("move", "unassign", "pin", "unpin"):
@@ -183,7 +175,6 @@ def edit_plan(session: Session, plan_id: int, op: str, *, version: int, visit_id
             session.add(plan)
             record_audit(session, "plan", plan.id, op, getattr(actor, "id", None), visit_id=visit.id,
                          work_order_id=visit.work_order_id)
-            session.commit()
             return {"applied": True, "violations": [], "plan": plan}
         inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url,
                           keep_pins=False)
@@ -216,7 +207,7 @@ def edit_plan(session: Session, plan_id: int, op: str, *, version: int, visit_id
         known = {(v["kind"], v["technician_id"], v["work_order_id"]) for v in before}
         fresh = [v for v in after if (v["kind"], v["technician_id"], v["work_order_id"]) not in known]
         if fresh and not confirm:
-            session.rollback()
+            unit.discard()  # nothing is saved: the violations say why
             return {"applied": False, "violations": fresh, "plan": plan}
         prior = {u["work_order_id"]: u["code"] for u in plan.unassigned or []}
         reasons = {u.id: prior.get(u.id, "manual") for u in sol.unassigned}
@@ -235,11 +226,7 @@ def edit_plan(session: Session, plan_id: int, op: str, *, version: int, visit_id
         record_audit(session, "plan", plan.id, op, getattr(actor, "id", None), work_order_id=target_wo,
                      technician_id=technician_id, position=position, forced=bool(fresh),
                      violations=[v["kind"] for v in fresh])
-        session.commit()
         return {"applied": True, "violations": fresh, "plan": plan}
-    except BaseException:
-        session.rollback()
-        raise
 
 
 # ------------------------------------------------------------------ publish
@@ -361,8 +348,8 @@ def publish_plan(session: Session, plan_id: int, *, version: int, actor=None,
     outbox row: of N concurrent publishes of one version exactly one passes, and a
     publish that fails half-way (a refusal, a crash) leaves no reservation, SMS or
     event behind."""
-    plan = _locked_plan(session, plan_id)
-    try:
+    with unit_of_work(session):
+        plan = _locked_plan(session, plan_id)
         _check_editable(plan, version)
         inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url,
                           keep_pins=False)
@@ -406,10 +393,6 @@ def publish_plan(session: Session, plan_id: int, *, version: int, actor=None,
         record_audit(session, "plan", plan.id, "published", getattr(actor, "id", None),
                      superseded=[o.id for o in old], reserved_units=reserved, loaners=loaners,
                      warnings=warnings, **counts)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return {"plan": plan, "reserved_units": reserved, "loaners": loaners, "warnings": warnings, **counts}
 
 
@@ -500,8 +483,8 @@ def accept_insertion(session: Session, plan_id: int, work_order_id: int, technic
     the route is re-timed, the order dispatched (its SMS), parts reserved, and
     merchants whose window moved get a correction. One transaction under the plan's
     write lock: concurrent insertions of one version insert once, text once."""
-    plan = _locked_plan(session, plan_id)
-    try:
+    with unit_of_work(session):
+        plan = _locked_plan(session, plan_id)
         _check_editable(plan, version, statuses=("published", "draft"))
         inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url,
                           keep_pins=False)
@@ -543,8 +526,4 @@ def accept_insertion(session: Session, plan_id: int, work_order_id: int, technic
         record_audit(session, "plan", plan.id, "insertion", getattr(actor, "id", None),
                      work_order_id=work_order_id, technician_id=technician_id, position=pos + 1,
                      reserved_units=reserved, warnings=warnings, **counts)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return {"plan": plan, "visit": new_visit, "reserved_units": reserved, "warnings": warnings, **counts}
