@@ -83,10 +83,7 @@ def update_pm_plan(plan_id: int):
 @api_v1.post("/pm-plans/preview")
 @roles_required(Role.ADMIN)
 def preview_pm_plan():
-    session = get_session()
-    result = preview_plan(session, parse_body(PlanInput), _today())
-    session.rollback()
-    return jsonify(result)
+    return jsonify(preview_plan(get_session(), parse_body(PlanInput), _today()))
 
 
 @api_v1.get("/maintenance/analytics/<name>")

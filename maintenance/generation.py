@@ -23,7 +23,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from core.db import begin_write, is_sqlite
+from core.db import Unit, end_transaction, is_sqlite, unit_of_work
 from core.i18n import msgid
 from core.models import Region, User
 from core.timeutil import utcnow
@@ -172,8 +172,7 @@ def generate_due(session: Session, today: date | datetime, horizon_days: int = 1
     region's zone). Safe to run any number of times: a second run changes nothing."""
     stats = GenerationStats()
     actor = actor or ACTOR
-    if session.in_transaction():
-        session.commit()
+    end_transaction(session)  # each occurrence is a unit of its own, from a fresh read
     plans = session.exec(select(PMPlan).where(PMPlan.active == True).order_by(PMPlan.id)).all()  # noqa: E712
     for plan in plans:
         rows = session.exec(scope_terminals_query(plan.scope or {})).all()
@@ -192,7 +191,7 @@ def generate_due(session: Session, today: date | datetime, horizon_days: int = 1
                                            PMOccurrence.due_date.in_({d for *_x, d in pairs}))
             ).all()
         } if pairs else set()
-        session.commit()  # end the read transaction before the write units
+        end_transaction(session)  # end the read transaction before the write units
         for terminal, merchant, region, due in pairs:
             if (terminal.id, due) in existing:
                 stats.existing += 1
@@ -222,69 +221,71 @@ def _open_visit(session: Session, merchant_id: int) -> WorkOrder | None:
 def _generate_one(session: Session, plan: PMPlan, terminal: Terminal, merchant: Merchant,
                   region: Region, due: date, actor) -> tuple[str, int | None]:
     """One occurrence as one unit of work: returns (outcome, occurrence id)."""
-    begin_write(session)
     try:
-        occ = PMOccurrence(plan_id=plan.id, terminal_id=terminal.id, due_date=due,
-                           window_end=window_end_date(due, plan.due_window_days))
-        try:
-            with session.begin_nested():
-                session.add(occ)
-        except IntegrityError:
-            session.rollback()
-            return "existing", None
-        start_at, end_at = window_bounds(due, plan.due_window_days, region.timezone)
-        items = _checklist_items(plan, terminal)
-        target = _open_visit(session, merchant.id)
-        if target is not None:
-            # the same plan's work on the same terminal already waits in this visit
-            covered = any(isinstance(c, dict) and c.get("pm_plan_id") == plan.id
-                          and c.get("terminal") == terminal.serial and not c.get("done")
-                          for c in target.checklist or [])
-            added = 0 if covered else plan.service_minutes
-            if not covered:
-                target.checklist = list(target.checklist or []) + items
-                target.service_minutes = min(24 * 60, target.service_minutes + added)
-            target.updated_at = utcnow()
-            target.version += 1
-            session.add(target)
-            occ.outcome = "merged"
-            occ.work_order_id = target.id
-            session.add(occ)
-            session.flush()
-            add_note(session, target,
-                     f"Preventive maintenance '{plan.name}' for terminal {terminal.serial} "
-                     f"(due {due.isoformat()}) joined this visit: +{added} min"
-                     + (" (already on its checklist)" if covered else ""),
-                     actor=actor, commit=False,
-                     data={"pm_plan_id": plan.id, "pm_occurrence_id": occ.id,
-                           "terminal": terminal.serial, "due_date": due.isoformat(),
-                           "added_minutes": added,
-                           **said("event_note", "pm_joined_covered" if covered else "pm_joined",
-                                  plan=plan.name, terminal=terminal.serial,
-                                  due=due.isoformat(), minutes=added)})
-            outcome = "merged"
-        else:
-            wo = create_work_order(
-                session, merchant=merchant, terminal=terminal, kind=WorkOrderKind.PREVENTIVE,
-                priority=Priority.LOW, severity="cosmetic", required_skills=[plan.skill],
-                predicted_parts=[], service_minutes=plan.service_minutes,
-                title=f"Preventive maintenance: {plan.name}"[:200],
-                description=f"Plan {plan.name}, due {due.isoformat()}",
-                optional=True, window_start_at=start_at, window_end_at=end_at,
-                checklist=items, actor=actor, status=WorkOrderStatus.READY, commit=False)
-            keep_description_as_data(session, wo, plan=plan.name, due=due.isoformat())
-            occ.work_order_id = wo.id
-            occ.outcome = "created"
-            session.add(occ)
-            outcome = "created"
-        session.commit()
-        return outcome, occ.id
-    except IntegrityError:
-        session.rollback()
+        with unit_of_work(session) as unit:
+            return _generate_in_unit(session, unit, plan, terminal, merchant, region, due, actor)
+    except IntegrityError:  # another run made this occurrence first (rolled back)
         return "existing", None
-    except BaseException:
-        session.rollback()
-        raise
+
+
+def _generate_in_unit(session: Session, unit: Unit, plan: PMPlan, terminal: Terminal,
+                      merchant: Merchant, region: Region, due: date, actor
+                      ) -> tuple[str, int | None]:
+    """The body of `_generate_one`, inside its unit."""
+    occ = PMOccurrence(plan_id=plan.id, terminal_id=terminal.id, due_date=due,
+                       window_end=window_end_date(due, plan.due_window_days))
+    try:
+        with session.begin_nested():
+            session.add(occ)
+    except IntegrityError:
+        unit.discard()
+        return "existing", None
+    start_at, end_at = window_bounds(due, plan.due_window_days, region.timezone)
+    items = _checklist_items(plan, terminal)
+    target = _open_visit(session, merchant.id)
+    if target is not None:
+        # the same plan's work on the same terminal already waits in this visit
+        covered = any(isinstance(c, dict) and c.get("pm_plan_id") == plan.id
+                      and c.get("terminal") == terminal.serial and not c.get("done")
+                      for c in target.checklist or [])
+        added = 0 if covered else plan.service_minutes
+        if not covered:
+            target.checklist = list(target.checklist or []) + items
+            target.service_minutes = min(24 * 60, target.service_minutes + added)
+        target.updated_at = utcnow()
+        target.version += 1
+        session.add(target)
+        occ.outcome = "merged"
+        occ.work_order_id = target.id
+        session.add(occ)
+        session.flush()
+        add_note(session, target,
+                 f"Preventive maintenance '{plan.name}' for terminal {terminal.serial} "
+                 f"(due {due.isoformat()}) joined this visit: +{added} min"
+                 + (" (already on its checklist)" if covered else ""),
+                 actor=actor, commit=False,
+                 data={"pm_plan_id": plan.id, "pm_occurrence_id": occ.id,
+                       "terminal": terminal.serial, "due_date": due.isoformat(),
+                       "added_minutes": added,
+                       **said("event_note", "pm_joined_covered" if covered else "pm_joined",
+                              plan=plan.name, terminal=terminal.serial,
+                              due=due.isoformat(), minutes=added)})
+        outcome = "merged"
+    else:
+        wo = create_work_order(
+            session, merchant=merchant, terminal=terminal, kind=WorkOrderKind.PREVENTIVE,
+            priority=Priority.LOW, severity="cosmetic", required_skills=[plan.skill],
+            predicted_parts=[], service_minutes=plan.service_minutes,
+            title=f"Preventive maintenance: {plan.name}"[:200],
+            description=f"Plan {plan.name}, due {due.isoformat()}",
+            optional=True, window_start_at=start_at, window_end_at=end_at,
+            checklist=items, actor=actor, status=WorkOrderStatus.READY, commit=False)
+        keep_description_as_data(session, wo, plan=plan.name, due=due.isoformat())
+        occ.work_order_id = wo.id
+        occ.outcome = "created"
+        session.add(occ)
+        outcome = "created"
+    return outcome, occ.id
 
 
 def escalate_closing_windows(session: Session, today: date | datetime,
@@ -293,36 +294,34 @@ def escalate_closing_windows(session: Session, today: date | datetime,
     window closes within ESCALATE_BEFORE. Returns how many changed; a second run
     finds nothing left to change."""
     actor = actor or ACTOR
-    if session.in_transaction():
-        session.commit()
+    end_transaction(session)  # a unit per region, each from a fresh read
     changed = 0
     regions = session.exec(select(Region)).all()
     for region in regions:
         threshold = _now_in(today, region.timezone) + ESCALATE_BEFORE
-        begin_write(session)
-        stmt = (select(WorkOrder)
-                .where(WorkOrder.region_id == region.id,
-                       WorkOrder.kind == WorkOrderKind.PREVENTIVE,
-                       WorkOrder.optional == True,  # noqa: E712
-                       WorkOrder.status.in_([s.value for s in OPEN_STATUSES]),
-                       WorkOrder.window_end_at.is_not(None),
-                       WorkOrder.window_end_at <= threshold)
-                .order_by(WorkOrder.id))
-        if not is_sqlite(session):
-            stmt = stmt.with_for_update()
-        for wo in session.exec(stmt).all():
-            before = wo.priority
-            wo.optional = False
-            if wo.priority == Priority.LOW:
-                wo.priority = Priority.NORMAL
-            wo.updated_at = utcnow()
-            wo.version += 1
-            session.add(wo)
-            session.flush()
-            add_note(session, wo, "The preventive window is closing: this visit is now required",
-                     actor=actor, commit=False,
-                     data={"escalated": True, "priority": [before, wo.priority],
-                           **said("event_note", "preventive_window_closing")})
-            changed += 1
-        session.commit()
+        with unit_of_work(session):
+            stmt = (select(WorkOrder)
+                    .where(WorkOrder.region_id == region.id,
+                           WorkOrder.kind == WorkOrderKind.PREVENTIVE,
+                           WorkOrder.optional == True,  # noqa: E712
+                           WorkOrder.status.in_([s.value for s in OPEN_STATUSES]),
+                           WorkOrder.window_end_at.is_not(None),
+                           WorkOrder.window_end_at <= threshold)
+                    .order_by(WorkOrder.id))
+            if not is_sqlite(session):
+                stmt = stmt.with_for_update()
+            for wo in session.exec(stmt).all():
+                before = wo.priority
+                wo.optional = False
+                if wo.priority == Priority.LOW:
+                    wo.priority = Priority.NORMAL
+                wo.updated_at = utcnow()
+                wo.version += 1
+                session.add(wo)
+                session.flush()
+                add_note(session, wo, "The preventive window is closing: this visit is now required",
+                         actor=actor, commit=False,
+                         data={"escalated": True, "priority": [before, wo.priority],
+                               **said("event_note", "preventive_window_closing")})
+                changed += 1
     return changed

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from core.audit import record_audit
-from core.db import begin_write
+from core.db import end_transaction, unit_of_work
 from core.models import AuditEvent, Region
 from dispatch.models import (
     OPEN_WORK_ORDER_STATUSES,
@@ -62,8 +62,7 @@ def outbox_sweep(session: Session, now: datetime, settings=None) -> dict:
         from core.settings import load_settings
 
         settings = load_settings()
-    if session.in_transaction():
-        session.commit()
+    end_transaction(session)  # the drain works in sessions of its own
     if getattr(settings, "redis_url", None):  # many machines: the SMS workers send
         from dispatch.planning.queues import request_outbox_drain
 
@@ -78,42 +77,40 @@ def sla_watch(session: Session, now: datetime, warn_minutes: int = SLA_WARN_MINU
     ends within `warn_minutes` (or has already passed unnoticed): an audit row
     ('sla_warning', the dispatcher's list) and a note on the work order's timeline."""
     _check_clock(now)
-    begin_write(session)
-    open_statuses = [s.value for s in OPEN_WORK_ORDER_STATUSES]
-    rows = session.exec(
-        select(WorkOrder).where(WorkOrder.status.in_(open_statuses),
-                                WorkOrder.sla_due_at.is_not(None),
-                                WorkOrder.sla_due_at <= now + timedelta(minutes=warn_minutes))
-        .order_by(WorkOrder.sla_due_at, WorkOrder.id)
-    ).all()
-    if not rows:
-        session.commit()
-        return 0
-    keys = {_sla_key(wo) for wo in rows}
-    done = set(session.exec(select(AuditEvent.entity_id).where(
-        AuditEvent.entity == "work_order_sla", AuditEvent.action == "sla_warning",
-        AuditEvent.entity_id.in_(keys))).all())
-    warned = 0
-    for wo in rows:
-        key = _sla_key(wo)
-        if key in done:
-            continue
-        minutes_left = int((wo.sla_due_at - now).total_seconds() // 60)
-        missed = minutes_left < 0
-        record_audit(session, "work_order_sla", key, "sla_warning", actor_label=ACTOR,
-                     work_order_id=wo.id, number=wo.number, region_id=wo.region_id,
-                     sla_due_at=wo.sla_due_at.isoformat(), minutes_left=minutes_left,
-                     missed=missed)
-        text = ("SLA deadline passed while the work order is still open" if missed
-                else f"SLA deadline in {minutes_left} min and the work order is still open")
-        add_note(session, wo, text, actor=ACTOR, commit=False,
-                 data={"sla_warning": True, "sla_due_at": wo.sla_due_at.isoformat(),
-                       "minutes_left": minutes_left,
-                       **(said("event_note", "sla_passed") if missed
-                          else said("event_note", "sla_soon", minutes=minutes_left))})
-        done.add(key)
-        warned += 1
-    session.commit()
+    with unit_of_work(session):
+        open_statuses = [s.value for s in OPEN_WORK_ORDER_STATUSES]
+        rows = session.exec(
+            select(WorkOrder).where(WorkOrder.status.in_(open_statuses),
+                                    WorkOrder.sla_due_at.is_not(None),
+                                    WorkOrder.sla_due_at <= now + timedelta(minutes=warn_minutes))
+            .order_by(WorkOrder.sla_due_at, WorkOrder.id)
+        ).all()
+        if not rows:
+            return 0
+        keys = {_sla_key(wo) for wo in rows}
+        done = set(session.exec(select(AuditEvent.entity_id).where(
+            AuditEvent.entity == "work_order_sla", AuditEvent.action == "sla_warning",
+            AuditEvent.entity_id.in_(keys))).all())
+        warned = 0
+        for wo in rows:
+            key = _sla_key(wo)
+            if key in done:
+                continue
+            minutes_left = int((wo.sla_due_at - now).total_seconds() // 60)
+            missed = minutes_left < 0
+            record_audit(session, "work_order_sla", key, "sla_warning", actor_label=ACTOR,
+                         work_order_id=wo.id, number=wo.number, region_id=wo.region_id,
+                         sla_due_at=wo.sla_due_at.isoformat(), minutes_left=minutes_left,
+                         missed=missed)
+            text = ("SLA deadline passed while the work order is still open" if missed
+                    else f"SLA deadline in {minutes_left} min and the work order is still open")
+            add_note(session, wo, text, actor=ACTOR, commit=False,
+                     data={"sla_warning": True, "sla_due_at": wo.sla_due_at.isoformat(),
+                           "minutes_left": minutes_left,
+                           **(said("event_note", "sla_passed") if missed
+                              else said("event_note", "sla_soon", minutes=minutes_left))})
+            done.add(key)
+            warned += 1
     return warned
 
 
@@ -140,8 +137,7 @@ def pm_reminders(session: Session, now: datetime) -> int:
     except ImportError:  # pragma: no cover - the outbox ships with notifications
         log.info("preventive reminders skipped: notifications.outbox is not available")
         return 0
-    if session.in_transaction():
-        session.commit()
+    end_transaction(session)  # a unit per reminder, each from a fresh read
     preventive_ids = select(PMOccurrence.work_order_id).where(PMOccurrence.work_order_id.is_not(None))
     open_statuses = [s.value for s in OPEN_WORK_ORDER_STATUSES]
     queued = 0
@@ -169,15 +165,14 @@ def pm_reminders(session: Session, now: datetime) -> int:
                 continue
             context = {**window_context(start, end, region.timezone, merchant.locale), "ref": wo.number}
             try:
-                enqueue_sms(session, key=key,
-                            to=merchant.phone, template="pm_reminder", locale=merchant.locale,
-                            context=context, urgent=False, region_tz=region.timezone,
-                            quiet_hours=(region.quiet_start_hour, region.quiet_end_hour))
+                with unit_of_work(session):
+                    enqueue_sms(session, key=key,
+                                to=merchant.phone, template="pm_reminder", locale=merchant.locale,
+                                context=context, urgent=False, region_tz=region.timezone,
+                                quiet_hours=(region.quiet_start_hour, region.quiet_end_hour))
             except Exception as exc:  # a bad number must not stop the other reminders
-                session.rollback()
                 log.warning("reminder for %s not queued: %s", wo.number, exc)
                 continue
-            session.commit()
             queued += 1
     return queued
 

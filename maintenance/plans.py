@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from core.api import NotFound, ValidationFailed
 from core.audit import record_audit
+from core.db import unit_of_work
 from core.models import Region, User
 from core.timeutil import utcnow
 from dispatch.desk.catalog import SKILLS
@@ -103,44 +104,46 @@ def scope_dict(scope: PlanScope) -> dict[str, list[str]]:
 
 
 def create_plan(session: Session, data: PlanInput, actor: User | None = None) -> PMPlan:
-    data = validate_plan(session, data)
-    plan = PMPlan(name=data.name.strip(), scope=scope_dict(data.scope), rrule=data.rrule,
-                  interval_days=None if data.rrule else data.interval_days,
-                  due_window_days=data.due_window_days, checklist=data.checklist,
-                  skill=data.skill, service_minutes=data.service_minutes,
-                  active_from=data.active_from, active_to=data.active_to, active=data.active)
-    session.add(plan)
-    session.flush()
-    record_audit(session, "pm_plan", plan.id, "created", actor_user_id=actor.id if actor else None,
-                 actor_label=actor.username if actor else "system", name=plan.name)
-    session.commit()
+    """A new preventive plan, checked and audited, as one unit of work."""
+    with unit_of_work(session):
+        data = validate_plan(session, data)
+        plan = PMPlan(name=data.name.strip(), scope=scope_dict(data.scope), rrule=data.rrule,
+                      interval_days=None if data.rrule else data.interval_days,
+                      due_window_days=data.due_window_days, checklist=data.checklist,
+                      skill=data.skill, service_minutes=data.service_minutes,
+                      active_from=data.active_from, active_to=data.active_to, active=data.active)
+        session.add(plan)
+        session.flush()
+        record_audit(session, "pm_plan", plan.id, "created", actor_user_id=actor.id if actor else None,
+                     actor_label=actor.username if actor else "system", name=plan.name)
     return plan
 
 
 def update_plan(session: Session, plan_id: int, data: PlanInput, actor: User | None = None) -> PMPlan:
-    plan = session.get(PMPlan, plan_id)
-    if plan is None:
-        raise NotFound(_l("no such plan"), field="plan_id")
-    data = validate_plan(session, data)
-    before = plan_as_dict(plan)
-    plan.name = data.name.strip()
-    plan.scope = scope_dict(data.scope)
-    plan.rrule = data.rrule
-    plan.interval_days = None if data.rrule else data.interval_days
-    plan.due_window_days = data.due_window_days
-    plan.checklist = data.checklist
-    plan.skill = data.skill
-    plan.service_minutes = data.service_minutes
-    plan.active_from = data.active_from
-    plan.active_to = data.active_to
-    plan.active = data.active
-    plan.updated_at = utcnow()
-    session.add(plan)
-    after = plan_as_dict(plan)
-    changed = {k: [before[k], after[k]] for k in after if before.get(k) != after[k] and k != "updated_at"}
-    record_audit(session, "pm_plan", plan.id, "updated", actor_user_id=actor.id if actor else None,
-                 actor_label=actor.username if actor else "system", changed=changed)
-    session.commit()
+    """A preventive plan changed, checked and audited (what changed), as one unit of work."""
+    with unit_of_work(session):
+        plan = session.get(PMPlan, plan_id)
+        if plan is None:
+            raise NotFound(_l("no such plan"), field="plan_id")
+        data = validate_plan(session, data)
+        before = plan_as_dict(plan)
+        plan.name = data.name.strip()
+        plan.scope = scope_dict(data.scope)
+        plan.rrule = data.rrule
+        plan.interval_days = None if data.rrule else data.interval_days
+        plan.due_window_days = data.due_window_days
+        plan.checklist = data.checklist
+        plan.skill = data.skill
+        plan.service_minutes = data.service_minutes
+        plan.active_from = data.active_from
+        plan.active_to = data.active_to
+        plan.active = data.active
+        plan.updated_at = utcnow()
+        session.add(plan)
+        after = plan_as_dict(plan)
+        changed = {k: [before[k], after[k]] for k in after if before.get(k) != after[k] and k != "updated_at"}
+        record_audit(session, "pm_plan", plan.id, "updated", actor_user_id=actor.id if actor else None,
+                     actor_label=actor.username if actor else "system", changed=changed)
     return plan
 
 

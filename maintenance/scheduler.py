@@ -27,7 +27,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from core.db import begin_write, is_sqlite, session_scope
+from core.db import is_sqlite, session_scope, unit_of_work
 from core.models import SchedulerLease
 from core.timeutil import default_timezone, utcnow
 
@@ -82,13 +82,11 @@ class SchedulerGuard:
                     self._conn.close()
                     self._conn = None
         elif self.held:
-            with session_scope(self.engine) as session:
-                begin_write(session)
+            with session_scope(self.engine) as session, unit_of_work(session):
                 row = session.exec(select(SchedulerLease).where(
                     SchedulerLease.name == self.name)).first()
                 if row is not None and row.holder == self.holder:
                     session.delete(row)
-                session.commit()
         self.held = False
 
     def current_holder(self) -> str | None:
@@ -116,28 +114,22 @@ class SchedulerGuard:
 
     def _acquire_lease(self, now: datetime) -> bool:
         expires = now + timedelta(seconds=self.lease_seconds)
-        with session_scope(self.engine) as session:
-            begin_write(session)
-            row = session.exec(select(SchedulerLease).where(SchedulerLease.name == self.name)
-                               .with_for_update()).first()
-            if row is None:
-                session.add(SchedulerLease(name=self.name, holder=self.holder, expires_at=expires))
-                try:
-                    session.commit()
-                except IntegrityError:  # another process inserted it first
-                    session.rollback()
+        try:
+            with session_scope(self.engine) as session, unit_of_work(session):
+                row = session.exec(select(SchedulerLease).where(SchedulerLease.name == self.name)
+                                   .with_for_update()).first()
+                if row is None:
+                    session.add(SchedulerLease(name=self.name, holder=self.holder, expires_at=expires))
+                elif row.holder != self.holder and row.expires_at > now:
                     return False
-                self.held = True
-                return True
-            if row.holder != self.holder and row.expires_at > now:
-                session.commit()
-                return False
-            row.holder = self.holder
-            row.expires_at = expires
-            session.add(row)
-            session.commit()
-            self.held = True
-            return True
+                else:
+                    row.holder = self.holder
+                    row.expires_at = expires
+                    session.add(row)
+        except IntegrityError:  # another process inserted the lease first (rolled back)
+            return False
+        self.held = True
+        return True
 
 
 # --- running the jobs -----------------------------------------------------------------

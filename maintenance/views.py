@@ -249,7 +249,6 @@ def _plan_form(plan: PMPlan | None):
         data = _form_to_input(request.form)
         if action == "preview":
             preview = preview_plan(session, data, _local_today())
-            session.rollback()
             return render_template("maintenance/plan_form.html", plan=plan, values=values, errors={},
                                    preview=preview, summary=summary, **_form_context())
         if plan is None:
@@ -260,7 +259,6 @@ def _plan_form(plan: PMPlan | None):
             flash(_("Plan updated."), "success")
         return redirect(url_for("maintenance.plan_detail", plan_id=saved.id))
     except ValidationFailed as exc:
-        session.rollback()
         errors = {f["field"]: f["reason"] for f in exc.fields}
         return render_template("maintenance/plan_form.html", plan=plan, values=values, errors=errors,
                                preview=None, summary=summary, **_form_context()), 422
