@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from core.db import unit_of_work
 from core.i18n import msgid
 from core.models import Region
 from core.timeutil import utcnow
@@ -171,25 +172,25 @@ def _plan_region(session: Session, region: Region, today: date, now: datetime, w
     plan, _ = planning.get_or_create_draft(session, region.id, today)
     ids = [w.id for w in sorted(wos, key=lambda w: (w.priority != "high", w.sla_due_at, w.id))]
     inp = build_input(session, region.id, today, plan=plan, now=start, work_order_ids=ids)
-    order = _solved_routes(inp, ids)
-    placed = {j for route in order.values() for j in route}
-    if len(placed) < len(ids):
-        # loaded late in the day (or at night) the shops close before the shift ends: the
-        # merchants left out become 24-hour shops, so the afternoon is not empty
-        for w in wos:
-            if w.id not in placed:
-                m = session.get(Merchant, w.merchant_id)
-                m.opening_hours = dict(ALL_DAY)
-                session.add(m)
-        session.flush()
-        inp = build_input(session, region.id, today, plan=plan, now=start, work_order_ids=ids)
-        order = _solved_routes(inp, ids)
-    sol = schedule_routes(inp, order)
-    apply_solution(session, plan, inp, sol,
-                   reasons={u.id: "capacity_of_day" for u in sol.unassigned})
-    plan.version += 1
-    session.add(plan)
-    session.commit()
+    order = _solved_routes(inp, ids)  # read only: the solve holds no lock
+    with unit_of_work(session):
+        placed = {j for route in order.values() for j in route}
+        if len(placed) < len(ids):
+            # loaded late in the day (or at night) the shops close before the shift ends: the
+            # merchants left out become 24-hour shops, so the afternoon is not empty
+            for w in wos:
+                if w.id not in placed:
+                    m = session.get(Merchant, w.merchant_id)
+                    m.opening_hours = dict(ALL_DAY)
+                    session.add(m)
+            session.flush()
+            inp = build_input(session, region.id, today, plan=plan, now=start, work_order_ids=ids)
+            order = _solved_routes(inp, ids)
+        sol = schedule_routes(inp, order)
+        apply_solution(session, plan, inp, sol,
+                       reasons={u.id: "capacity_of_day" for u in sol.unassigned})
+        plan.version += 1
+        session.add(plan)
     planning.publish_plan(session, plan.id, version=plan.version, now=start)
     return plan
 
@@ -203,33 +204,33 @@ def _work_the_day(session: Session, plan: Plan, now: datetime) -> dict[str, int]
     from dispatch.workorders.service import transition
 
     counts = {"done": 0, "under_way": 0, "ahead": 0}
-    for v in plan_visits(session, plan.id):
-        wo = session.get(WorkOrder, v.work_order_id)
-        left = v.planned_arrival - timedelta(seconds=v.travel_seconds)
-        if now < left:
-            counts["ahead"] += 1
-            continue
-        v.actual_departure = left
-        _at(transition(session, wo, WorkOrderStatus.EN_ROUTE, actor="demo", commit=False), left)
-        v.status = "en_route"
-        if now >= v.planned_arrival:
-            v.actual_arrival = v.planned_arrival
-            _at(transition(session, wo, WorkOrderStatus.ON_SITE, actor="demo", commit=False),
-                v.planned_arrival)
-            v.status = "on_site"
-        if now >= v.planned_end:
-            v.actual_end = v.planned_end
-            _at(transition(session, wo, WorkOrderStatus.COMPLETED, actor="demo", commit=False,
-                           note="fixed on site"), v.planned_end)
-            wo.completed_at = v.planned_end
-            wo.resolution_code = "fixed_on_site"
-            session.add(wo)
-            v.status = "done"
-            counts["done"] += 1
-        else:
-            counts["under_way"] += 1
-        session.add(v)
-    session.commit()
+    with unit_of_work(session):
+        for v in plan_visits(session, plan.id):
+            wo = session.get(WorkOrder, v.work_order_id)
+            left = v.planned_arrival - timedelta(seconds=v.travel_seconds)
+            if now < left:
+                counts["ahead"] += 1
+                continue
+            v.actual_departure = left
+            _at(transition(session, wo, WorkOrderStatus.EN_ROUTE, actor="demo", commit=False), left)
+            v.status = "en_route"
+            if now >= v.planned_arrival:
+                v.actual_arrival = v.planned_arrival
+                _at(transition(session, wo, WorkOrderStatus.ON_SITE, actor="demo", commit=False),
+                    v.planned_arrival)
+                v.status = "on_site"
+            if now >= v.planned_end:
+                v.actual_end = v.planned_end
+                _at(transition(session, wo, WorkOrderStatus.COMPLETED, actor="demo", commit=False,
+                               note="fixed on site"), v.planned_end)
+                wo.completed_at = v.planned_end
+                wo.resolution_code = "fixed_on_site"
+                session.add(wo)
+                v.status = "done"
+                counts["done"] += 1
+            else:
+                counts["under_way"] += 1
+            session.add(v)
     return counts
 
 
@@ -248,12 +249,12 @@ def publish_today(session: Session, *, today: date | None = None, now: datetime 
         day = today or now.astimezone(ZoneInfo(region.timezone)).date()
         if published_plan(session, region.id, day) is not None:
             continue
-        techs = _move_shifts(session, region, day, now)
-        if not techs:
-            continue
-        rng = random.Random(f"{seed}-{region.code}-{day.isoformat()}")
-        wos = _orders(session, rng, region, techs, now, numbers)
-        session.commit()
+        with unit_of_work(session):
+            techs = _move_shifts(session, region, day, now)
+            if not techs:
+                continue
+            rng = random.Random(f"{seed}-{region.code}-{day.isoformat()}")
+            wos = _orders(session, rng, region, techs, now, numbers)
         plan = _plan_region(session, region, day, now, wos)
         for k, n in _work_the_day(session, plan, now).items():
             totals[k] += n

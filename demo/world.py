@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 from werkzeug.security import generate_password_hash
 
+from core.db import unit_of_work
 from core.i18n import msgid
 from core.models import Depot, Region, Role, User
 from core.timeutil import utcnow
@@ -150,7 +151,14 @@ def build_demo_world(
     technicians_per_region: int = 9,
     history_days: int = 21,
 ) -> dict[str, int]:
-    """Populate an empty database. Returns counts of what was created."""
+    """Populate an empty database, as one unit of work. Returns counts of what was created."""
+    with unit_of_work(session):
+        return _build_world(session, seed, today, merchants_per_region, technicians_per_region,
+                            history_days)
+
+
+def _build_world(session: Session, seed: int, today: date | None, merchants_per_region: int,
+                 technicians_per_region: int, history_days: int) -> dict[str, int]:
     rng = random.Random(seed)
     today = today or utcnow().astimezone(ZoneInfo(TZ)).date()
     pw_hash = generate_password_hash(DEMO_PASSWORD)
@@ -319,7 +327,6 @@ def build_demo_world(
     from maintenance.demo import add_demo_pm_plans  # preventive plans; the scheduler makes the work
 
     add_demo_pm_plans(session, today)
-    session.commit()
     return {
         "regions": len(regions), "depots": len(depots), "merchants": len(merchants),
         "terminals": len(terminals), "technicians": len(technicians), "shifts": shifts,
