@@ -9,8 +9,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from core.api import ValidationFailed
 from core.db import unit_of_work
+from core.errors import InvalidInput
 from notifications.models import InboundMessage, OutboundMessage
 from notifications.outbox import enqueue_sms, normalize_e164, opt_in, opt_out
 from notifications.signals import inbound_reply
@@ -45,7 +45,7 @@ def _answer_help(session: Session, sid: str, phone: str, body: str) -> None:
     try:
         enqueue_sms(session, key=f"help:{sid}", to=phone, template="help",
                     locale=_reply_locale(session, phone, body), context={}, urgent=True)
-    except ValidationFailed as exc:  # an unusable number: keep the message, no answer possible
+    except InvalidInput as exc:  # an unusable number: keep the message, no answer possible
         log.warning("HELP to %s not queued: %s", phone, exc.message_en)
 
 
@@ -57,7 +57,7 @@ def receive_inbound(session: Session, *, sid: str, from_number: str, to_number: 
     short: cut, a second delivery missed the stored row and hit the unique index (500).
     Its own unit of work."""
     if not sid or len(sid) > MAX_SID:
-        raise ValidationFailed(_l("must be 1 to %(n)s characters", n=MAX_SID), field="MessageSid")
+        raise InvalidInput(_l("must be 1 to %(n)s characters", n=MAX_SID), field="MessageSid")
     try:
         with unit_of_work(session):
             existing = session.exec(select(InboundMessage)
@@ -78,7 +78,7 @@ def _store_inbound(session: Session, *, sid: str, from_number: str, to_number: s
                    body: str) -> tuple[InboundMessage, bool]:
     try:
         phone = normalize_e164(from_number, "From")
-    except ValidationFailed:  # keep what the carrier gave us; it can still be read on the page
+    except InvalidInput:  # keep what the carrier gave us; it can still be read on the page
         phone = (from_number or "")[:20]
     message = InboundMessage(provider_sid=sid, from_number=phone, to_number=(to_number or "")[:20],
                              body=(body or "").replace("\x00", ""))

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from core.api import ValidationFailed
+from core.errors import InvalidInput
 from core.timeutil import utcnow
 from notifications.models import OutboundMessage, SmsOptOut
 from notifications.segments import count_segments
@@ -27,17 +27,17 @@ STATUS_DEV_DELIVERED = "dev_delivered"
 
 
 def normalize_e164(number: str | None, field: str = "to") -> str:
-    """The number in E.164, or ValidationFailed naming `field`."""
+    """The number in E.164, or InvalidInput naming `field`."""
     raw = (number or "").strip()
     if not raw:
-        raise ValidationFailed(_l("a phone number is required"), field=field)
+        raise InvalidInput(_l("a phone number is required"), field=field)
     try:
         parsed = phonenumbers.parse(raw, None)
     except phonenumbers.NumberParseException:
-        raise ValidationFailed(_l("not a phone number in E.164 form (+<country><number>)"),
-                               field=field) from None
+        raise InvalidInput(_l("not a phone number in E.164 form (+<country><number>)"),
+                           field=field) from None
     if not phonenumbers.is_valid_number(parsed):
-        raise ValidationFailed(_l("not a valid phone number"), field=field)
+        raise InvalidInput(_l("not a valid phone number"), field=field)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -56,8 +56,8 @@ def quiet_until(now: datetime, region_tz: str | None, quiet_hours: tuple[int, in
     try:
         tz = ZoneInfo(region_tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed(_l("unknown time zone %(tz)s", tz=repr(region_tz)),
-                               field="region_tz") from None
+        raise InvalidInput(_l("unknown time zone %(tz)s", tz=repr(region_tz)),
+                           field="region_tz") from None
     local = now.astimezone(tz)
     hour = local.hour
     inside = (start <= hour < end) if start < end else (hour >= start or hour < end)
@@ -85,7 +85,7 @@ def enqueue_sms(
 ) -> OutboundMessage | None:
     """Add one SMS to the outbox, once per `key`; the caller commits.
 
-    - `to` must be a valid number (E.164 after normalisation), else ValidationFailed(field="to");
+    - `to` must be a valid number (E.164 after normalisation), else InvalidInput(field="to");
     - the same key again returns the existing row (no second message);
     - an opted-out number gives a row with status 'suppressed' (kept, visible, not sent);
     - a non-urgent notice inside the region's quiet hours waits until they end.
@@ -93,8 +93,8 @@ def enqueue_sms(
     against the first draft)."""
     key = (key or "").strip()
     if not key or len(key) > 160:
-        raise ValidationFailed(_l("an idempotency key of 1-160 characters is required"),
-                               field="key")
+        raise InvalidInput(_l("an idempotency key of 1-160 characters is required"),
+                           field="key")
     existing = session.exec(select(OutboundMessage).where(OutboundMessage.idempotency_key == key)).first()
     if existing is not None:
         return existing

@@ -7,7 +7,7 @@ no dashes outside the table) so it costs 1 segment per 160 characters; Chinese i
 and the common notices stay within 70 characters (one segment) with typical values.
 
 `render(name, locale, context)` fills the named placeholders; a missing value raises
-ValidationFailed naming `context.<key>`."""
+InvalidInput naming `context.<key>`."""
 from __future__ import annotations
 
 import string
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 
-from core.api import ValidationFailed
+from core.errors import InvalidInput
 from notifications.segments import SegmentInfo, count_segments
 
 LOCALES = ("en", "zh")
@@ -125,15 +125,15 @@ def placeholders(body: str) -> list[str]:
 def render(name: str, locale: str, context: dict) -> str:
     template = TEMPLATES.get(name)
     if template is None:
-        raise ValidationFailed(_l("unknown SMS template %(name)s", name=repr(name)),
-                               field="template")
+        raise InvalidInput(_l("unknown SMS template %(name)s", name=repr(name)),
+                           field="template")
     body = template.bodies[normalize_locale(locale)]
     values = {}
     for key in placeholders(body):
         value = context.get(key)
         if value is None or str(value).strip() == "":
-            raise ValidationFailed(_l("template %(name)s needs a value for %(key)s",
-                                      name=name, key=key), field=f"context.{key}")
+            raise InvalidInput(_l("template %(name)s needs a value for %(key)s",
+                                  name=name, key=key), field=f"context.{key}")
         values[key] = str(value).strip()
     return body.format(**values)
 

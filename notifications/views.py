@@ -22,9 +22,10 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from core import openapi
-from core.api import APIError, api_v1, paginate, read_page
+from core.api import api_v1, paginate, read_page
 from core.auth import roles_required
 from core.db import get_engine, get_session
+from core.errors import DomainError
 from core.models import Role
 from notifications import words as _words  # noqa: F401  (registers the SMS vocabularies)
 from notifications.inbound import MAX_SID, receive_inbound
@@ -243,19 +244,19 @@ def api_outbox():
     status = request.args.get("status")
     if status:
         if status not in STATUSES:
-            from core.api import ValidationFailed
+            from core.errors import InvalidInput
 
-            raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(STATUSES)),
-                                   field="status")
+            raise InvalidInput(_l("must be one of %(choices)s", choices=", ".join(STATUSES)),
+                               field="status")
         stmt = stmt.where(OutboundMessage.status == status)
     to = request.args.get("to")
     if to:
         if not E164.fullmatch(to):
-            from core.api import ValidationFailed
+            from core.errors import InvalidInput
 
-            raise ValidationFailed(_l("must be a number in E.164 form (+<country><number>)"),
-                                   field="to")
-        with contextlib.suppress(APIError):  # the documented form, but no such number:
+            raise InvalidInput(_l("must be a number in E.164 form (+<country><number>)"),
+                               field="to")
+        with contextlib.suppress(DomainError):  # the documented form, but no such number:
             to = normalize_e164(to, "to")  # it matches nothing
         stmt = stmt.where(OutboundMessage.to_number == to)
     return paginate(get_session(), stmt, read_page(), _serialize)

@@ -7,7 +7,7 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import select
 
-from core.api import ValidationFailed
+from core.errors import InvalidInput
 from notifications.models import OutboundMessage, SmsOptOut
 from notifications.outbox import enqueue_sms, opt_in, opt_out, quiet_until
 
@@ -47,10 +47,10 @@ def test_same_key_twice_in_one_transaction_gives_one_message(db):
 
 
 def test_national_number_is_rejected_naming_the_field(db):
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(InvalidInput) as err:
         _enqueue(db, to="13812345678")
     assert err.value.fields[0]["field"] == "to"
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(InvalidInput) as err:
         _enqueue(db, to="+86123")
     assert err.value.fields[0]["field"] == "to"
 
@@ -61,10 +61,10 @@ def test_number_is_stored_normalised(db):
 
 
 def test_missing_context_value_names_the_key(db):
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(InvalidInput) as err:
         _enqueue(db, context={})
     assert err.value.fields[0]["field"] == "context.ref"
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(InvalidInput) as err:
         _enqueue(db, template="nope")
     assert err.value.fields[0]["field"] == "template"
 

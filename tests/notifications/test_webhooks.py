@@ -220,10 +220,10 @@ def test_inbound_with_an_overlong_sid_sent_twice_is_refused_both_times(signed_ap
 
 
 def test_service_refuses_an_overlong_sid_and_keeps_a_64_character_one_once(db):
-    from core.api import ValidationFailed
+    from core.errors import InvalidInput
     from notifications.inbound import receive_inbound
 
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         receive_inbound(db, sid="SM" + "7" * 70, from_number=NUMBER, body="hi")
     assert exc.value.fields[0]["field"] == "MessageSid"
     sid = "SM" + "8" * 62
