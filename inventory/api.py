@@ -14,9 +14,10 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from core import openapi
-from core.api import MAX_ID, Forbidden, Id, Strict, Text, ValidationFailed, api_v1, paginate, parse_body, read_page
+from core.api import MAX_ID, Id, Strict, Text, api_v1, paginate, parse_body, read_page
 from core.auth import login_required, roles_required
 from core.db import get_session
+from core.errors import InvalidInput, NotAllowed
 from core.models import Role
 from core.timeutil import as_utc
 from inventory import forecast, stock
@@ -168,14 +169,14 @@ def _int_arg(name: str, required: bool = False) -> int | None:
     raw = request.args.get(name)
     if raw in (None, ""):
         if required:
-            raise ValidationFailed(_l("is required"), field=name)
+            raise InvalidInput(_l("is required"), field=name)
         return None
     try:
         value = int(raw)
     except ValueError:
-        raise ValidationFailed(_l("must be an integer"), field=name) from None
+        raise InvalidInput(_l("must be an integer"), field=name) from None
     if not 1 <= value <= MAX_ID:
-        raise ValidationFailed(_l("must be between 1 and %(max)s", max=MAX_ID), field=name)
+        raise InvalidInput(_l("must be between 1 and %(max)s", max=MAX_ID), field=name)
     return value
 
 
@@ -186,14 +187,14 @@ def _dt_arg(name: str) -> datetime | None:
     try:
         return as_utc(datetime.fromisoformat(raw))
     except ValueError:
-        raise ValidationFailed(_l("must be an ISO 8601 date-time"), field=name) from None
+        raise InvalidInput(_l("must be an ISO 8601 date-time"), field=name) from None
 
 
 def _choice_arg(name: str, choices: tuple[str, ...]) -> str | None:
     raw = request.args.get(name) or None
     if raw is not None and raw not in choices:
-        raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(choices)),
-                               field=name)
+        raise InvalidInput(_l("must be one of %(choices)s", choices=", ".join(choices)),
+                           field=name)
     return raw
 
 
@@ -203,7 +204,7 @@ def _technician_may_use(location_id: int) -> None:
         return
     loc = get_session().get(StockLocation, location_id)
     if loc is not None and loc.technician_id != current_user.technician_id:
-        raise Forbidden(_l("technicians use the stock of their own van"), field="location_id")
+        raise NotAllowed(_l("technicians use the stock of their own van"), field="location_id")
 
 
 # ---------------------------------------------------------------------------------
@@ -291,9 +292,9 @@ def _horizon() -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValidationFailed(_l("must be an integer"), field="horizon_days") from None
+        raise InvalidInput(_l("must be an integer"), field="horizon_days") from None
     if not 1 <= value <= 90:
-        raise ValidationFailed(_l("must be between 1 and %(max)s", max=90), field="horizon_days")
+        raise InvalidInput(_l("must be between 1 and %(max)s", max=90), field="horizon_days")
     return value
 
 
@@ -323,7 +324,7 @@ def _day_arg() -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ValidationFailed(_l("must be a date YYYY-MM-DD"), field="day") from None
+        raise InvalidInput(_l("must be a date YYYY-MM-DD"), field="day") from None
 
 
 @api_v1.get("/inventory/restock")
@@ -405,8 +406,8 @@ def api_return_faulty():
     body = parse_body(ReturnFaultyIn)
     if current_user.role == Role.TECHNICIAN:
         if body.from_location_id is None:
-            raise Forbidden(_l("technicians return faulty parts from their van"),
-                            field="from_location_id")
+            raise NotAllowed(_l("technicians return faulty parts from their van"),
+                             field="from_location_id")
         _technician_may_use(body.from_location_id)
         if body.work_order_id is not None:
             require_technician_scope(get_session(), current_user, body.work_order_id)

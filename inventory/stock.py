@@ -8,10 +8,10 @@ UPDATE whose WHERE clause carries the rule "nothing below zero, reserved within 
 hand": on PostgreSQL a concurrent UPDATE of the same row waits for the first to commit
 and then re-checks the WHERE clause against the new row, so two reservations can never
 both take the last unit; on SQLite `begin_write` (BEGIN IMMEDIATE) serialises writers.
-A refused change raises `InsufficientStock` (409) and nothing is written.
+A refused change raises `InsufficientStock` (a Conflict) and nothing is written.
 
 Each function validates, writes the ledger, records one audit event and commits once;
-on any error it rolls back and re-raises (an APIError names the field). With
+on any error it rolls back and re-raises (a `core.errors` error names the field). With
 commit=False a function joins the caller's transaction instead (flush only)."""
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import actor_fields, record_audit
 from core.db import is_sqlite, unit_of_work
+from core.errors import Conflict, InvalidInput, NotFound
 from core.i18n import lazy_word
 from core.models import MAX_ID
 from inventory import refs
@@ -59,7 +59,7 @@ class InsufficientStock(Conflict):
 
 def check_qty(qty: Any, field: str = "qty") -> int:
     if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
-        raise ValidationFailed(_l("must be a whole number greater than zero"), field=field)
+        raise InvalidInput(_l("must be a whole number greater than zero"), field=field)
     return qty
 
 
@@ -70,7 +70,7 @@ def _is_id(value: Any) -> bool:
 def get_part(session: Session, part_id: Any, field: str = "part_id") -> Part:
     part = session.get(Part, part_id) if _is_id(part_id) else None
     if part is None:
-        raise ValidationFailed(_l("unknown part %(id)s", id=repr(part_id)), field=field)
+        raise InvalidInput(_l("unknown part %(id)s", id=repr(part_id)), field=field)
     return part
 
 
@@ -83,12 +83,12 @@ def get_location(session: Session, location_id: Any, field: str = "location_id",
                  kind: str | None = None) -> StockLocation:
     loc = session.get(StockLocation, location_id) if _is_id(location_id) else None
     if loc is None:
-        raise ValidationFailed(_l("unknown stock location %(id)s", id=repr(location_id)),
-                               field=field)
+        raise InvalidInput(_l("unknown stock location %(id)s", id=repr(location_id)),
+                           field=field)
     if kind is not None and loc.kind != kind:
-        raise ValidationFailed(_l("must be a %(kind)s location, %(code)s is a %(actual)s",
-                                  kind=lazy_word(_location_kind_words, kind), code=loc.code,
-                                  actual=lazy_word(_location_kind_words, loc.kind)), field=field)
+        raise InvalidInput(_l("must be a %(kind)s location, %(code)s is a %(actual)s",
+                              kind=lazy_word(_location_kind_words, kind), code=loc.code,
+                              actual=lazy_word(_location_kind_words, loc.kind)), field=field)
     return loc
 
 
@@ -100,7 +100,7 @@ def _work_order_row(session: Session, work_order_id: Any, field: str = "work_ord
             sa_select(wo.c.id, wo.c.number, wo.c.terminal_id, wo.c.status)
             .where(wo.c.id == work_order_id)).first()
     if row is None:
-        raise ValidationFailed(_l("unknown work order %(id)s", id=repr(work_order_id)), field=field)
+        raise InvalidInput(_l("unknown work order %(id)s", id=repr(work_order_id)), field=field)
     return row
 
 
@@ -116,7 +116,7 @@ def _check_fits_work_order(session: Session, part: Part, wo_row) -> None:
     t = refs.terminal()
     model_id = session.execute(sa_select(t.c.model_id).where(t.c.id == wo_row.terminal_id)).scalar()
     if model_id is not None and not part_fits_model(session, part.id, model_id):
-        raise ValidationFailed(
+        raise InvalidInput(
             _l("part %(sku)s does not fit the terminal model of work order %(number)s",
                sku=part.sku, number=wo_row.number),
             field="part_id", code="wrong_model")
@@ -125,34 +125,34 @@ def _check_fits_work_order(session: Session, part: Part, wo_row) -> None:
 def _check_serials(serials: Sequence[str] | None, part: Part, qty: int) -> list[str]:
     if not part.serialized:
         if serials:
-            raise ValidationFailed(_l("part %(sku)s is not serial-tracked", sku=part.sku),
-                                   field="serials")
+            raise InvalidInput(_l("part %(sku)s is not serial-tracked", sku=part.sku),
+                               field="serials")
         return []
     serials = [str(s).strip() for s in (serials or [])]
     if len(serials) != qty or any(not s for s in serials):
-        raise ValidationFailed(
+        raise InvalidInput(
             _l("part %(sku)s is serial-tracked: give exactly %(n)s serial numbers",
                sku=part.sku, n=qty),
             field="serials")
     if len(set(serials)) != len(serials):
-        raise ValidationFailed(_l("serial numbers repeat"), field="serials")
+        raise InvalidInput(_l("serial numbers repeat"), field="serials")
     if any(len(s) > 40 for s in serials):
-        raise ValidationFailed(_l("a serial number is longer than 40 characters"), field="serials")
+        raise InvalidInput(_l("a serial number is longer than 40 characters"), field="serials")
     return serials
 
 
 def _units_at(session: Session, part: Part, location: StockLocation,
               serials: list[str]) -> list[SerialUnit]:
-    """The in-stock units with these serials at this location, or a 422 naming the
+    """The in-stock units with these serials at this location, or InvalidInput naming the
     first serial that is not there."""
     units = []
     for s in serials:
         unit = session.exec(select(SerialUnit).where(SerialUnit.serial == s)).first()
         if (unit is None or unit.part_id != part.id or unit.location_id != location.id
                 or unit.status != "in_stock"):
-            raise ValidationFailed(_l("serial %(serial)s is not in stock at %(location)s",
-                                      serial=s, location=location.code),
-                                   field="serials", code="serial_not_here")
+            raise InvalidInput(_l("serial %(serial)s is not in stock at %(location)s",
+                                  serial=s, location=location.code),
+                               field="serials", code="serial_not_here")
         units.append(unit)
     return units
 
@@ -181,7 +181,7 @@ def available(session: Session, location_id: int, part_id: int) -> int:
 def _apply(session: Session, *, kind: str, location: StockLocation, part: Part,
            on_hand: int = 0, reserved: int = 0, faulty: int = 0, actor=None,
            **fields: Any) -> StockMove:
-    """Change one level by these deltas and write the ledger row, or refuse (409)."""
+    """Change one level by these deltas and write the ledger row, or refuse (InsufficientStock)."""
     if on_hand > 0 or reserved > 0 or faulty > 0:
         _ensure_level(session, location.id, part.id)
     lvl = StockLevel.__table__.c
@@ -233,8 +233,8 @@ def receive(session: Session, location_id: int, part_id: int, qty: int, actor=No
         if serials:
             for s in serials:
                 if session.exec(select(SerialUnit).where(SerialUnit.serial == s)).first():
-                    raise ValidationFailed(_l("serial %(serial)s is already known", serial=s),
-                                           field="serials")
+                    raise InvalidInput(_l("serial %(serial)s is already known", serial=s),
+                                       field="serials")
                 session.add(SerialUnit(serial=s, part_id=part.id, location_id=loc.id))
                 moves.append(_apply(session, kind="receive", location=loc, part=part, on_hand=1,
                                     serial=s, reason=reason[:255], actor=actor))
@@ -252,7 +252,7 @@ def _transfer(session: Session, actor, from_location_id, to_location_id, part_id
     src = get_location(session, from_location_id, "from_location_id")
     dst = get_location(session, to_location_id, "to_location_id")
     if src.id == dst.id:
-        raise ValidationFailed(_l("must differ from from_location_id"), field="to_location_id")
+        raise InvalidInput(_l("must differ from from_location_id"), field="to_location_id")
     serials = _check_serials(serials, part, qty)
     moves = []
     chunks: list[tuple[int, str | None]] = [(1, s) for s in serials] or [(qty, None)]
@@ -296,7 +296,7 @@ def restock_van(session: Session, from_location_id: int, van_id: int,
 
 def reserve_parts(session: Session, work_order_id: int, location_id: int, part_id: int,
                   qty: int, actor=None, *, commit: bool = True) -> Reservation:
-    """Set units aside at a location for a work order; refuses (409) when fewer than
+    """Set units aside at a location for a work order; refuses (InsufficientStock) when fewer than
     `qty` are available, also against concurrent reservations."""
     with unit_of_work(session, commit):
         qty = check_qty(qty)
@@ -355,7 +355,7 @@ def release(session: Session, reservation_id: int, actor=None, *, qty: int | Non
                            field="reservation_id")
         qty = remaining(r) if qty is None else check_qty(qty)
         if qty > remaining(r):
-            raise ValidationFailed(_l("only %(n)s still reserved", n=remaining(r)), field="qty")
+            raise InvalidInput(_l("only %(n)s still reserved", n=remaining(r)), field="qty")
         part = session.get(Part, r.part_id)
         loc = session.get(StockLocation, r.location_id)
         _apply(session, kind="release", location=loc, part=part, reserved=-qty,
@@ -476,7 +476,7 @@ def return_faulty(session: Session, location_id: int, part_id: int, qty: int, ac
             for s in serials:
                 unit = session.exec(select(SerialUnit).where(SerialUnit.serial == s)).first()
                 if unit is not None and (unit.part_id != part.id or unit.status == "in_stock"):
-                    raise ValidationFailed(
+                    raise InvalidInput(
                         _l("serial %(serial)s is in stock, not in the field: give from_location_id",
                            serial=s),
                         field="serials", code="serial_not_here")
@@ -510,10 +510,10 @@ def adjust(session: Session, location_id: int, part_id: int, delta: int, reason:
     on-hand never drops below what is reserved."""
     with unit_of_work(session, commit):
         if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
-            raise ValidationFailed(_l("must be a non-zero whole number"), field="delta")
+            raise InvalidInput(_l("must be a non-zero whole number"), field="delta")
         reason = (reason or "").strip()
         if not reason:
-            raise ValidationFailed(_l("say why the stock is adjusted"), field="reason")
+            raise InvalidInput(_l("say why the stock is adjusted"), field="reason")
         part = get_part(session, part_id)
         loc = get_location(session, location_id)
         serials = _check_serials(serials, part, abs(delta))
@@ -532,8 +532,8 @@ def adjust(session: Session, location_id: int, part_id: int, delta: int, reason:
             for s in serials:
                 unit = session.exec(select(SerialUnit).where(SerialUnit.serial == s)).first()
                 if unit is not None and (unit.part_id != part.id or unit.status == "in_stock"):
-                    raise ValidationFailed(_l("serial %(serial)s is already in stock", serial=s),
-                                           field="serials")
+                    raise InvalidInput(_l("serial %(serial)s is already in stock", serial=s),
+                                       field="serials")
                 unit = unit or SerialUnit(serial=s, part_id=part.id)
                 unit.status = "in_stock"
                 unit.location_id = loc.id

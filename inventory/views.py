@@ -12,9 +12,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
-from core.api import APIError, paginate, read_page
+from core.api import paginate, read_page
 from core.auth import roles_required
 from core.db import get_session
+from core.errors import DomainError
 from core.models import MAX_ID, Role
 from core.timeutil import utcnow
 from core.words import word
@@ -137,7 +138,7 @@ def restock_van(van_id: int):
     try:
         stock.restock_van(session, van.depot_location.id, van.van.id, lines, current_user,
                           reason=f"restock for {day.isoformat()}")
-    except APIError as exc:
+    except DomainError as exc:
         flash(exc.message, "error")
     else:
         flash(_("%(n)s units moved into %(van)s.", n=sum(q for _p, q in lines), van=van.van.name),
