@@ -13,9 +13,10 @@ from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from core import openapi
-from core.api import MAX_ID, Id, Strict, ValidationFailed, api_v1, paginate, paginate_list, parse_body, read_page
+from core.api import MAX_ID, Id, Strict, api_v1, paginate, paginate_list, parse_body, read_page
 from core.auth import roles_required
 from core.db import get_session
+from core.errors import InvalidInput
 from core.models import Role
 from dispatch.backup import service as backup
 from dispatch.backup.views import ROLES, WHERE_LABELS
@@ -151,12 +152,12 @@ def api_loaners():
     depot_id = None
     if raw:
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
-            raise ValidationFailed(_l("must be a positive integer"), field="depot_id")
+            raise InvalidInput(_l("must be a positive integer"), field="depot_id")
         depot_id = int(raw)
     where = request.args.get("where") or None
     if where is not None and where not in WHERE_LABELS:
-        raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(WHERE_LABELS)),
-                               field="where")
+        raise InvalidInput(_l("must be one of %(choices)s", choices=", ".join(WHERE_LABELS)),
+                           field="where")
     rows = [r for r in backup.pool(session, depot_id=depot_id) if where in (None, r.where)]
     return jsonify(paginate_list(rows, read_page(), _loaner))
 
@@ -175,7 +176,7 @@ def api_backups():
     status = request.args.get("status") or None
     if status is not None:
         if status not in backup.BACKUP_STATUSES:
-            raise ValidationFailed(_l("unknown backup status"), field="status")
+            raise InvalidInput(_l("unknown backup status"), field="status")
         stmt = stmt.where(WorkOrder.backup_status == status)
     return jsonify(paginate(get_session(), stmt, read_page(), _backup_state))
 

@@ -31,9 +31,9 @@ from flask_babel import pgettext
 from sqlalchemy import and_, false, or_
 from sqlmodel import Session, select
 
-from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import actor_fields, record_audit
 from core.db import is_sqlite, unit_of_work
+from core.errors import Conflict, InvalidInput, NotFound
 from core.i18n import lazy_word
 from core.models import MAX_ID
 from core.timeutil import utcnow
@@ -346,13 +346,13 @@ def offer(session: Session, wo_or_id, actor=None, *, commit: bool = True) -> Wor
 
 def _check_loaner(session: Session, wo: WorkOrder, loaner_id: int) -> Terminal:
     if not 0 < loaner_id <= MAX_ID:
-        raise ValidationFailed(_l("is not a loaner terminal"), field="loaner_terminal_id")
+        raise InvalidInput(_l("is not a loaner terminal"), field="loaner_terminal_id")
     stmt = select(Terminal).where(Terminal.id == loaner_id)
     if not is_sqlite(session):
         stmt = stmt.with_for_update()
     loaner = session.exec(stmt).first()
     if loaner is None or not loaner.is_loaner:
-        raise ValidationFailed(_l("is not a loaner terminal"), field="loaner_terminal_id")
+        raise InvalidInput(_l("is not a loaner terminal"), field="loaner_terminal_id")
     if loaner.status != TerminalStatus.POOL:
         raise Conflict(_l("loaner %(serial)s is %(status)s, not in the pool", serial=loaner.serial,
                           status=_terminal_status(loaner.status)), field="loaner_terminal_id")
@@ -362,9 +362,9 @@ def _check_loaner(session: Session, wo: WorkOrder, loaner_id: int) -> Terminal:
     terminal = session.get(Terminal, wo.terminal_id)
     model = session.get(TerminalModel, terminal.model_id)
     if loaner.model_id not in {m.id for m in compatible_models(session, model)}:
-        raise ValidationFailed(_l("loaner %(serial)s is not a model that can stand in for "
-                                  "%(model)s", serial=loaner.serial, model=model.code),
-                               field="loaner_terminal_id", code="wrong_model")
+        raise InvalidInput(_l("loaner %(serial)s is not a model that can stand in for "
+                              "%(model)s", serial=loaner.serial, model=model.code),
+                           field="loaner_terminal_id", code="wrong_model")
     return loaner
 
 
@@ -415,8 +415,8 @@ def accept(session: Session, wo_or_id, actor=None, *, via: str = "dispatcher",
 
 def reserve_loaner(session: Session, wo_or_id, actor=None, *,
                    loaner_terminal_id: int | None = None, commit: bool = True) -> Terminal:
-    """Reserve (or change) the loaner of an accepted backup; 409 if none is free,
-    422 for a terminal that is not a loaner or a model that cannot stand in."""
+    """Reserve (or change) the loaner of an accepted backup; Conflict if none is free,
+    InvalidInput for a terminal that is not a loaner or a model that cannot stand in."""
     wo = _load(session, wo_or_id)
     with _unit(session, wo, commit):
         _require(wo, ("accepted",), "reserve")

@@ -14,9 +14,10 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from core import openapi
-from core.api import MAX_ID, Forbidden, Id, Strict, Text, ValidationFailed, api_v1, paginate, parse_body, read_page
+from core.api import MAX_ID, Id, Strict, Text, api_v1, paginate, parse_body, read_page
 from core.auth import STAFF, roles_required
 from core.db import get_session
+from core.errors import InvalidInput, NotAllowed
 from core.models import Role
 from dispatch.desk import service as fault_svc
 from dispatch.desk.catalog import CATEGORIES, TRIAGE_OUTCOMES, TRIAGE_STEPS
@@ -285,9 +286,9 @@ def ensure_may_transition(session: Session, user, wo: WorkOrder, to_status: str)
         require_technician_scope(session, user, wo.id)
         if to_status in TECH_STATUSES:
             return
-        raise Forbidden(_l("technicians may only set en route, on site, completed or "
-                           "needs follow-up"), field="to_status")
-    raise Forbidden(_l("your role may not change this work order's status"))
+        raise NotAllowed(_l("technicians may only set en route, on site, completed or "
+                            "needs follow-up"), field="to_status")
+    raise NotAllowed(_l("your role may not change this work order's status"))
 
 
 def ensure_may_see_work_order(session: Session, user, wo: WorkOrder) -> None:
@@ -295,7 +296,7 @@ def ensure_may_see_work_order(session: Session, user, wo: WorkOrder) -> None:
         return
     if technician_works_on(session, user, wo.id):
         return
-    raise Forbidden(_l("this work order is not assigned to you"))
+    raise NotAllowed(_l("this work order is not assigned to you"))
 
 
 def upload_dir() -> str:
@@ -305,7 +306,7 @@ def upload_dir() -> str:
 def _read_upload() -> tuple[bytes, str]:
     f = request.files.get("file")
     if f is None:
-        raise ValidationFailed(_l("send the image as multipart field 'file'"), field="file")
+        raise InvalidInput(_l("send the image as multipart field 'file'"), field="file")
     data = f.stream.read(att_svc.MAX_BYTES + 1)
     return data, f.filename or ""
 
@@ -421,24 +422,24 @@ def api_list_work_orders():
     args = request.args
     status = args.get("status") or None
     if status and status != "open" and status not in wo_svc.STATUSES:
-        raise ValidationFailed(_l("unknown status"), field="status")
+        raise InvalidInput(_l("unknown status"), field="status")
     priority = args.get("priority") or None
     if priority and priority not in wo_svc.PRIORITIES:
-        raise ValidationFailed(_l("unknown priority"), field="priority")
+        raise InvalidInput(_l("unknown priority"), field="priority")
     kind = args.get("kind") or None
     if kind and kind not in wo_svc.KINDS:
-        raise ValidationFailed(_l("unknown kind"), field="kind")
+        raise InvalidInput(_l("unknown kind"), field="kind")
     region_id = None
     if args.get("region_id"):
         try:
             region_id = int(args["region_id"])
         except ValueError:
-            raise ValidationFailed(_l("must be an integer"), field="region_id") from None
+            raise InvalidInput(_l("must be an integer"), field="region_id") from None
         if not 1 <= region_id <= MAX_ID:
-            raise ValidationFailed(_l("out of range"), field="region_id")
+            raise InvalidInput(_l("out of range"), field="region_id")
     at_risk_raw = (args.get("at_risk") or "").lower()
     if at_risk_raw not in ("", "true", "false", "1", "0"):
-        raise ValidationFailed(_l("must be true or false"), field="at_risk")
+        raise InvalidInput(_l("must be true or false"), field="at_risk")
     stmt = wo_svc.work_order_query(status=status, region_id=region_id, priority=priority,
                                    kind=kind, at_risk=at_risk_raw in ("true", "1"),
                                    q=(args.get("q") or "")[:200])

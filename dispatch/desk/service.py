@@ -17,9 +17,9 @@ from flask_babel import pgettext
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import record_audit
 from core.db import is_sqlite, unit_of_work
+from core.errors import Conflict, InvalidInput, NotFound
 from core.i18n import lazy_word, msgid
 from core.models import MAX_ID, Region, User
 from core.search import contains
@@ -65,7 +65,7 @@ def category_of(fault: FaultReport) -> FaultCategory:
     try:
         return CATEGORIES[fault.category]
     except KeyError:
-        raise ValidationFailed(_l("unknown fault category"), field="category") from None
+        raise InvalidInput(_l("unknown fault category"), field="category") from None
 
 
 def get_fault(session: Session, fault_id: int) -> FaultReport:
@@ -106,14 +106,14 @@ def create_fault(
     """Record a merchant's fault report (status open), audited, as one unit of work. With
     commit=False the caller adds to the same unit (the images taken with the report)."""
     if category not in CATEGORIES:
-        raise ValidationFailed(_l("unknown fault category"), field="category")
+        raise InvalidInput(_l("unknown fault category"), field="category")
     if channel not in CHANNELS:
-        raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(CHANNELS)),
-                               field="channel")
+        raise InvalidInput(_l("must be one of %(choices)s", choices=", ".join(CHANNELS)),
+                           field="channel")
     if len(symptoms) > 4000:
-        raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="symptoms")
+        raise InvalidInput(_l("must be at most %(n)s characters", n=4000), field="symptoms")
     if len(error_code) > 64:
-        raise ValidationFailed(_l("must be at most %(n)s characters", n=64), field="error_code")
+        raise InvalidInput(_l("must be at most %(n)s characters", n=64), field="error_code")
     with unit_of_work(session, commit):
         m = merchant if isinstance(merchant, Merchant) else session.get(Merchant, merchant)
         if m is None:
@@ -124,7 +124,7 @@ def create_fault(
             if t is None:
                 raise NotFound(_l("no terminal %(id)s", id=terminal), field="terminal_id")
             if t.merchant_id != m.id:
-                raise ValidationFailed(_l("this terminal is not at this merchant"), field="terminal_id")
+                raise InvalidInput(_l("this terminal is not at this merchant"), field="terminal_id")
         user_id, label = _actor(actor)
         fault = FaultReport(merchant_id=m.id, terminal_id=t.id if t else None, category=category,
                             symptoms=symptoms.strip(), error_code=error_code.strip(), channel=channel,
@@ -181,17 +181,17 @@ def record_triage(
     """Record the outcome of checklist steps: [(step_code, outcome, note), ...].
     A step recorded again keeps both rows; the latest is its current outcome."""
     if not steps:
-        raise ValidationFailed(_l("record at least one step"), field="steps")
+        raise InvalidInput(_l("record at least one step"), field="steps")
     for i, (code, outcome, note) in enumerate(steps):
         if code not in TRIAGE_STEPS:
-            raise ValidationFailed(_l("unknown checklist step"), field=f"steps[{i}].step")
+            raise InvalidInput(_l("unknown checklist step"), field=f"steps[{i}].step")
         if outcome not in TRIAGE_OUTCOMES:
-            raise ValidationFailed(_l("must be one of %(choices)s",
-                                      choices=", ".join(TRIAGE_OUTCOMES)),
-                                   field=f"steps[{i}].outcome")
+            raise InvalidInput(_l("must be one of %(choices)s",
+                                  choices=", ".join(TRIAGE_OUTCOMES)),
+                               field=f"steps[{i}].outcome")
         if len(note or "") > 2000:
-            raise ValidationFailed(_l("must be at most %(n)s characters", n=2000),
-                                   field=f"steps[{i}].note")
+            raise InvalidInput(_l("must be at most %(n)s characters", n=2000),
+                               field=f"steps[{i}].note")
     with unit_of_work(session):
         _lock_open_fault(session, fault)
         user_id, label = _actor(actor)
@@ -231,14 +231,14 @@ def resolve_remotely(session: Session, fault: FaultReport, note: str = "", *,
     step recorded as having fixed it. A bare close is refused."""
     note = (note or "").strip()
     if len(note) > 4000:
-        raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="note")
+        raise InvalidInput(_l("must be at most %(n)s characters", n=4000), field="note")
     with unit_of_work(session):
         _lock_open_fault(session, fault)
         fixed_by = [code for code, r in triage_results(session, fault.id).items()
                     if r.outcome == "fixed"]
         if not note and not fixed_by:
-            raise ValidationFailed(_l("say what fixed it, or record the checklist step that did"),
-                                   field="note")
+            raise InvalidInput(_l("say what fixed it, or record the checklist step that did"),
+                               field="note")
         fault.status = "resolved_remotely"
         fault.resolution_note = note
         fault.closed_at = utcnow()
@@ -262,9 +262,9 @@ def reopen(session: Session, fault: FaultReport, reason: str, *, actor: User | N
     later, it is a new fault."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed(_l("say why the fault is reopened"), field="reason")
+        raise InvalidInput(_l("say why the fault is reopened"), field="reason")
     if len(reason) > 2000:
-        raise ValidationFailed(_l("must be at most %(n)s characters", n=2000), field="reason")
+        raise InvalidInput(_l("must be at most %(n)s characters", n=2000), field="reason")
     with unit_of_work(session):
         session.refresh(fault, with_for_update=not is_sqlite(session))
         if fault.status != "resolved_remotely":
@@ -329,12 +329,12 @@ def escalate(session: Session, fault: FaultReport, *, actor: User | None = None,
              ) -> WorkOrder:
     """Turn an open fault into a work order (or join the terminal's open repair)."""
     if priority is not None and priority not in PRIORITIES:
-        raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(PRIORITIES)),
-                               field="priority")
+        raise InvalidInput(_l("must be one of %(choices)s", choices=", ".join(PRIORITIES)),
+                           field="priority")
     if kind not in (WorkOrderKind.REPAIR, WorkOrderKind.BACKUP_SWAP):
-        raise ValidationFailed(_l("a fault escalates to a repair or a backup swap"), field="kind")
+        raise InvalidInput(_l("a fault escalates to a repair or a backup swap"), field="kind")
     if len(note) > 4000:
-        raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="note")
+        raise InvalidInput(_l("must be at most %(n)s characters", n=4000), field="note")
     with unit_of_work(session):
         _lock_open_fault(session, fault)
         plan = escalation_plan(session, fault, priority=priority)

@@ -11,9 +11,10 @@ from flask_login import current_user
 from pydantic import BaseModel, Field
 
 from core import openapi
-from core.api import ValidationFailed, api_v1, parse_body
+from core.api import api_v1, parse_body
 from core.auth import roles_required
 from core.db import get_session
+from core.errors import InvalidInput
 from core.models import Role
 from dispatch.field import service as svc
 from dispatch.field.queries import day_view, picked_up_stock, region_tz, van_stock, visit_view
@@ -194,7 +195,7 @@ def api_could_not_complete(visit_id: int):
 def api_photo(visit_id: int):
     upload = request.files.get("file")
     if upload is None:
-        raise ValidationFailed(_l("send the photo as multipart field 'file'"), field="file")
+        raise InvalidInput(_l("send the photo as multipart field 'file'"), field="file")
     action_id = request.form.get("client_action_id", "")
     result = svc.add_photo(get_session(), visit_id, current_user, action_id,
                            data=upload.read(), filename=upload.filename,

@@ -8,9 +8,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from core import openapi
-from core.api import APIError, NotFound, api_v1
+from core.api import api_v1
 from core.auth import STAFF, roles_required
 from core.db import get_session
+from core.errors import DomainError, NotFound
 from core.models import Role
 from dispatch.desk.api import ensure_may_see_work_order, upload_dir
 from dispatch.field import service_report as rep
@@ -54,7 +55,7 @@ def public_photo(token: str, attachment_id: int):
 
     try:
         path = att_svc.attachment_path(upload_dir(), att)
-    except APIError:
+    except DomainError:
         raise NotFound(_l("no such photo in this report")) from None
     resp = send_file(path, mimetype=att.content_type, max_age=0)
     resp.headers["Cache-Control"] = "private, no-store"

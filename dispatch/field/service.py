@@ -20,8 +20,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from core.api import Conflict, Forbidden, NotFound, ValidationFailed
 from core.db import is_sqlite, unit_of_work
+from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from core.models import MAX_ID, Region, Role, User
 from core.timeutil import as_utc, region_timezone, utcnow
 from dispatch.models import (
@@ -140,10 +140,10 @@ def van_of(session: Session, technician_id: int) -> StockLocation | None:
 
 def technician_of(session: Session, user: User) -> Technician:
     if user.technician_id is None:
-        raise Forbidden(_l("only a technician can do this"), field="technician")
+        raise NotAllowed(_l("only a technician can do this"), field="technician")
     tech = session.get(Technician, user.technician_id)
     if tech is None:
-        raise Forbidden(_l("this account's technician no longer exists"), field="technician")
+        raise NotAllowed(_l("this account's technician no longer exists"), field="technician")
     return tech
 
 
@@ -156,7 +156,7 @@ def visit_for_user(session: Session, visit_id: int, user: User, *, for_update: b
     if visit is None:
         raise NotFound(_l("no such visit"), field="visit_id")
     if user.role == "technician" and user.technician_id != visit.technician_id:
-        raise Forbidden(_l("this visit belongs to another technician"), field="visit_id")
+        raise NotAllowed(_l("this visit belongs to another technician"), field="visit_id")
     return visit
 
 
@@ -164,7 +164,7 @@ def require_technician_scope(session: Session, actor: User | None, work_order_id
     """The one rule for technicians acting on a work order outside their visit screens
     (parts consumed, faulty returns tagged to it, backup delivery and swap-back): a
     technician acts only on an *open* work order whose current visit (on the newest
-    published plan that carries it) is assigned to them. Anything else is 403, so a
+    published plan that carries it) is assigned to them. Anything else is NotAllowed, so a
     technician cannot move stock or terminals on a colleague's job or on a closed one.
     Dispatchers, admins and system actors are not limited here (their role checks are
     the views'). Returns the work order when one was looked up."""
@@ -174,10 +174,10 @@ def require_technician_scope(session: Session, actor: User | None, work_order_id
     if wo is None:
         raise NotFound(_l("no such work order"), field="work_order_id")
     if wo.status not in OPEN_WORK_ORDER_STATUSES:
-        raise Forbidden(_l("technicians act only on open work orders"), field="work_order_id")
+        raise NotAllowed(_l("technicians act only on open work orders"), field="work_order_id")
     current = published_visit(session, wo.id)
     if current is None or actor.technician_id is None or current.technician_id != actor.technician_id:
-        raise Forbidden(_l("this work order is not on your route"), field="work_order_id")
+        raise NotAllowed(_l("this work order is not on your route"), field="work_order_id")
     return wo
 
 
@@ -190,12 +190,12 @@ def client_time(at: datetime | None, now: datetime | None = None) -> datetime:
     if at is None:
         return now
     if at.tzinfo is None:
-        raise ValidationFailed(_l("must include a time zone offset"), field="at")
+        raise InvalidInput(_l("must include a time zone offset"), field="at")
     at = as_utc(at)
     if at > now + MAX_CLIENT_CLOCK_AHEAD:
         return now
     if at < now - MAX_CLIENT_AGE:
-        raise ValidationFailed(_l("is more than two days old"), field="at")
+        raise InvalidInput(_l("is more than two days old"), field="at")
     return min(at, now)
 
 
@@ -224,7 +224,7 @@ def estimate_arrival(visit: Visit, merchant_lat: float, merchant_lon: float, at:
 def _check_action_id(client_action_id: str) -> str:
     value = (client_action_id or "").strip()
     if not 8 <= len(value) <= 64:
-        raise ValidationFailed(_l("must be 8 to 64 characters"), field="client_action_id")
+        raise InvalidInput(_l("must be 8 to 64 characters"), field="client_action_id")
     return value
 
 
@@ -274,8 +274,8 @@ def ensure_visit_is_today(session: Session, visit: Visit, at: datetime) -> None:
 
 def _ensure_assigned(visit: Visit, actor: User) -> None:
     if actor.technician_id is None or actor.technician_id != visit.technician_id:
-        raise Forbidden(_l("only the technician this visit is assigned to can update it"),
-                        field="visit_id")
+        raise NotAllowed(_l("only the technician this visit is assigned to can update it"),
+                         field="visit_id")
 
 
 def _transition(session: Session, wo: WorkOrder, to_status: str, actor: User, note: str,
@@ -388,11 +388,11 @@ def complete(session: Session, visit_id: int, actor: User, client_action_id: str
     at = client_time(at)
     checked_signoff = check_signoff(signoff) if signoff is not None else None
     if resolution_code not in RESOLUTION_CODES:
-        raise ValidationFailed(_l("must be one of %(choices)s",
-                                  choices=", ".join(RESOLUTION_CODES)), field="resolution_code")
+        raise InvalidInput(_l("must be one of %(choices)s",
+                              choices=", ".join(RESOLUTION_CODES)), field="resolution_code")
     notes = (notes or "").strip()
     if len(notes) > 4000:
-        raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="notes")
+        raise InvalidInput(_l("must be at most %(n)s characters", n=4000), field="notes")
     loaner_serial = (loaner_serial or "").strip() or None
     faulty_serial = (faulty_serial or "").strip() or None
     _check_parts_shape(parts)
@@ -433,13 +433,13 @@ def could_not_complete(session: Session, visit_id: int, actor: User, client_acti
     """Back to the dispatcher: the work order needs a follow-up, with the reason."""
     at = client_time(at)
     if reason not in NOT_DONE_REASONS:
-        raise ValidationFailed(_l("must be one of %(choices)s",
-                                  choices=", ".join(NOT_DONE_REASONS)), field="reason")
+        raise InvalidInput(_l("must be one of %(choices)s",
+                              choices=", ".join(NOT_DONE_REASONS)), field="reason")
     note = (note or "").strip()
     if reason == "other" and not note:
-        raise ValidationFailed(_l("say what stopped the visit"), field="note")
+        raise InvalidInput(_l("say what stopped the visit"), field="note")
     if len(note) > 4000:
-        raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="note")
+        raise InvalidInput(_l("must be at most %(n)s characters", n=4000), field="note")
 
     def apply(visit: Visit, wo: WorkOrder) -> ActionResult:
         visit.status = "not_done"
@@ -462,7 +462,7 @@ def add_photo(session: Session, visit_id: int, actor: User, client_action_id: st
     """A photo of the repaired terminal or the receipt printout, kept with the work
     order; the timeline records it under the phone's id so a resend stores it once."""
     if not data:
-        raise ValidationFailed(_l("the file is empty"), field="file")
+        raise InvalidInput(_l("the file is empty"), field="file")
 
     def apply(visit: Visit, wo: WorkOrder) -> ActionResult:
         from dispatch.workorders.attachments import store_attachment
@@ -513,8 +513,8 @@ def _tick_checklist(wo: WorkOrder, done: list[int] | tuple) -> list[str]:
     ticked = []
     for i in sorted(set(done)):
         if not 0 <= i < len(items):
-            raise ValidationFailed(_l("there is no checklist item %(n)s", n=i),
-                                   field="checklist_done")
+            raise InvalidInput(_l("there is no checklist item %(n)s", n=i),
+                               field="checklist_done")
         item = items[i]
         if isinstance(item, dict):
             items[i] = {**item, "done": True}
@@ -530,12 +530,12 @@ def _check_parts_shape(parts) -> None:
     seen: set[str] = set()
     for i, p in enumerate(parts):
         if p.qty < 1 or p.qty > 20:
-            raise ValidationFailed(_l("must be between 1 and %(max)s", max=20),
-                                   field=f"parts[{i}].qty")
+            raise InvalidInput(_l("must be between 1 and %(max)s", max=20),
+                               field=f"parts[{i}].qty")
         for s in p.serials:
             if s in seen:
-                raise ValidationFailed(_l("serial %(serial)s is listed twice", serial=s),
-                                       field=f"parts[{i}].serials")
+                raise InvalidInput(_l("serial %(serial)s is listed twice", serial=s),
+                                   field=f"parts[{i}].serials")
             seen.add(s)
 
 
@@ -545,22 +545,22 @@ def _consume_parts(session: Session, visit: Visit, wo: WorkOrder, actor: User,
         return []
     van = van_of(session, visit.technician_id)
     if van is None:
-        raise ValidationFailed(_l("this technician has no van stock to take parts from"),
-                               field="parts")
+        raise InvalidInput(_l("this technician has no van stock to take parts from"),
+                           field="parts")
     from inventory import stock
 
     used = []
     for i, p in enumerate(parts):
         part = session.get(Part, p.part_id)
         if part is None:
-            raise ValidationFailed(_l("no such part"), field=f"parts[{i}].part_id")
+            raise InvalidInput(_l("no such part"), field=f"parts[{i}].part_id")
         serials = [s.strip() for s in p.serials if s and s.strip()]
         if part.serialized and len(serials) != p.qty:
-            raise ValidationFailed(_l("%(sku)s is serial-tracked: give %(n)s serial(s)",
-                                      sku=part.sku, n=p.qty), field=f"parts[{i}].serials")
+            raise InvalidInput(_l("%(sku)s is serial-tracked: give %(n)s serial(s)",
+                                  sku=part.sku, n=p.qty), field=f"parts[{i}].serials")
         if not part.serialized and serials:
-            raise ValidationFailed(_l("%(sku)s is not serial-tracked", sku=part.sku),
-                                   field=f"parts[{i}].serials")
+            raise InvalidInput(_l("%(sku)s is not serial-tracked", sku=part.sku),
+                               field=f"parts[{i}].serials")
         source = _source_location(session, wo, part, p.qty, serials, van, i)
         stock.consume(session, wo.id, source.id, part.id, p.qty, actor, serials=serials or None,
                       commit=False)
@@ -585,14 +585,14 @@ def _source_location(session: Session, wo: WorkOrder, part: Part, qty: int, seri
             unit = session.exec(select(SerialUnit).where(SerialUnit.serial == s)).first()
             if unit is None or unit.part_id != part.id or unit.status != "in_stock" \
                     or unit.location_id not in allowed:
-                raise ValidationFailed(
+                raise InvalidInput(
                     _l("serial %(serial)s is not a %(sku)s in your van or picked up for this job",
                        serial=s, sku=part.sku),
                     field=f"parts[{index}].serials")
             where.add(unit.location_id)
         if len(where) > 1:
-            raise ValidationFailed(_l("give the serials of one place per line (van or depot)"),
-                                   field=f"parts[{index}].serials")
+            raise InvalidInput(_l("give the serials of one place per line (van or depot)"),
+                               field=f"parts[{index}].serials")
         return session.get(StockLocation, where.pop())
     for r in reserved:
         if r.location_id != van.id and remaining(r) >= qty:
@@ -605,26 +605,26 @@ def _swap_terminals(session: Session, wo: WorkOrder, loaner_serial: str | None,
     """The loaner goes in at the merchant, the faulty unit comes back for repair."""
     if loaner_serial is None and faulty_serial is None:
         if wo.kind == WorkOrderKind.BACKUP_SWAP:
-            raise ValidationFailed(_l("a backup swap needs the loaner serial installed"),
-                                   field="loaner_serial")
+            raise InvalidInput(_l("a backup swap needs the loaner serial installed"),
+                               field="loaner_serial")
         return {}
     out: dict = {}
     faulty = None
     if faulty_serial is not None:
         faulty = session.exec(select(Terminal).where(Terminal.serial == faulty_serial)).first()
         if faulty is None or faulty.merchant_id != wo.merchant_id or faulty.is_loaner:
-            raise ValidationFailed(_l("is not one of this merchant's terminals"),
-                                   field="faulty_serial")
+            raise InvalidInput(_l("is not one of this merchant's terminals"),
+                               field="faulty_serial")
         faulty.status = TerminalStatus.IN_REPAIR
         session.add(faulty)
         out["faulty_serial"] = faulty.serial
     if loaner_serial is not None:
         loaner = session.exec(select(Terminal).where(Terminal.serial == loaner_serial)).first()
         if loaner is None or not loaner.is_loaner:
-            raise ValidationFailed(_l("is not a loaner terminal"), field="loaner_serial")
+            raise InvalidInput(_l("is not a loaner terminal"), field="loaner_serial")
         if loaner.status != TerminalStatus.POOL and loaner.id != wo.loaner_terminal_id:
-            raise ValidationFailed(_l("this loaner is not available (already out)"),
-                                   field="loaner_serial")
+            raise InvalidInput(_l("this loaner is not available (already out)"),
+                               field="loaner_serial")
         loaner.status = TerminalStatus.LOANED
         loaner.merchant_id = wo.merchant_id
         loaner.installed_at = utcnow()

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 from sqlmodel import Session, select
 
-from core.api import Conflict, ValidationFailed
+from core.errors import Conflict, InvalidInput
 from core.models import User
 from core.timeutil import utcnow
 from dispatch.models import Signoff, Visit, WorkOrder, WorkOrderEvent
@@ -59,32 +59,32 @@ def decode_signature(value: str) -> bytes:
     if text.startswith("data:"):
         head, _, text = text.partition(",")
         if head != "data:image/png;base64":
-            raise ValidationFailed(_l("the signature must be a PNG image"), field="signoff.signature")
+            raise InvalidInput(_l("the signature must be a PNG image"), field="signoff.signature")
     if len(text) > MAX_SIGNATURE_BYTES * 4 // 3 + 4:
-        raise ValidationFailed(_l("the signature image is too large"), field="signoff.signature")
+        raise InvalidInput(_l("the signature image is too large"), field="signoff.signature")
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise ValidationFailed(_l("the signature is not valid base64"),
-                               field="signoff.signature") from None
+        raise InvalidInput(_l("the signature is not valid base64"),
+                           field="signoff.signature") from None
     try:
         with Image.open(io.BytesIO(data)) as img:
             if img.format != "PNG":
-                raise ValidationFailed(_l("the signature must be a PNG image"),
-                                       field="signoff.signature")
+                raise InvalidInput(_l("the signature must be a PNG image"),
+                                   field="signoff.signature")
             if max(img.size) > MAX_SIGNATURE_SIDE:
-                raise ValidationFailed(_l("the signature image is too large"),
-                                       field="signoff.signature")
+                raise InvalidInput(_l("the signature image is too large"),
+                                   field="signoff.signature")
             img.load()
             gray = img.convert("LA") if "A" in img.getbands() else img.convert("L")
             extrema = gray.getextrema()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ValidationFailed(_l("the signature must be a PNG image"),
-                               field="signoff.signature") from None
+        raise InvalidInput(_l("the signature must be a PNG image"),
+                           field="signoff.signature") from None
     # (min, max) per band: one value everywhere is an empty canvas
     if all(lo == hi for lo, hi in (extrema if isinstance(extrema[0], tuple) else [extrema])):
-        raise ValidationFailed(_l("the signature is empty: ask the merchant to sign"),
-                               field="signoff.signature")
+        raise InvalidInput(_l("the signature is empty: ask the merchant to sign"),
+                           field="signoff.signature")
     return data
 
 
@@ -93,27 +93,27 @@ def check_signoff(value: SignoffIn) -> CheckedSignoff:
     "other"). Checked before anything is written."""
     name = (value.signer_name or "").strip()
     if len(name) > MAX_NAME:
-        raise ValidationFailed(_l("must be at most %(n)s characters", n=MAX_NAME),
-                               field="signoff.signer_name")
+        raise InvalidInput(_l("must be at most %(n)s characters", n=MAX_NAME),
+                           field="signoff.signer_name")
     note = (value.no_signature_note or "").strip()
     if len(note) > MAX_NOTE:
-        raise ValidationFailed(_l("must be at most %(n)s characters", n=MAX_NOTE),
-                               field="signoff.no_signature_note")
+        raise InvalidInput(_l("must be at most %(n)s characters", n=MAX_NOTE),
+                           field="signoff.no_signature_note")
     reason = (value.no_signature_reason or "").strip()
     if value.signature:
         if reason:
-            raise ValidationFailed(_l("give a signature or a reason for none, not both"),
-                                   field="signoff.no_signature_reason")
+            raise InvalidInput(_l("give a signature or a reason for none, not both"),
+                               field="signoff.no_signature_reason")
         if not name:
-            raise ValidationFailed(_l("the signer's printed name is needed with the signature"),
-                                   field="signoff.signer_name")
+            raise InvalidInput(_l("the signer's printed name is needed with the signature"),
+                               field="signoff.signer_name")
         return CheckedSignoff(name, decode_signature(value.signature), "", "")
     if reason not in NO_SIGNATURE_REASONS:
-        raise ValidationFailed(_l("without a signature, say why: one of %(choices)s",
-                                  choices=", ".join(NO_SIGNATURE_REASONS)),
-                               field="signoff.no_signature_reason")
+        raise InvalidInput(_l("without a signature, say why: one of %(choices)s",
+                              choices=", ".join(NO_SIGNATURE_REASONS)),
+                           field="signoff.no_signature_reason")
     if reason == "other" and not note:
-        raise ValidationFailed(_l("say why there is no signature"), field="signoff.no_signature_note")
+        raise InvalidInput(_l("say why there is no signature"), field="signoff.no_signature_note")
     return CheckedSignoff(name, None, reason, note)
 
 

@@ -13,9 +13,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlmodel import Session, select
 
-from core.api import NotFound, ValidationFailed
 from core.auth import STAFF, roles_required
 from core.db import get_session
+from core.errors import InvalidInput, NotFound
 from core.models import Role
 from core.settings import PROJECT_ROOT
 from dispatch.field import service as svc
@@ -36,7 +36,7 @@ def _day_param() -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ValidationFailed(_l("must be a date like 2026-11-24"), field="date") from None
+        raise InvalidInput(_l("must be a date like 2026-11-24"), field="date") from None
 
 
 def _technician_for_request(session: Session) -> Technician:
@@ -45,11 +45,11 @@ def _technician_for_request(session: Session) -> Technician:
         return svc.technician_of(session, current_user)
     raw = request.args.get("technician_id")
     if not raw:
-        raise ValidationFailed(_l("staff must say which technician"), field="technician_id")
+        raise InvalidInput(_l("staff must say which technician"), field="technician_id")
     try:
         tech = session.get(Technician, int(raw))
     except ValueError:
-        raise ValidationFailed(_l("must be an integer"), field="technician_id") from None
+        raise InvalidInput(_l("must be an integer"), field="technician_id") from None
     if tech is None:  # a well-formed id of no one: 404, as for every other id
         raise NotFound(_l("no such technician"), field="technician_id")
     return tech

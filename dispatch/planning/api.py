@@ -13,9 +13,10 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from core import openapi
-from core.api import NotFound, api_v1, parse_body
+from core.api import api_v1, parse_body
 from core.auth import roles_required
 from core.db import get_session
+from core.errors import NotFound
 from dispatch.models import Plan, Visit
 from dispatch.planning import board_live, replan
 from dispatch.planning import jobs as plan_jobs

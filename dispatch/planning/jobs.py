@@ -22,10 +22,10 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
-from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import record_audit
 from core.db import end_transaction, is_sqlite, make_engine, session_scope, unit_of_work
 from core.db import model_modules as registered_model_modules
+from core.errors import Conflict, InvalidInput, NotFound
 from core.timeutil import utcnow
 from dispatch.models import Plan
 from dispatch.planning import problem, retiming, writeback
@@ -62,11 +62,11 @@ def start_plan_job(session: Session, plan_id: int, *, version: int | None, datab
     ``keep_announced=False`` lets the solve move visits of a published day off what their
     merchants were told (dispatch/replan.py reads it from the plan's progress)."""
     if not 0.1 <= float(time_limit_s) <= MAX_TIME_LIMIT_S:
-        raise ValidationFailed(_l("must be between 0.1 and %(max)s seconds",
-                                  max=f"{MAX_TIME_LIMIT_S:g}"), field="time_limit_s")
+        raise InvalidInput(_l("must be between 0.1 and %(max)s seconds",
+                              max=f"{MAX_TIME_LIMIT_S:g}"), field="time_limit_s")
     if solution_limit is not None and not 1 <= int(solution_limit) <= MAX_SOLUTION_LIMIT:
-        raise ValidationFailed(_l("must be between 1 and %(max)s", max=MAX_SOLUTION_LIMIT),
-                               field="solution_limit")
+        raise InvalidInput(_l("must be between 1 and %(max)s", max=MAX_SOLUTION_LIMIT),
+                           field="solution_limit")
     with unit_of_work(session):
         plan = _locked(session, plan_id)
         if plan is None:

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from core.api import NotFound
+from core.errors import NotFound
 from core.models import Depot as DepotRow
 from core.models import Region
 from core.timeutil import utcnow

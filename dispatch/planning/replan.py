@@ -37,9 +37,9 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
-from core.api import NotFound
 from core.audit import record_audit
 from core.db import unit_of_work
+from core.errors import NotFound
 from dispatch.models import Merchant, Plan, Technician, Visit, WorkOrder
 from dispatch.solver.model import KEEP_VEHICLE_COST, KEEP_WINDOW_COST_PER_MINUTE
 

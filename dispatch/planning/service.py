@@ -18,9 +18,9 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
 from sqlmodel import Session, select
 
-from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import record_audit
 from core.db import is_sqlite, unit_of_work
+from core.errors import Conflict, InvalidInput, NotFound
 from core.i18n import lazy_word
 from core.models import Region
 from core.timeutil import utcnow
@@ -70,7 +70,7 @@ def _lock_region(session: Session, region_id: int) -> Region:
         stmt = stmt.with_for_update()
     region = session.exec(stmt).first()
     if region is None:
-        raise ValidationFailed(_l("no such region"), field="region_id")
+        raise InvalidInput(_l("no such region"), field="region_id")
     return region
 
 
@@ -153,15 +153,15 @@ def edit_plan(session: Session, plan_id: int, op: str, *, version: int, visit_id
     saved and the violations say why; otherwise the routes are re-timed and saved
     and the plan's version goes up by one."""
     if op not in EDIT_OPS:
-        raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(EDIT_OPS)),
-                               field="op")
+        raise InvalidInput(_l("must be one of %(choices)s", choices=", ".join(EDIT_OPS)),
+                           field="op")
     with unit_of_work(session) as unit:
         plan = _locked_plan(session, plan_id)
         _check_editable(plan, version)
         visit = None
         if op in ("move", "unassign", "pin", "unpin"):
             if visit_id is None:
-                raise ValidationFailed(_l("which visit?"), field="visit_id")
+                raise InvalidInput(_l("which visit?"), field="visit_id")
             visit = session.get(Visit, visit_id)
             if visit is None or visit.plan_id != plan.id:
                 raise NotFound(_l("no such visit in this plan"), field="visit_id")
@@ -184,9 +184,9 @@ def edit_plan(session: Session, plan_id: int, op: str, *, version: int, visit_id
         target_wo = visit.work_order_id if visit is not None else work_order_id
         if op == "assign":
             if work_order_id is None:
-                raise ValidationFailed(_l("which work order?"), field="work_order_id")
+                raise InvalidInput(_l("which work order?"), field="work_order_id")
             if work_order_id not in {j.id for j in inp.problem.jobs}:
-                raise ValidationFailed(_l("this work order cannot be planned on this day"), field="work_order_id")
+                raise InvalidInput(_l("this work order cannot be planned on this day"), field="work_order_id")
             if any(work_order_id in ids for ids in new.values()):
                 raise Conflict(_l("the work order is already in a route"), field="work_order_id")
         for ids in new.values():
@@ -194,13 +194,13 @@ def edit_plan(session: Session, plan_id: int, op: str, *, version: int, visit_id
                 ids.remove(target_wo)
         if op in ("move", "assign"):
             if technician_id not in inp.technicians:
-                raise ValidationFailed(_l("not a technician on shift that day"), field="technician_id")
+                raise InvalidInput(_l("not a technician on shift that day"), field="technician_id")
             ids = new.setdefault(technician_id, [])
             started = sum(1 for v in plan_visits(session, plan.id)
                           if v.technician_id == technician_id and v.status in STARTED_VISIT_STATUSES)
             pos = len(ids) + 1 if position is None else int(position)
             if pos < 1:
-                raise ValidationFailed(_l("positions start at 1"), field="position")
+                raise InvalidInput(_l("positions start at 1"), field="position")
             pos -= inp.fixed_prefix.get(technician_id, 0)  # positions count finished visits too
             ids.insert(max(started, min(pos - 1, len(ids))), target_wo)
         sol, after = check_routes(inp, new, via)
@@ -421,7 +421,7 @@ def best_insertions(session: Session, plan_id: int, work_order_id: int, *, now: 
     inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url,
                       keep_pins=False)
     if work_order_id not in {j.id for j in inp.problem.jobs}:
-        raise ValidationFailed(_l("this work order cannot be planned on this day"), field="work_order_id")
+        raise InvalidInput(_l("this work order cannot be planned on this day"), field="work_order_id")
     order, via = plan_order(session, plan, inp)
     if any(work_order_id in ids for ids in order.values()):
         raise Conflict(_l("the work order is already in a route"), field="work_order_id")
@@ -489,10 +489,10 @@ def accept_insertion(session: Session, plan_id: int, work_order_id: int, technic
         inp = build_input(session, plan.region_id, plan.day, plan=plan, now=now, osrm_url=osrm_url,
                           keep_pins=False)
         if work_order_id not in {j.id for j in inp.problem.jobs}:
-            raise ValidationFailed(_l("this work order cannot be planned on this day"),
-                                   field="work_order_id")
+            raise InvalidInput(_l("this work order cannot be planned on this day"),
+                               field="work_order_id")
         if technician_id not in inp.technicians:
-            raise ValidationFailed(_l("not a technician on shift that day"), field="technician_id")
+            raise InvalidInput(_l("not a technician on shift that day"), field="technician_id")
         order, via = plan_order(session, plan, inp)
         if any(work_order_id in ids for ids in order.values()):
             raise Conflict(_l("the work order is already in a route"), field="work_order_id")

@@ -14,9 +14,9 @@ from flask import Blueprint, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
-from core.api import NotFound, ValidationFailed
 from core.auth import roles_required
 from core.db import get_session
+from core.errors import InvalidInput, NotFound
 from core.models import Depot, Region, Role
 from core.timeutil import utcnow
 from dispatch.models import Merchant, Shift, Technician, Visit, WorkOrder
@@ -47,7 +47,7 @@ def _parse_day(value: str | None, tz: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValidationFailed(_l("must be a date YYYY-MM-DD"), field="day") from None
+        raise InvalidInput(_l("must be a date YYYY-MM-DD"), field="day") from None
 
 
 def _fmt(dt: datetime | None, tz: str) -> str:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
-from core.api import ValidationFailed
+from core.errors import InvalidInput
 from core.models import Region
 from dispatch.models import (
     Plan,
@@ -193,5 +193,5 @@ def day_bounds(inp: PlanInput) -> tuple[datetime, datetime]:
 def ensure_region_day(session: Session, region_id: int, day: date) -> Region:
     region = session.get(Region, region_id)
     if region is None:
-        raise ValidationFailed(_l("no such region"), field="region_id")
+        raise InvalidInput(_l("no such region"), field="region_id")
     return region

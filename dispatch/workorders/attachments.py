@@ -19,8 +19,8 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 from sqlmodel import Session
 
-from core.api import NotFound, ValidationFailed
 from core.db import unit_of_work
+from core.errors import InvalidInput, NotFound
 from core.models import User
 from core.timeutil import utcnow
 from dispatch.models import Attachment, FaultReport, WorkOrder
@@ -37,11 +37,11 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 def sniff_image(data: bytes) -> tuple[str, str]:
     """(content type, extension) of a PNG, JPEG or WebP image, read from its bytes."""
     if not data:
-        raise ValidationFailed(_l("the file is empty"), field="file")
+        raise InvalidInput(_l("the file is empty"), field="file")
     if len(data) > MAX_BYTES:
-        raise ValidationFailed(_l("the file is larger than 10 MB"), field="file")
-    too_big = ValidationFailed(_l("the image is larger than %(mp)s megapixels",
-                                  mp=MAX_PIXELS // 1_000_000), field="file")
+        raise InvalidInput(_l("the file is larger than 10 MB"), field="file")
+    too_big = InvalidInput(_l("the image is larger than %(mp)s megapixels",
+                              mp=MAX_PIXELS // 1_000_000), field="file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -54,10 +54,10 @@ def sniff_image(data: bytes) -> tuple[str, str]:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise too_big from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ValidationFailed(_l("the file is not a PNG, JPEG or WebP image"),
-                               field="file") from None
+        raise InvalidInput(_l("the file is not a PNG, JPEG or WebP image"),
+                           field="file") from None
     if fmt not in ALLOWED_FORMATS:
-        raise ValidationFailed(_l("only PNG, JPEG or WebP images are accepted"), field="file")
+        raise InvalidInput(_l("only PNG, JPEG or WebP images are accepted"), field="file")
     return ALLOWED_FORMATS[fmt]
 
 
@@ -82,7 +82,7 @@ def store_attachment(
     the file first (a file nobody records is harmless), then its row as one unit of work
     (commit=False: part of the caller's)."""
     if fault is None and work_order is None:
-        raise ValidationFailed(_l("an attachment belongs to a fault or a work order"), field="file")
+        raise InvalidInput(_l("an attachment belongs to a fault or a work order"), field="file")
     content_type, ext = sniff_image(data)
     digest = hashlib.sha256(data).hexdigest()
     rel = f"{digest[:2]}/{digest}.{ext}"

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from core.api import ValidationFailed
+from core.errors import InvalidInput
 from core.models import Region
 from core.timeutil import utcnow
 from dispatch.models import Merchant, Technician, Visit, WorkOrder, WorkOrderKind, WorkOrderStatus
@@ -145,7 +145,7 @@ def notify_merchant(wo: WorkOrder, *, session: Session, event=None, actor=None, 
             row.status = "suppressed"
             row.error_message = "merchant opted out of SMS"
             session.add(row)
-    except ValidationFailed as exc:  # the log and the timeline keep English
+    except InvalidInput as exc:  # the log and the timeline keep English
         log.warning("work order %s: SMS %s not queued: %s", wo.number, template, exc.message_en)
         from dispatch.workorders.service import add_note
 

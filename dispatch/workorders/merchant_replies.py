@@ -18,9 +18,9 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
-from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import record_audit
 from core.db import unit_of_work
+from core.errors import Conflict, InvalidInput, NotFound
 from core.models import MAX_ID, User
 from core.timeutil import utcnow
 from dispatch.models import (
@@ -111,7 +111,7 @@ def record_rating(session: Session, wo: WorkOrder, score: int, *,
                   inbound_message_id: int | None = None) -> SurveyResponse:
     """Store a 1-5 score on the work order's timeline; 1-2 opens a follow-up. No commit."""
     if not 1 <= score <= 5:
-        raise ValidationFailed(_l("must be between 1 and %(max)s", max=5), field="score")
+        raise InvalidInput(_l("must be between 1 and %(max)s", max=5), field="score")
     row = SurveyResponse(work_order_id=wo.id, merchant_id=wo.merchant_id, score=score,
                          inbound_message_id=inbound_message_id,
                          follow_up="open" if score <= LOW_SCORE else "")
@@ -145,7 +145,7 @@ def close_follow_up(session: Session, response_id: int, actor: User, note: str =
     """The dispatcher called the merchant back: off the list, on the timeline. Commits."""
     note = (note or "").replace("\x00", "").strip()
     if len(note) > 4000:
-        raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="note")
+        raise InvalidInput(_l("must be at most %(n)s characters", n=4000), field="note")
     with unit_of_work(session):
         row = session.get(SurveyResponse, response_id) if 0 < response_id <= MAX_ID else None
         if row is None:
@@ -185,7 +185,7 @@ def mark_reply_handled(session: Session, reply_id: int, actor: User, note: str =
     Audited (and on the work order's timeline when it belongs to one). Commits."""
     note = (note or "").replace("\x00", "").strip()
     if len(note) > 4000:
-        raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="note")
+        raise InvalidInput(_l("must be at most %(n)s characters", n=4000), field="note")
     with unit_of_work(session):
         reply = session.get(MerchantReply, reply_id) if 0 < reply_id <= MAX_ID else None
         if reply is None:

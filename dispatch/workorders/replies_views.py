@@ -11,9 +11,10 @@ from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from core import openapi
-from core.api import APIError, api_v1, parse_body
+from core.api import api_v1, parse_body
 from core.auth import STAFF, roles_required
 from core.db import get_session
+from core.errors import DomainError
 from core.models import Role, User
 from dispatch.models import MerchantReply, SurveyResponse
 from dispatch.workorders import merchant_replies as replies
@@ -49,7 +50,7 @@ def handled(reply_id: int):
     try:
         replies.mark_reply_handled(get_session(), reply_id, _actor(),
                                    request.form.get("note", ""))
-    except APIError as exc:
+    except DomainError as exc:
         flash(str(exc.message), "error")
     else:
         flash(_("Marked handled."), "success")
@@ -70,7 +71,7 @@ def follow_ups():
 def follow_up_done(response_id: int):
     try:
         replies.close_follow_up(get_session(), response_id, _actor(), request.form.get("note", ""))
-    except APIError as exc:
+    except DomainError as exc:
         flash(str(exc.message), "error")
     else:
         flash(_("Follow-up recorded."), "success")

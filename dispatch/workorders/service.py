@@ -4,7 +4,7 @@ Every status change of a work order goes through `transition()`: it checks the m
 against `ALLOWED_TRANSITIONS`, writes a `WorkOrderEvent` (who, when, from, to, note),
 sends `dispatch.signals.work_order_changed` *before* committing so receivers add their
 rows to the same transaction, and commits once. A refused move raises
-`core.api.Conflict` (409) with the reason.
+`core.errors.Conflict` with the reason.
 
 Concurrency: each function is a `core.db.unit_of_work`. It starts with
 `core.db.begin_write()` (SQLite: BEGIN IMMEDIATE, which serialises writers) unless the
@@ -25,9 +25,9 @@ from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from core.api import Conflict, NotFound, ValidationFailed
 from core.audit import actor_fields
 from core.db import is_sqlite, unit_of_work
+from core.errors import Conflict, InvalidInput, NotFound
 from core.i18n import lazy_word
 from core.models import MAX_ID, User
 from core.timeutil import utcnow
@@ -239,27 +239,27 @@ def create_work_order(
     new report is more urgent). The signal `work_order_changed` is sent for a new work
     order (event action "created", from "" to `status`) before the commit."""
     if kind not in KINDS:
-        raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(KINDS)),
-                               field="kind")
+        raise InvalidInput(_l("must be one of %(choices)s", choices=", ".join(KINDS)),
+                           field="kind")
     if priority not in PRIORITIES:
-        raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(PRIORITIES)),
-                               field="priority")
+        raise InvalidInput(_l("must be one of %(choices)s", choices=", ".join(PRIORITIES)),
+                           field="priority")
     if severity not in SEVERITIES:
-        raise ValidationFailed(_l("must be one of %(choices)s", choices=", ".join(SEVERITIES)),
-                               field="severity")
+        raise InvalidInput(_l("must be one of %(choices)s", choices=", ".join(SEVERITIES)),
+                           field="severity")
     if status not in (S.NEW, S.READY):
-        raise ValidationFailed(_l("a work order starts as new or ready"), field="status")
+        raise InvalidInput(_l("a work order starts as new or ready"), field="status")
     if not isinstance(service_minutes, int) or not 1 <= service_minutes <= 24 * 60:
-        raise ValidationFailed(_l("must be between 1 and 1440 minutes"), field="service_minutes")
+        raise InvalidInput(_l("must be between 1 and 1440 minutes"), field="service_minutes")
     if window_start_at and window_end_at and window_end_at <= window_start_at:
-        raise ValidationFailed(_l("must be after window_start_at"), field="window_end_at")
+        raise InvalidInput(_l("must be after window_start_at"), field="window_end_at")
 
     with unit_of_work(session, commit):
         merchant_obj: Merchant = _resolve(session, Merchant, merchant, "merchant")
         terminal_obj: Terminal | None = _resolve(session, Terminal, terminal, "terminal")
         if terminal_obj is not None and terminal_obj.merchant_id not in (None, merchant_obj.id):
-            raise ValidationFailed(_l("this terminal belongs to another merchant"),
-                                   field="terminal")
+            raise InvalidInput(_l("this terminal belongs to another merchant"),
+                               field="terminal")
 
         if kind == WorkOrderKind.REPAIR and terminal_obj is not None:
             if not is_sqlite(session):
@@ -352,7 +352,7 @@ def transition(
     client_action_id: str | None = None,
     commit: bool = True,
 ) -> WorkOrderEvent:
-    """Move a work order to `to_status`, or raise Conflict (409) saying why not.
+    """Move a work order to `to_status`, or raise Conflict saying why not.
 
     Writes the WorkOrderEvent, sends `work_order_changed` (receivers add rows to the
     same transaction, they must not commit), then commits (or only flushes when
@@ -364,7 +364,7 @@ def transition(
     if client_action_id is not None:
         client_action_id = str(client_action_id)
         if not 1 <= len(client_action_id) <= 64:
-            raise ValidationFailed(_l("must be 1 to 64 characters"), field="client_action_id")
+            raise InvalidInput(_l("must be 1 to 64 characters"), field="client_action_id")
         earlier = _event_for_client_action(session, client_action_id)
         if earlier is not None:
             return _replay(work_order, earlier, to_status)
@@ -459,9 +459,9 @@ def add_note(
     """A note on the timeline (no status change, no signal)."""
     text = (text or "").strip()
     if not text and not data:
-        raise ValidationFailed(_l("a note needs text"), field="text")
+        raise InvalidInput(_l("a note needs text"), field="text")
     if len(text) > 4000:
-        raise ValidationFailed(_l("must be at most %(n)s characters", n=4000), field="text")
+        raise InvalidInput(_l("must be at most %(n)s characters", n=4000), field="text")
     with unit_of_work(session, commit):
         ev = _event(work_order, "note", actor=actor, from_status=work_order.status,
                     to_status=work_order.status, note=text, data=data)

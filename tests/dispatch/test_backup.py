@@ -8,7 +8,7 @@ from itertools import count
 import pytest
 from sqlmodel import select
 
-from core.api import Conflict, ValidationFailed
+from core.errors import Conflict, InvalidInput
 from core.models import AuditEvent
 from core.timeutil import utcnow
 from dispatch.backup import service as backup
@@ -121,13 +121,13 @@ def test_no_reply_declines_and_unrelated_yes_is_left_alone(db, world, loaners):
 
 def test_wrong_model_or_taken_loaner_is_refused_and_changes_nothing(db, world, loaners):
     wo = _down_repair(db, world)
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         backup.accept(db, wo, loaner_terminal_id=loaners["desk"].id)
     assert exc.value.code == "wrong_model"
     db.refresh(wo)
     assert (wo.backup_status, wo.loaner_terminal_id) == ("", None)
     assert _actions(db, wo) == []
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(InvalidInput):
         backup.accept(db, wo, loaner_terminal_id=world.terminal.id)  # not a loaner
     # another merchant's repair holds the same-model loaner
     other = _down_repair(db, world)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from core.api import Conflict, ValidationFailed
+from core.errors import Conflict, InvalidInput
 from core.models import AuditEvent
 from dispatch.desk import service as svc
 from dispatch.models import Attachment, FaultReport, WorkOrder, WorkOrderEvent
@@ -86,16 +86,16 @@ def test_resolved_remotely_is_kept_and_closed(db):
 def test_bad_checklist_input_names_the_step(db, steps, field):
     w = make_world(db)
     fault = make_fault(db, w)
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         svc.record_triage(db, fault, steps)
     assert exc.value.fields[0]["field"] == field
 
 
 def test_bad_fault_input_is_refused(db):
     w = make_world(db)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(InvalidInput):
         svc.create_fault(db, merchant=w.merchant, category="alien_probe")
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(InvalidInput):
         svc.create_fault(db, merchant=w.merchant, category="hw_keys", channel="pigeon")
     assert db.exec(select(FaultReport)).all() == []
 
@@ -111,13 +111,13 @@ def test_images_are_recognised_from_their_content(fmt, ctype):
 @pytest.mark.parametrize("data", [b"", b"%PDF-1.4 not an image", b"\x89PNG\r\n\x1a\n broken",
                                   image_bytes("GIF"), image_bytes("BMP")])
 def test_other_content_is_refused(data):
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         sniff_image(data)
     assert exc.value.fields[0]["field"] == "file"
 
 
 def test_more_than_ten_megabytes_is_refused():
-    with pytest.raises(ValidationFailed, match="10 MB"):
+    with pytest.raises(InvalidInput, match="10 MB"):
         sniff_image(image_bytes("PNG") + b"\0" * MAX_BYTES)
 
 

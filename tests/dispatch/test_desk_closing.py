@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from core.api import Conflict, ValidationFailed
+from core.errors import Conflict, InvalidInput
 from core.models import AuditEvent
 from core.timeutil import utcnow
 from dispatch.desk import service as svc
@@ -25,7 +25,7 @@ from tests.builders.world import make_world
 def test_closing_by_phone_needs_a_reason_or_a_step_that_fixed_it(db):
     w = make_world(db)
     fault = make_fault(db, w)
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         svc.resolve_remotely(db, fault, "  ", actor=w.users["agent"])
     assert exc.value.fields[0]["field"] == "note"
     db.refresh(fault)
@@ -42,7 +42,7 @@ def test_a_fault_closed_by_phone_reopens_within_days_and_is_audited(db):
     w = make_world(db)
     fault = make_fault(db, w)
     svc.resolve_remotely(db, fault, "Card slot cleaned", actor=w.users["agent"])
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(InvalidInput):
         svc.reopen(db, fault, "", actor=w.users["agent"])
     svc.reopen(db, fault, "Cards fail again", actor=w.users["agent"])
     db.refresh(fault)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from core.api import ValidationFailed
+from core.errors import InvalidInput
 from dispatch.models import Attachment, FaultReport
 from dispatch.workorders.attachments import MAX_PIXELS, sniff_image
 from tests.builders.field import make_day, to_on_site
@@ -38,7 +38,7 @@ def bomb() -> bytes:
 def test_the_pixel_limit_is_40_megapixels_checked_before_decoding(bomb):
     assert MAX_PIXELS == 40_000_000 and Image.MAX_IMAGE_PIXELS == MAX_PIXELS
     for data in (bomb, big_png(7_000, 6_000)):  # 100 MP (Pillow's error), 42 MP (its warning)
-        with pytest.raises(ValidationFailed, match="40 megapixels") as exc:
+        with pytest.raises(InvalidInput, match="40 megapixels") as exc:
             sniff_image(data)
         assert exc.value.fields[0]["field"] == "file"
     assert sniff_image(big_png(6_000, 6_000))[0] == "image/png"  # 36 MP passes
@@ -134,7 +134,7 @@ def test_solution_limit_is_bounded_in_the_schema_and_the_service(client, db):
     schema = spec["components"]["schemas"]["SolveRequest"]["properties"]["solution_limit"]
     bounds = next(s for s in schema.get("anyOf", [schema]) if s.get("type") == "integer")
     assert (bounds["minimum"], bounds["maximum"]) == (1, plan_jobs.MAX_SOLUTION_LIMIT)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(InvalidInput):
         plan_jobs.start_plan_job(db, plan.id, version=None, database_url="sqlite://",
                                  solution_limit=2**70)
 

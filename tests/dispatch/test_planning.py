@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from core.api import Conflict
+from core.errors import Conflict
 from dispatch.models import Merchant, Plan, Visit, WorkOrder, WorkOrderEvent, WorkOrderStatus
 from dispatch.planning import service as planning
 from dispatch.planning.problem import DAY_KEYS, PIN_SKILL, build_input, plan_visits

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from core.api import Conflict
+from core.errors import Conflict
 from core.models import AuditEvent
 from dispatch.field import service as svc
 from dispatch.models import FaultReport, MerchantReply, SurveyResponse, WorkOrderEvent

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from core.api import NotFound
+from core.errors import NotFound
 from dispatch.models import Merchant, Plan, Visit, WorkOrder, WorkOrderStatus
 from dispatch.planning import replan
 from dispatch.planning import service as planning

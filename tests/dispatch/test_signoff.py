@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from core.api import Conflict, ValidationFailed
+from core.errors import Conflict, InvalidInput
 from dispatch.field import service as svc
 from dispatch.field.signoff import SignoffIn, check_signoff
 from dispatch.models import Signoff, WorkOrder, WorkOrderEvent
@@ -37,10 +37,10 @@ def test_completion_stores_signature_and_name_once_even_when_sent_twice(db):
 
 
 def test_no_signature_needs_a_reason_and_other_needs_words(db):
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         check_signoff(SignoffIn())
     assert exc.value.fields[0]["field"] == "signoff.no_signature_reason"
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         check_signoff(SignoffIn(no_signature_reason="other"))
     assert exc.value.fields[0]["field"] == "signoff.no_signature_note"
     ok = check_signoff(SignoffIn(no_signature_reason="merchant_absent"))
@@ -53,13 +53,13 @@ def test_no_signature_needs_a_reason_and_other_needs_words(db):
     ("not base64!!", "signoff.signature"),
 ])
 def test_a_blank_or_unreadable_signature_is_refused(value, field):
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         check_signoff(SignoffIn(signer_name="Wang Min", signature=value))
     assert exc.value.fields[0]["field"] == field
 
 
 def test_a_signature_needs_the_printed_name():
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         check_signoff(SignoffIn(signature=signature_png()))
     assert exc.value.fields[0]["field"] == "signoff.signer_name"
 
@@ -67,7 +67,7 @@ def test_a_signature_needs_the_printed_name():
 def test_a_refused_signoff_leaves_the_visit_on_site(db):
     day = make_day(db)
     to_on_site(db, day)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(InvalidInput):
         svc.complete(db, day.visit.id, day.world.users["tech01"], aid(),
                      resolution_code="fixed_on_site", signoff=SignoffIn())
     db.expire_all()

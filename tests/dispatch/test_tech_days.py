@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from core.api import Conflict
+from core.errors import Conflict
 from dispatch.field import service as svc
 from dispatch.models import Plan, Visit, WorkOrder, WorkOrderEvent
 from notifications.models import OutboundMessage

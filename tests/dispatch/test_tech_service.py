@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from core.api import Conflict, Forbidden, ValidationFailed
+from core.errors import Conflict, InvalidInput, NotAllowed
 from core.models import AuditEvent
 from dispatch.field import service as svc
 from dispatch.models import (
@@ -58,7 +58,7 @@ def test_who_may_act_on_a_work_order_follows_the_same_newest_published_plan(db):
     db.commit()
     assert published_visit(db, day.wo.id).id == moved.id
     assert svc.require_technician_scope(db, day.world.users["tech02"], day.wo.id).id == day.wo.id
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotAllowed):
         svc.require_technician_scope(db, day.world.users["tech01"], day.wo.id)
 
 
@@ -170,11 +170,11 @@ def test_serialized_part_needs_a_serial_from_the_van(db):
     db.add(SerialUnit(serial="MB0002", part_id=board.id, location_id=w.depot_location.id))
     db.commit()
     to_on_site(db, day)
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         svc.complete(db, day.visit.id, tech, aid(), resolution_code="replaced_part",
                      parts=[svc.PartUsed(board.id, 1)])
     assert exc.value.fields[0]["field"] == "parts[0].serials"
-    with pytest.raises(ValidationFailed):  # in the depot, not the van
+    with pytest.raises(InvalidInput):  # in the depot, not the van
         svc.complete(db, day.visit.id, tech, aid(), resolution_code="replaced_part",
                      parts=[svc.PartUsed(board.id, 1, ("MB0002",))])
     assert db.get(WorkOrder, day.wo.id).status == "on_site"
@@ -211,7 +211,7 @@ def test_not_enough_stock_rolls_back_the_whole_completion(db):
 def test_only_the_assigned_technician_can_update_a_visit(db):
     day = make_day(db)
     for who in ("tech02", "dispatcher", "admin"):
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotAllowed):
             svc.start_travel(db, day.visit.id, day.world.users[who], aid())
     assert db.get(WorkOrder, day.wo.id).status == "dispatched"
 
@@ -232,10 +232,10 @@ def test_could_not_complete_sends_the_work_order_back_with_the_reason(db):
 def test_could_not_complete_needs_a_known_reason(db):
     day = make_day(db)
     to_on_site(db, day)
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         svc.could_not_complete(db, day.visit.id, day.world.users["tech01"], aid(), reason="tired")
     assert exc.value.fields[0]["field"] == "reason"
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         svc.could_not_complete(db, day.visit.id, day.world.users["tech01"], aid(), reason="other")
     assert exc.value.fields[0]["field"] == "note"
 
@@ -246,7 +246,7 @@ def test_backup_swap_records_the_loaner_installed_and_the_faulty_unit_taken(db):
     loaner = make_loaner(db, w, "LNPAX0001")
     to_on_site(db, day)
     tech = w.users["tech01"]
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         svc.complete(db, day.visit.id, tech, aid(), resolution_code="swapped_terminal")
     assert exc.value.fields[0]["field"] == "loaner_serial"
     svc.complete(db, day.visit.id, tech, aid(), resolution_code="swapped_terminal",
@@ -276,7 +276,7 @@ def test_photo_is_stored_once_per_action_id(db, app, tmp_path):
     assert b.replayed and b.extra["attachment_id"] == a.extra["attachment_id"]
     rows = db.exec(select(Attachment).where(Attachment.work_order_id == day.wo.id)).all()
     assert len(rows) == 1 and rows[0].content_type == "image/jpeg"
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(InvalidInput):
         svc.add_photo(db, day.visit.id, tech, aid(), data=b"not an image", filename="x.jpg",
                       upload_dir=str(tmp_path))
 
@@ -397,7 +397,7 @@ def test_preventive_checklist_items_are_ticked_on_completion(db):
     db.commit()
     to_on_site(db, day)
     tech = day.world.users["tech01"]
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(InvalidInput) as exc:
         svc.complete(db, day.visit.id, tech, aid(), resolution_code="preventive_done",
                      checklist_done=[5])
     assert exc.value.fields[0]["field"] == "checklist_done"

@@ -263,7 +263,7 @@ def test_every_write_a_technician_can_reach_refuses_another_technicians_work(app
 
 def test_a_visit_on_a_draft_plan_puts_nothing_on_the_route(db, scene):
     """A visit on a draft plan does not put a work order on the technician's route."""
-    from core.api import Forbidden
+    from core.errors import NotAllowed
     from dispatch.field.service import require_technician_scope
 
     draft = Plan(region_id=scene.w.region.id, day=date(2030, 1, 1), status="draft")
@@ -272,6 +272,6 @@ def test_a_visit_on_a_draft_plan_puts_nothing_on_the_route(db, scene):
     wo = scene._wo(db, "WO-S0009", "ready", scene.w.tech2)
     db.exec(select(Visit).where(Visit.work_order_id == wo.id)).one().plan_id = draft.id
     db.commit()
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotAllowed):
         require_technician_scope(db, scene.w.users["tech02"], wo.id)
     assert require_technician_scope(db, scene.w.users["dispatcher"], wo.id) is None
