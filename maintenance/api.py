@@ -10,9 +10,10 @@ from pydantic import BaseModel
 from sqlmodel import select
 
 from core import openapi
-from core.api import NotFound, ValidationFailed, api_v1, paginate, parse_body, read_page
+from core.api import api_v1, paginate, parse_body, read_page
 from core.auth import roles_required
 from core.db import get_session
+from core.errors import InvalidInput, NotFound
 from core.models import Role
 from core.timeutil import utcnow
 from maintenance import analytics
@@ -94,9 +95,9 @@ def analytics_table(name: str):
     try:
         days = int(request.args.get("days", "90"))
     except ValueError:
-        raise ValidationFailed(_l("must be a whole number of days"), field="days") from None
+        raise InvalidInput(_l("must be a whole number of days"), field="days") from None
     if not 1 <= days <= 730:
-        raise ValidationFailed(_l("must be between 1 and %(max)s", max=730), field="days")
+        raise InvalidInput(_l("must be between 1 and %(max)s", max=730), field="days")
     until = utcnow()
     rows = analytics.compute_table(get_session(), name, until - timedelta(days=days), until,
                                    current_app.config["FIXROUTE"].default_timezone, until)

@@ -9,9 +9,9 @@ from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field, field_validator
 from sqlmodel import Session, select
 
-from core.api import NotFound, ValidationFailed
 from core.audit import record_audit
 from core.db import unit_of_work
+from core.errors import InvalidInput, NotFound
 from core.models import Region, User
 from core.timeutil import utcnow
 from dispatch.desk.catalog import SKILLS
@@ -57,22 +57,22 @@ def validate_plan(session: Session, data: PlanInput) -> PlanInput:
     rule_text = (data.rrule or "").strip() or None
     data.rrule = rule_text
     if rule_text and data.interval_days:
-        raise ValidationFailed(_l("give either a rule or an interval in days, not both"),
-                               field="interval_days")
+        raise InvalidInput(_l("give either a rule or an interval in days, not both"),
+                           field="interval_days")
     if not rule_text and not data.interval_days:
-        raise ValidationFailed(_l("give a recurrence rule or an interval in days"), field="rrule")
+        raise InvalidInput(_l("give a recurrence rule or an interval in days"), field="rrule")
     if rule_text:
         rule = validate_rule(rule_text, data.active_from)
         if not next_rule_dates(rule, data.active_from, 1):
-            raise ValidationFailed(_l("the rule never produces a date"), field="rrule")
+            raise InvalidInput(_l("the rule never produces a date"), field="rrule")
     if data.active_to is not None and data.active_to < data.active_from:
-        raise ValidationFailed(_l("must be on or after the active-from date"), field="active_to")
+        raise InvalidInput(_l("must be on or after the active-from date"), field="active_to")
     if data.skill not in SKILLS:
-        raise ValidationFailed(_l("unknown skill %(skill)s", skill=repr(data.skill)), field="skill")
+        raise InvalidInput(_l("unknown skill %(skill)s", skill=repr(data.skill)), field="skill")
     for item in data.checklist:
         if item not in PM_CHECKLIST:
-            raise ValidationFailed(_l("unknown checklist item %(item)s", item=repr(item)),
-                                   field="checklist")
+            raise InvalidInput(_l("unknown checklist item %(item)s", item=repr(item)),
+                               field="checklist")
     data.checklist = list(dict.fromkeys(data.checklist))
     _check_scope(session, data.scope)
     return data
@@ -91,12 +91,12 @@ def _check_scope(session: Session, scope: PlanScope) -> None:
         found = set(session.exec(select(column).where(column.in_(wanted))).all())
         unknown = [w for w in wanted if w not in found]
         if unknown:
-            raise ValidationFailed(_l("unknown: %(codes)s", codes=", ".join(unknown[:5])),
-                                   field=f"scope.{key}")
+            raise InvalidInput(_l("unknown: %(codes)s", codes=", ".join(unknown[:5])),
+                               field=f"scope.{key}")
     bad = [t for t in scope.tiers if t not in TIERS]
     if bad:
-        raise ValidationFailed(_l("unknown tier: %(tiers)s", tiers=", ".join(bad)),
-                               field="scope.tiers")
+        raise InvalidInput(_l("unknown tier: %(tiers)s", tiers=", ".join(bad)),
+                           field="scope.tiers")
 
 
 def scope_dict(scope: PlanScope) -> dict[str, list[str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -19,18 +20,20 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core.api import ValidationFailed
+from core.errors import InvalidInput
 
 
-class RuleError(ValueError):
-    """A recurrence rule that cannot be used; the message says why."""
+class RuleError(InvalidInput, ValueError):
+    """A recurrence rule that cannot be used; the message says why. The client's input,
+    so it answers as InvalidInput wherever it escapes to; still a ValueError for the
+    generation run, which skips a plan whose stored rule no longer parses."""
 
 
 class PickerError(RuleError):
     """A recurrence picker value out of range; `field` names the picker's field."""
 
-    def __init__(self, message, field: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: Any, field: str) -> None:
+        super().__init__(message, field=field)
         self.field = field
 
 
@@ -134,7 +137,7 @@ def validate_rule(text: str, active_from: date, field: str = "rrule") -> rrule:
     try:
         return parse_rule(text, active_from)
     except RuleError as exc:
-        raise ValidationFailed(exc.args[0], field=field) from None
+        raise InvalidInput(exc.args[0], field=field) from None
 
 
 def rule_dates(rule: rrule, start: date, end: date) -> list[date]:

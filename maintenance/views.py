@@ -24,9 +24,10 @@ from flask_login import current_user
 from pydantic import ValidationError
 from sqlmodel import select
 
-from core.api import APIError, ValidationFailed, validation_error_from_pydantic
+from core.api import validation_error_from_pydantic
 from core.auth import roles_required
 from core.db import get_session
+from core.errors import DomainError, InvalidInput
 from core.models import Region, Role
 from core.timeutil import to_local, utcnow
 from core.words import has_word, word
@@ -41,9 +42,7 @@ from maintenance.plans import PlanInput, create_plan, plan_as_dict, preview_plan
 from maintenance.recurrence import (
     LAST_DAY,
     WEEKDAYS,
-    PickerError,
     Recurrence,
-    RuleError,
     date_in_words,
     describe_interval,
     describe_rule,
@@ -79,13 +78,13 @@ def _picker_values(form) -> Recurrence:
     """The picker's fields; a value that is not a number is a field error in words."""
     raw_every = str(form.get("every") or "1").strip()
     if not raw_every.isdigit():
-        raise ValidationFailed(_l("must be a whole number"), field="every")
+        raise InvalidInput(_l("must be a whole number"), field="every")
     raw_day = str(form.get("monthday") or "").strip()
     try:
         monthday = int(raw_day) if raw_day else None
     except ValueError:
-        raise ValidationFailed(_l("choose a day of the month from 1 to 31, or the last day"),
-                               field="monthday") from None
+        raise InvalidInput(_l("choose a day of the month from 1 to 31, or the last day"),
+                           field="monthday") from None
     weekdays = tuple(d for d in form.getlist("weekdays") if d in WEEKDAYS)
     return Recurrence(form.get("freq", "monthly"), int(raw_every), weekdays, monthday)
 
@@ -96,10 +95,7 @@ def _picker_text(form) -> str:
     active_from = _form_date(form, "active_from")
     if active_from is None:
         return ""
-    try:
-        return picker_rule(_picker_values(form), active_from)
-    except PickerError as exc:
-        raise ValidationFailed(exc.args[0], field=exc.field) from None
+    return picker_rule(_picker_values(form), active_from)  # PickerError names its field
 
 
 def _kind(form) -> str:
@@ -202,10 +198,8 @@ def recurrence_summary(values) -> dict:
         if not (text or "").strip():
             return {"error": _("Give a recurrence rule.")}
         got = rule_summary(text, active_from, _local_today(), _form_date(values, "active_to"))
-    except ValidationFailed as exc:
+    except InvalidInput as exc:  # RuleError too: the rule's own reason, without a field
         return {"error": exc.fields[0]["reason"] if exc.fields else exc.message}
-    except RuleError as exc:
-        return {"error": str(exc.args[0])}
     return {"rule": got["rule"], "words": got["words"],
             "first": {"iso": got["first"].isoformat(), "words": date_in_words(got["first"])},
             "dates": [{"iso": d.isoformat(), "words": date_in_words(d)} for d in got["dates"]]}
@@ -258,7 +252,7 @@ def _plan_form(plan: PMPlan | None):
             saved = update_plan(session, plan.id, data, current_user)
             flash(_("Plan updated."), "success")
         return redirect(url_for("maintenance.plan_detail", plan_id=saved.id))
-    except ValidationFailed as exc:
+    except InvalidInput as exc:
         errors = {f["field"]: f["reason"] for f in exc.fields}
         return render_template("maintenance/plan_form.html", plan=plan, values=values, errors=errors,
                                preview=None, summary=summary, **_form_context()), 422
@@ -313,7 +307,7 @@ def plan_detail(plan_id: int):
     data = PlanInput.model_validate({**plan_as_dict(plan), "scope": plan.scope or {}})
     try:
         preview = preview_plan(session, data, _local_today())
-    except APIError:
+    except DomainError:
         preview = None
     occ = session.exec(select(PMOccurrence, Terminal).join(Terminal, Terminal.id == PMOccurrence.terminal_id)
                        .where(PMOccurrence.plan_id == plan_id)
@@ -389,9 +383,9 @@ def _period() -> tuple[int, object, object]:
     try:
         days = int(raw)
     except ValueError:
-        raise ValidationFailed(_l("must be a whole number of days"), field="days") from None
+        raise InvalidInput(_l("must be a whole number of days"), field="days") from None
     if not 1 <= days <= 730:
-        raise ValidationFailed(_l("must be between 1 and %(max)s", max=730), field="days")
+        raise InvalidInput(_l("must be between 1 and %(max)s", max=730), field="days")
     until = utcnow()
     return days, until - timedelta(days=days), until
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from flask_babel import lazy_gettext as _l
 
 from core.api import error_body, http_status
 from core.errors import (
@@ -21,6 +22,7 @@ from core.errors import (
 )
 from dispatch.field.service_report import ReportLinkExpired, ReportLinkInvalid
 from inventory.stock import InsufficientStock
+from maintenance.recurrence import PickerError, RuleError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[2]
     (InsufficientStock("x"), 409, "insufficient_stock"),
     (ReportLinkInvalid("x"), 404, "not_found"),
     (ReportLinkExpired("x"), 410, "gone"),
+    (RuleError("x"), 422, "validation_error"),
+    (PickerError("x", "every"), 422, "validation_error"),
     (Conflict("x", code="stale_version"), 409, "stale_version"),
 ], ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v))
 def test_each_kind_of_error_has_its_status_in_the_web_layer(app, exc, status, code):
@@ -52,6 +56,13 @@ def test_the_old_api_names_are_the_same_classes_for_one_release():
 
     assert api.APIError is DomainError and api.ValidationFailed is InvalidInput
     assert api.Forbidden is NotAllowed and api.NotFound is NotFound and api.Conflict is Conflict
+
+
+def test_a_picker_error_names_its_field_and_a_rule_error_is_still_a_value_error():
+    exc = PickerError(_l("must be between 1 and %(max)s", max=12), "every")
+    assert exc.field == "every"
+    assert exc.fields == [{"field": "every", "reason": "must be between 1 and 12"}]
+    assert isinstance(RuleError("x"), ValueError)  # the generation run skips such a plan
 
 
 def test_core_errors_loads_without_flask_or_werkzeug():

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask_babel import force_locale
 
-from core.api import ValidationFailed
+from core.errors import InvalidInput
 from maintenance.recurrence import (
     Recurrence,
     RuleError,
@@ -103,7 +103,7 @@ def test_bad_rules_are_refused_with_a_reason(text, reason):
     with pytest.raises(RuleError) as info:
         parse_rule(text, date(2027, 1, 1))
     assert reason in str(info.value)
-    with pytest.raises(ValidationFailed) as info:
+    with pytest.raises(InvalidInput) as info:
         validate_rule(text, date(2027, 1, 1))
     assert info.value.fields[0]["field"] == "rrule"
 
