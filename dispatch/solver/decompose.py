@@ -23,7 +23,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .analysis import analyse
+from .analysis import Analysis, analyse
 from .model import REASONS, Problem, Route, Solution, SolverStats, Unassigned, Vehicle
 from .ortools_model import solve_with_config
 from .schedule import make_solution
@@ -239,20 +239,8 @@ def solve_large(problem: Problem, config: SearchConfig, time_limit_s: float,
                 stock = _minus(mine_stock, _taken(problem, sol.routes))
         status = "decomposed+repair"
     routes = [r for rs in routes_by_group for r in rs]
-    order = {v.id: i for i, v in enumerate(problem.vehicles)}
-    routes.sort(key=lambda r: order[r.vehicle])
-    served = {s.id for r in routes for s in r.steps if s.type == "job"}
-    unassigned = []
-    for j, job in enumerate(problem.jobs):
-        if job.id not in served:
-            code = an.reasons.get(j, "capacity_of_day")
-            unassigned.append(Unassigned(job.id, job.location_index, code, REASONS[code]))
-    stats = SolverStats(status=status, wall_time_s=round(time.monotonic() - t0, 3), objective=None,
-                        first_solution_strategy=config.first_solution,
-                        metaheuristic=("ILS+" if config.ils else "") + config.metaheuristic,
-                        solutions_found=found[0], config=f"{config.name} x {len(groups)} groups")
     del best, objective
-    return make_solution(problem, routes, unassigned, stats)
+    return _merged(problem, an, routes, status, config, found[0], len(groups), t0)
 
 
 def finish_by_groups(problem: Problem, initial: dict[int, list[tuple[int, bool, int]]], config: SearchConfig,
@@ -312,6 +300,13 @@ def finish_by_groups(problem: Problem, initial: dict[int, list[tuple[int, bool, 
         overhead = max(overhead, time.monotonic() - g0 - share)
         routes += _globalise(locs, sol.routes)
         stock = _minus(stock, _taken(problem, sol.routes))
+    return _merged(problem, an, routes, "finished_by_groups", config, found[0], len(groups), t0)
+
+
+def _merged(problem: Problem, an: Analysis, routes: list[Route], status: str, config: SearchConfig,
+            found: int, n_groups: int, t0: float) -> Solution:
+    """The groups' routes as one day: in the day's vehicle order, every job not served
+    listed with its reason (from the analysis, else the day's capacity)."""
     order = {v.id: i for i, v in enumerate(problem.vehicles)}
     routes.sort(key=lambda r: order[r.vehicle])
     served = {s.id for r in routes for s in r.steps if s.type == "job"}
@@ -320,8 +315,8 @@ def finish_by_groups(problem: Problem, initial: dict[int, list[tuple[int, bool, 
         if job.id not in served:
             code = an.reasons.get(j, "capacity_of_day")
             unassigned.append(Unassigned(job.id, job.location_index, code, REASONS[code]))
-    stats = SolverStats(status="finished_by_groups", wall_time_s=round(time.monotonic() - t0, 3), objective=None,
+    stats = SolverStats(status=status, wall_time_s=round(time.monotonic() - t0, 3), objective=None,
                         first_solution_strategy=config.first_solution,
                         metaheuristic=("ILS+" if config.ils else "") + config.metaheuristic,
-                        solutions_found=found[0], config=f"{config.name} x {len(groups)} groups")
+                        solutions_found=found, config=f"{config.name} x {n_groups} groups")
     return make_solution(problem, routes, unassigned, stats)
