@@ -5,7 +5,8 @@ read from the content with Pillow (the file name and the browser's content type 
 trusted). The pixel limit is checked from the image header before anything is decoded:
 a 97 KB PNG can claim 10000 x 10000 pixels and would take gigabytes to decode.
 Files are stored once per content under settings.upload_dir/<aa>/<sha256>.<ext>; the
-Attachment row says which fault or work order it belongs to."""
+Attachment row says which fault or work order it belongs to, and an audit row (entity
+"attachment", action "added") records who attached it, in the same unit of work."""
 from __future__ import annotations
 
 import hashlib
@@ -19,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 from sqlmodel import Session
 
+from core.audit import actor_fields, record_audit
 from core.db import unit_of_work
 from core.errors import InvalidInput, NotFound
 from core.models import User
@@ -79,8 +81,8 @@ def store_attachment(
     commit: bool = True,
 ) -> Attachment:
     """Check, store (content-addressed) and record one image for a fault and/or work order:
-    the file first (a file nobody records is harmless), then its row as one unit of work
-    (commit=False: part of the caller's)."""
+    the file first (a file nobody records is harmless), then its row and its audit row as
+    one unit of work (commit=False: part of the caller's)."""
     if fault is None and work_order is None:
         raise InvalidInput(_l("an attachment belongs to a fault or a work order"), field="file")
     content_type, ext = sniff_image(data)
@@ -107,6 +109,10 @@ def store_attachment(
             uploaded_by_user_id=actor.id if actor is not None else None, uploaded_at=utcnow(),
         )
         session.add(att)
+        session.flush()  # the audit row names the attachment by its id
+        record_audit(session, "attachment", att.id, "added", *actor_fields(actor),
+                     work_order_id=att.work_order_id, fault_id=att.fault_id,
+                     filename=att.filename, sha256=digest, size_bytes=att.size_bytes)
     return att
 
 

@@ -134,6 +134,40 @@ def test_stored_once_by_content_hash(db, tmp_path):
     assert len(list(tmp_path.rglob("*.png"))) == 1
 
 
+def _attachment_audits(db) -> list[AuditEvent]:
+    return list(db.exec(select(AuditEvent).where(AuditEvent.entity == "attachment")
+                        .order_by(AuditEvent.id)))
+
+
+def test_attaching_an_image_to_a_fault_or_work_order_is_audited(db, tmp_path):
+    w = make_world(db)
+    agent = w.users["agent"]
+    fault = make_fault(db, w)
+    on_fault = store_attachment(db, data=image_bytes("PNG"), filename="screen.png",
+                                upload_dir=str(tmp_path), fault=fault, actor=agent)
+    wo = svc.escalate(db, make_fault(db, w), actor=agent)
+    on_wo = store_attachment(db, data=image_bytes("JPEG"), filename="receipt.jpg",
+                             upload_dir=str(tmp_path), work_order=wo, actor=w.users["dispatcher"])
+    first, second = _attachment_audits(db)
+    assert (first.entity_id, first.action, first.actor_user_id, first.actor_label) == (
+        str(on_fault.id), "added", agent.id, "agent")
+    assert first.data["fault_id"] == fault.id and first.data["work_order_id"] is None
+    assert first.data["sha256"] == on_fault.sha256 and first.data["filename"] == "screen.png"
+    assert (second.entity_id, second.action, second.actor_user_id) == (
+        str(on_wo.id), "added", w.users["dispatcher"].id)
+    assert second.data["work_order_id"] == wo.id
+
+
+def test_a_refused_photo_keeps_neither_the_fault_nor_its_photos_nor_their_audit(db, tmp_path):
+    w = make_world(db)
+    with pytest.raises(InvalidInput):
+        svc.record_fault(db, photos=[(image_bytes("PNG"), "ok.png"), (b"not an image", "x.png")],
+                         upload_dir=str(tmp_path), actor=w.users["agent"], merchant=w.merchant,
+                         terminal=w.terminal, category="hw_card_reader", symptoms="Card not read")
+    assert db.exec(select(FaultReport)).all() == [] and db.exec(select(Attachment)).all() == []
+    assert _attachment_audits(db) == []
+
+
 # --- over HTTP: API and pages -----------------------------------------------------------
 
 def test_agent_takes_a_fault_from_call_to_work_order_over_the_api(client, db):
@@ -333,6 +367,9 @@ def test_image_attached_on_the_work_order_page_is_kept_once(client, db):
         assert r.status_code == 200 and b"Image attached." in r.data
     rows = db.exec(select(Attachment).where(Attachment.work_order_id == wo.id)).all()
     assert len({a.sha256 for a in rows}) == 1
+    audits = _attachment_audits(db)
+    assert sorted(int(a.entity_id) for a in audits) == sorted(a.id for a in rows)
+    assert {(a.action, a.actor_user_id) for a in audits} == {("added", w.users["dispatcher"].id)}
     empty = client.post(f"/work-orders/{wo.id}/attachments", data={},
                         content_type="multipart/form-data", follow_redirects=True)
     assert b"Choose an image to upload." in empty.data

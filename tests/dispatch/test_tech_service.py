@@ -276,6 +276,10 @@ def test_photo_is_stored_once_per_action_id(db, app, tmp_path):
     assert b.replayed and b.extra["attachment_id"] == a.extra["attachment_id"]
     rows = db.exec(select(Attachment).where(Attachment.work_order_id == day.wo.id)).all()
     assert len(rows) == 1 and rows[0].content_type == "image/jpeg"
+    audit = db.exec(select(AuditEvent).where(AuditEvent.entity == "attachment")).one()  # once
+    assert (audit.entity_id, audit.action, audit.actor_user_id, audit.actor_label) == (
+        str(rows[0].id), "added", tech.id, tech.username)
+    assert audit.data["work_order_id"] == day.wo.id
     with pytest.raises(InvalidInput):
         svc.add_photo(db, day.visit.id, tech, aid(), data=b"not an image", filename="x.jpg",
                       upload_dir=str(tmp_path))
