@@ -142,7 +142,8 @@ def follow_up_list(session: Session, *, region_id: int | None = None,
 
 
 def close_follow_up(session: Session, response_id: int, actor: User, note: str = "") -> SurveyResponse:
-    """The dispatcher called the merchant back: off the list, on the timeline. Commits."""
+    """The dispatcher called the merchant back: off the list, on the timeline. Audited.
+    Commits."""
     note = (note or "").replace("\x00", "").strip()
     if len(note) > 4000:
         raise InvalidInput(_l("must be at most %(n)s characters", n=4000), field="note")
@@ -158,6 +159,8 @@ def close_follow_up(session: Session, response_id: int, actor: User, note: str =
         row.follow_up_note = note
         session.add(row)
         wo = session.get(WorkOrder, row.work_order_id)
+        record_audit(session, "survey_response", row.id, "follow_up_closed", actor.id,
+                     actor.username, note=note, score=row.score, work_order_id=wo.id)
         session.add(WorkOrderEvent(work_order_id=wo.id, actor_user_id=actor.id,
                                    actor_label=actor.username, action="rating_followed_up",
                                    from_status=wo.status, to_status=wo.status, note=note,

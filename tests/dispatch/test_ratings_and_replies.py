@@ -58,8 +58,15 @@ def test_a_low_score_goes_on_the_follow_up_list_and_off_it_once_handled(db):
     assert row.follow_up == "done" and row.followed_up_by_user_id == dispatcher.id
     assert db.exec(select(WorkOrderEvent).where(
         WorkOrderEvent.action == "rating_followed_up")).one().note.startswith("Called back")
+    audit = db.exec(select(AuditEvent).where(AuditEvent.entity == "survey_response")).one()
+    assert (audit.entity_id, audit.action, audit.actor_user_id, audit.actor_label) == (
+        str(rating.id), "follow_up_closed", dispatcher.id, "dispatcher")
+    assert audit.data == {"note": "Called back, apologised, free paper rolls", "score": 2,
+                          "work_order_id": day.wo.id}
     with pytest.raises(Conflict):
         close_follow_up(db, rating.id, dispatcher)
+    db.expire_all()  # the refused second close wrote nothing
+    assert len(db.exec(select(AuditEvent).where(AuditEvent.entity == "survey_response")).all()) == 1
 
 
 def test_a_good_score_is_not_followed_up(db):
@@ -82,6 +89,10 @@ def test_score_shown_on_work_order_merchant_card_and_technicians_phone(client, d
     rating = db.exec(select(SurveyResponse)).one()
     assert client.post(f"/follow-ups/{rating.id}/done", data={"note": "called"}).status_code == 302
     assert client.get("/api/v1/follow-ups").get_json()["items"] == []
+    db.rollback()  # a fresh snapshot: the request wrote from another connection
+    audit = db.exec(select(AuditEvent).where(AuditEvent.entity == "survey_response")).one()
+    assert (audit.entity_id, audit.action, audit.actor_user_id) == (
+        str(rating.id), "follow_up_closed", day.world.users["dispatcher"].id)
     client.post("/logout")
     login(client, "tech01")
     phone = client.get("/tech/").get_data(as_text=True)
