@@ -200,6 +200,22 @@ def run_child(solver: str, path: str, time_limit: float, workers: int = 1, build
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+SOLVER_FORMS = "fixroute, vroom (exploration level 5) or vroom-x0 .. vroom-x5 (that level)"
+VROOM_LEVELS = range(6)  # VROOM's exploration levels
+
+
+def solver_list(value: str) -> str:
+    """--solvers: a comma list of fixroute, vroom and vroom-xN (N a VROOM exploration
+    level, 0-5); anything else is refused here rather than in a solve's subprocess."""
+    names = [name.strip() for name in value.split(",")]
+    allowed = {"fixroute", "vroom", *(f"vroom-x{n}" for n in VROOM_LEVELS)}
+    bad = [name for name in names if name not in allowed]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(repr(b) for b in bad)} not understood: give a comma list of {SOLVER_FORMS}")
+    return ",".join(names)
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         worker(sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
@@ -212,8 +228,8 @@ def main() -> None:
     ap.add_argument("--plain", action="store_true", help="FixRoute gets the plain VROOM JSON too")
     ap.add_argument("--workers", type=int, default=1, help="FixRoute's workers (VROOM: 1 thread)")
     ap.add_argument("--builder", default="auto", choices=["auto", "pyvrp", "vroom", "ortools"])
-    ap.add_argument("--solvers", default="fixroute,vroom",
-                    help="comma list: fixroute,vroom (exploration level 5), vroom-x0 .. vroom-x5 (that level)")
+    ap.add_argument("--solvers", default="fixroute,vroom", type=solver_list,
+                    help=f"comma list of {SOLVER_FORMS}")
     ap.add_argument("--section", default=None, help="title of the docs/benchmarks.md section to write")
     args = ap.parse_args()
 
