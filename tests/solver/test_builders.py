@@ -290,6 +290,40 @@ def test_seed_reaches_pyvrp(monkeypatch):
     assert seen == [42]
 
 
+def test_pyvrp_restarts_with_other_seeds_on_a_long_budget_and_keeps_the_best(monkeypatch):
+    """One trajectory can stay trapped for a minute (R204); a long budget runs several."""
+    import pyvrp
+
+    assert builders.pyvrp_runs(8.5) == 1  # 10 s limits keep one run
+    assert builders.pyvrp_runs(51.0) == 3
+    assert builders.pyvrp_runs(600.0) == builders.PYVRP_MAX_RUNS
+    real = pyvrp.solve
+    runs = []
+    history = []
+
+    def spy(data, stop, **kw):
+        res = real(data, stop, **kw)
+        runs.append((kw["seed"], res.cost(), [r.num_clients() for r in res.best.routes()]))
+        history.append(kw["params"].ils.history_length)
+        return res
+
+    monkeypatch.setattr(pyvrp, "solve", spy)
+    monkeypatch.setattr(builders, "PYVRP_RUN_S", 0.2)
+    p = sla_day(pinned=False)
+    built = builders.build("pyvrp", p, RoutingModel(p).an, 0.7, seed=5)
+    assert [seed for seed, _, _ in runs] == [5, 6, 7]
+    assert "best of 3 runs" in built.detail
+    assert history == [builders.PYVRP_LONG_HISTORY] * 3
+    best = min(runs, key=lambda r: r[1])  # min() keeps the first of equal costs, as the builder does
+    # the routes kept are the cheapest run's, in the builder's terms (jobs per vehicle)
+    assert sorted(len(r) for r in built.routes.values() if r) == sorted(n for n in best[2] if n)
+    # a work limit (reproducible runs) keeps one run whatever the budget
+    runs.clear()
+    builders.build("pyvrp", p, RoutingModel(p).an, 60.0, seed=5, iterations=50)
+    assert [seed for seed, _, _ in runs] == [5]
+    assert history[-1] < builders.PYVRP_LONG_HISTORY  # PyVRP's own default
+
+
 def test_priority_dominates_travel_in_the_builders():
     """One technician, time for one visit: the far high-priority repair beats the near one."""
     for builder in ("pyvrp", "vroom"):
