@@ -34,8 +34,9 @@ job is worth more than any detour, so a higher-priority job is never dropped to 
 driving.  PyVRP's ``max_penalty`` is raised with the prize scale: with its default
 (1e5) the search stayed in infeasible space on prize-heavy days.
 
-Randomness: PyVRP takes ``seed``, and with ``iterations`` (the ``solution_limit`` path)
-its routes repeat bit for bit.  VROOM has no seed; with one thread and no timeout it
+Randomness: PyVRP takes ``seed`` (a long budget runs seeds ``seed``, ``seed + 1``, ...,
+see ``PYVRP_RUN_S``), and with ``iterations`` (the ``solution_limit`` path, always one
+run) its routes repeat bit for bit.  VROOM has no seed; with one thread and no timeout it
 repeats its cost, but now and then (1 run in 15 on a small test day) returns another
 route of equal cost, so a VROOM-built run repeats its objective, not always its order.
 """
@@ -222,9 +223,14 @@ PYVRP_MAX_RUNS = 3
 PYVRP_LONG_HISTORY = 1000
 
 
-def pyvrp_runs(budget_s: float) -> int:
-    """How many independent PyVRP searches share ``budget_s`` seconds."""
-    return max(1, min(PYVRP_MAX_RUNS, int(budget_s // PYVRP_RUN_S)))
+def pyvrp_runs(budget_s: float, n_jobs: int = 100) -> int:
+    """How many independent PyVRP searches share ``budget_s`` seconds.
+
+    ``PYVRP_RUN_S`` was measured on 100 visits; a larger day needs proportionally longer
+    before one search settles, so it is split only when each run still gets that long.
+    """
+    per_run = PYVRP_RUN_S * max(1.0, n_jobs / 100.0)
+    return max(1, min(PYVRP_MAX_RUNS, int(budget_s // per_run)))
 
 
 def build_pyvrp(problem: Problem, an: Analysis, time_limit_s: float, seed: int | None = None,
@@ -359,7 +365,7 @@ def build_pyvrp(problem: Problem, an: Analysis, time_limit_s: float, seed: int |
     max_pen = float(max(100_000.0, 2.0 * max_prize))
     params = SolveParams(penalty=PenaltyParams(max_penalty=max_pen))
     remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
-    runs = 1 if iterations else pyvrp_runs(remaining)
+    runs = 1 if iterations else pyvrp_runs(remaining, len(plan.jobs))
     if runs > 1:
         # late acceptance: a longer history searches longer before it settles, which pays
         # off only on long runs (measured: better at 17 s a run, worse at 8.5 s)

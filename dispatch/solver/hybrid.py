@@ -96,25 +96,29 @@ def solve_built(
         iterations = BUILD_ITERATIONS.get(builder) if solution_limit else None
         built = build(builder, problem, model.an, max(0.05, budget), seed, iterations)
     except Exception as exc:  # noqa: BLE001 - a builder must never cost the answer
-        remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
-        sol = solve_with_config(problem, config, remaining, solution_limit, progress)
-        sol.stats.detail = f"{builder} failed ({exc!r:.200}): OR-Tools alone"
-        sol.stats.wall_time_s = round(time.monotonic() - t0, 3)
-        return sol
+        return _ortools_alone(problem, config, t0, time_limit_s, solution_limit, progress,
+                              f"{builder} failed ({exc!r:.200})")
     remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
     assignment, stats = model.solve(config, remaining, solution_limit, progress, initial=built.routes)
     if assignment is None:  # nothing readable and no first solution (e.g. pins): the full path
-        remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
-        sol = solve_with_config(problem, config, remaining, solution_limit, progress)
-        sol.stats.detail = f"{builder}'s routes unreadable ({built.detail}): OR-Tools alone"
-        sol.stats.wall_time_s = round(time.monotonic() - t0, 3)
-        return sol
+        return _ortools_alone(problem, config, t0, time_limit_s, solution_limit, progress,
+                              f"{builder}'s routes unreadable ({built.detail})")
     sol = model.extract(assignment, stats)
     start = model.start_objective
     sol.stats.config = f"{builder}+{config.name}"
     sol.stats.builder = builder
     sol.stats.detail = (f"{built.detail}; built in {built.wall_s:.2f}s; start objective {start}, "
                         f"{model.repair_dropped} visits dropped by the repair, {model.reinserted} jobs inserted")
+    sol.stats.wall_time_s = round(time.monotonic() - t0, 3)
+    return sol
+
+
+def _ortools_alone(problem: Problem, config: SearchConfig, t0: float, time_limit_s: float,
+                   solution_limit: int | None, progress: ProgressFn | None, why: str) -> Solution:
+    """The fallback when a builder gives nothing usable: the full model answers alone."""
+    remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
+    sol = solve_with_config(problem, config, remaining, solution_limit, progress)
+    sol.stats.detail = f"{why}: OR-Tools alone"
     sol.stats.wall_time_s = round(time.monotonic() - t0, 3)
     return sol
 
@@ -136,11 +140,7 @@ def _solve_built_large(problem: Problem, builder: str, time_limit_s: float, seed
         budget = BUILD_SHARE_LARGE.get(builder, 0.5) * time_limit_s - (time.monotonic() - t0)
         built = build(builder, problem, an, max(0.05, budget), seed, None)
     except Exception as exc:  # noqa: BLE001 - a builder must never cost the answer
-        remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
-        sol = solve_with_config(problem, config, remaining, None, progress)
-        sol.stats.detail = f"{builder} failed ({exc!r:.200}): OR-Tools alone"
-        sol.stats.wall_time_s = round(time.monotonic() - t0, 3)
-        return sol
+        return _ortools_alone(problem, config, t0, time_limit_s, None, progress, f"{builder} failed ({exc!r:.200})")
     remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
     sol = finish_by_groups(problem, built.routes, config, remaining, progress)
     sol.stats.config = f"{builder}+{sol.stats.config}"

@@ -301,8 +301,15 @@ class RouteReader:
         in_route = {self.nodes[m.IndexToNode(i)].job for r in routes for u in r for i in u}
         req = required_base(p)
         pinned_ids = set(self.model.pinned_jobs if self.model.keep_pins else ())
+        variants: dict[int, list[list[int]]] = {}
+
+        def units_of(j: int) -> list[list[int]]:
+            if j not in variants:
+                variants[j] = self._unit_variants(j)
+            return variants[j]
+
         todo = [j for j in range(len(p.jobs))
-                if j not in in_route and j not in an.reasons and self._unit_variants(j)
+                if j not in in_route and j not in an.reasons and units_of(j)
                 and p.jobs[j].id not in pinned_ids]
         todo.sort(key=lambda j: -drop_penalty(p.jobs[j], req))
         steppers = {v: self._stepper(v) for v in range(len(routes)) if v not in an.unusable}
@@ -324,7 +331,7 @@ class RouteReader:
             if deadline is not None and time.monotonic() > deadline:
                 break
             best: tuple[int, int, int, list[int]] | None = None
-            for unit in self._unit_variants(j):
+            for unit in units_of(j):
                 need = self._depot_need(unit)
                 if need is not None and any(a < b for a, b in zip(self._depot_left[need[0]], need[1], strict=True)):
                     continue

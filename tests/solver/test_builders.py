@@ -297,6 +297,8 @@ def test_pyvrp_restarts_with_other_seeds_on_a_long_budget_and_keeps_the_best(mon
     assert builders.pyvrp_runs(8.5) == 1  # 10 s limits keep one run
     assert builders.pyvrp_runs(51.0) == 3
     assert builders.pyvrp_runs(600.0) == builders.PYVRP_MAX_RUNS
+    assert builders.pyvrp_runs(51.0, n_jobs=1000) == 1  # one search has not settled on a large day
+    assert builders.pyvrp_runs(51.0, n_jobs=5) == 3
     real = pyvrp.solve
     runs = []
     history = []
