@@ -22,8 +22,8 @@ This module holds those commitments and applies them to a solver problem:
   kept with that technician until the dispatcher releases them; the dispatcher
   accepted the change, so their announced window is not enforced;
 - **the window a merchant is told** stays the announced one while the planned
-  arrival still falls inside it, so only merchants whose window really moved are
-  texted.
+  service start still falls inside it, so only merchants whose window really moved
+  are texted.
 
 `changes_against_published` lists what publishing a draft would change for the
 merchants: the board shows it before the dispatcher publishes.
@@ -167,22 +167,22 @@ def keep_commitments(session: Session, plan: Plan | None, vehicles: list, jobs: 
     return kept
 
 
-def told_window(visit: Visit, arrival: datetime, computed: tuple[datetime, datetime]
+def told_window(visit: Visit, start: datetime, computed: tuple[datetime, datetime]
                 ) -> tuple[datetime, datetime]:
     """The window to tell the merchant: the one already announced while the planned
-    arrival still falls inside it (no new SMS), else the newly computed one."""
+    service start still falls inside it (no new SMS), else the newly computed one."""
     ns, ne = visit.notified_window_start, visit.notified_window_end
-    if ns is not None and ne is not None and ns <= arrival <= ne:
+    if ns is not None and ne is not None and ns <= start <= ne:
         return ns, ne
     return computed
 
 
-def window_moved(old: tuple[datetime | None, datetime | None], arrival: datetime,
+def window_moved(old: tuple[datetime | None, datetime | None], start: datetime,
                  computed: tuple[datetime, datetime]) -> bool:
-    """Whether an arrival breaks a window the merchant holds."""
+    """Whether a planned service start breaks a window the merchant holds."""
     if old[0] is None or old[1] is None:
         return False
-    if old[0] <= arrival <= old[1]:
+    if old[0] <= start <= old[1]:
         return False
     return computed != old
 

@@ -406,7 +406,7 @@ def _route_windows(sol: Solution, inp: PlanInput, tech_id: int) -> dict[int, tup
             continue
         for st in r.steps:
             if st.type == "job":
-                out[st.id] = arrival_window(inp.at(st.arrival), inp.region.timezone)
+                out[st.id] = arrival_window(inp.at(st.service_start), inp.region.timezone)
     return out
 
 
@@ -448,7 +448,7 @@ def best_insertions(session: Session, plan_id: int, work_order_id: int, *, now: 
                 v = visits.get(j)
                 old = (v.notified_window_start or v.window_start, v.notified_window_end or v.window_end) \
                     if v is not None else None
-                if old and wins.get(j) and window_moved(old, inp.at(steps[j].arrival), wins[j]):
+                if old and wins.get(j) and window_moved(old, inp.at(steps[j].service_start), wins[j]):
                     moved.append({"work_order_id": j, "number": inp.work_orders[j].number,
                                   "from": _hm(old[0], tz) + "–" + _hm(old[1], tz),
                                   "to": _hm(wins[j][0], tz) + "–" + _hm(wins[j][1], tz)})

@@ -40,10 +40,16 @@ def _round_down(dt: datetime, minutes: int, tz: str) -> datetime:
     return local.replace(hour=m // 60, minute=m % 60, second=0, microsecond=0).astimezone(UTC)
 
 
-def arrival_window(arrival: datetime, tz: str) -> tuple[datetime, datetime]:
-    """The window the merchant is told: the half hour the technician is due in,
-    for an hour (arriving 14:25 -> 14:00-15:00)."""
-    start = _round_down(arrival, WINDOW_ROUNDING_MINUTES, tz)
+def arrival_window(service_start: datetime, tz: str) -> tuple[datetime, datetime]:
+    """The window the merchant is told: the half hour the technician is due to start,
+    for an hour (starting 14:25 -> 14:00-15:00).
+
+    Why the start and not the moment the van reaches the door: a technician who gets
+    there before the shop opens waits for it (an early arrival on an as-soon-as-possible
+    schedule), and a shop opening at 13:00 must not be told 08:30-09:30.  The solver's
+    announced-window preference is on the service start too (``Job.preferred_window``).
+    """
+    start = _round_down(service_start, WINDOW_ROUNDING_MINUTES, tz)
     return start, start + timedelta(minutes=ARRIVAL_WINDOW_MINUTES)
 
 
@@ -89,8 +95,8 @@ def apply_solution(session: Session, plan: Plan, inp: PlanInput, sol: Solution,
             v.planned_arrival = inp.at(st.arrival)
             v.planned_start = inp.at(st.service_start)
             v.planned_end = inp.at(st.end)
-            v.window_start, v.window_end = told_window(v, v.planned_arrival,
-                                                       arrival_window(v.planned_arrival, tz))
+            v.window_start, v.window_end = told_window(v, v.planned_start,
+                                                       arrival_window(v.planned_start, tz))
             v.travel_seconds = st.duration
             v.travel_meters = st.distance
             pk = pickups_for.pop(st.id, None)  # collected earlier on the route for this visit

@@ -16,7 +16,7 @@ from dispatch.planning.writeback import apply_solution
 from dispatch.solver import solve, validate
 from inventory.models import Reservation
 from notifications.models import OutboundMessage
-from tests.builders.planning import BEFORE, make_planning_world, make_solved_plan
+from tests.builders.planning import BEFORE, make_planning_world, make_solved_plan, solve_plan
 from tests.builders.world import DAY, local_dt
 
 
@@ -56,13 +56,28 @@ def test_solution_becomes_visits_with_windows_and_figures(db):
     visits = plan_visits(db, plan.id)
     assert len(visits) == 6
     for v in visits:
-        assert v.window_start <= v.planned_arrival < v.window_end
+        assert v.window_start <= v.planned_start < v.window_end
         assert v.window_end - v.window_start == timedelta(hours=1)
     assert plan.figures["visits"] == 6 and plan.figures["sla_met"] == 6
     assert plan.figures["travel_km"] > 0
     # the stored plan re-checks clean with the independent validator
     order, via = plan_order(db, plan, inp)
     assert check_routes(inp, order, via)[1] == []
+
+
+def test_the_merchant_is_told_when_the_visit_starts_not_when_the_van_gets_there(db):
+    """A shop opening at 13:00: the technician may get there in the morning and wait,
+    but the merchant must be told 13:00-14:00, not the hour the van is at the door."""
+    w, orders = make_planning_world(db, 1)
+    m = db.get(Merchant, orders[0].merchant_id)
+    m.opening_hours = {d: [["13:00", "19:00"]] for d in DAY_KEYS}
+    db.commit()
+    plan, _ = planning.get_or_create_draft(db, w.region.id, DAY)
+    solve_plan(db, plan)
+    (v,) = plan_visits(db, plan.id)
+    assert v.planned_start == local_dt(DAY, "13:00")
+    assert v.planned_arrival < v.planned_start  # it waited for the shop to open
+    assert (v.window_start, v.window_end) == (local_dt(DAY, "13:00"), local_dt(DAY, "14:00"))
 
 
 def test_one_draft_per_region_day(db):

@@ -84,7 +84,7 @@ def test_replanning_a_published_day_after_an_urgent_order_keeps_announced_window
         v = after[wo_id]
         assert v.technician_id == tech_id
         assert (v.window_start, v.window_end) == (ws, we)
-        assert ws <= v.planned_arrival <= we
+        assert ws <= v.planned_start <= we  # the visit starts inside what the merchant holds
     assert replan.changes_against_published(db, db.get(Plan, draft.id), "Asia/Shanghai") == []
     draft = db.get(Plan, draft.id)
     res = planning.publish_plan(db, draft.id, version=draft.version, now=BEFORE)
@@ -94,7 +94,7 @@ def test_replanning_a_published_day_after_an_urgent_order_keeps_announced_window
     assert [m.to_number for m in sms] == [merchant.phone]  # only the urgent order's merchant
 
 
-def test_arrival_inside_the_announced_window_keeps_it(db):
+def test_a_start_inside_the_announced_window_keeps_it(db):
     _w, _orders, pub = make_published_plan(db, any_technician=True)
     v = plan_visits(db, pub.id)[0]
     inside = v.notified_window_start + timedelta(minutes=50)
