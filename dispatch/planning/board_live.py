@@ -94,6 +94,7 @@ def live_state(session: Session, plan: Plan | None, *, now: datetime | None = No
         at_risk = []
         carried = delay
         for i, v in enumerate(todo):
+            at_door = carried  # how late the technician reaches this door
             if i > 0 and v.planned_arrival and v.planned_start:
                 carried = max(timedelta(0), carried - (v.planned_start - v.planned_arrival))
             if carried <= timedelta(0):
@@ -101,8 +102,10 @@ def live_state(session: Session, plan: Plan | None, *, now: datetime | None = No
             wo = wos[v.work_order_id]
             threatens = []
             window_end = v.notified_window_end or v.window_end
-            if v.status == "planned" and v.planned_arrival and window_end \
-                    and v.planned_arrival + carried > window_end:
+            # the merchant's window is on the start (writeback.arrival_window): waiting for
+            # the shop to open absorbs part of a delay, the rest moves the start
+            if v.status == "planned" and v.planned_arrival and v.planned_start and window_end \
+                    and max(v.planned_start, v.planned_arrival + at_door) > window_end:
                 threatens.append("window")
             if wo.sla_due_at and v.planned_start and v.planned_start + carried > wo.sla_due_at \
                     and v.planned_start <= wo.sla_due_at:

@@ -54,6 +54,27 @@ def test_a_technician_running_late_is_flagged_with_the_visits_at_risk(app, db):
     assert set(at_risk[second.work_order_id]["threatens"]) == {"window", "sla"}
 
 
+def test_a_delay_that_moves_a_start_past_the_told_window_is_flagged_after_a_wait(app, db):
+    """The second shop opens 30 min after the van gets there; a 100 min delay eats the
+    wait and moves the start 70 min, past the hour the merchant holds."""
+    w, _, pub = make_published_plan(db)
+    first, second = [v for v in plan_visits(db, pub.id) if v.technician_id == w.tech.id][:2]
+    second.planned_arrival = second.planned_start - timedelta(minutes=30)
+    second.notified_window_start = second.planned_start
+    second.notified_window_end = second.planned_start + timedelta(hours=1)
+    first.status = "on_site"
+    first.actual_arrival = first.planned_start + timedelta(minutes=100)
+    first.planned_end = first.planned_start + timedelta(
+        minutes=int(db.get(WorkOrder, first.work_order_id).service_minutes))
+    db.add_all([first, second])
+    db.commit()
+    with app.test_request_context():
+        live = board_live.live_state(db, pub, now=first.actual_arrival + timedelta(minutes=1))
+    late = {t["technician_id"]: t for t in live["technicians"]}[w.tech.id]
+    at_risk = {r["work_order_id"]: r for r in late["at_risk"]}
+    assert "window" in at_risk[second.work_order_id]["threatens"]
+
+
 def test_nobody_is_late_before_the_day_starts(app, db):
     _, _, pub = make_published_plan(db)
     with app.test_request_context():
