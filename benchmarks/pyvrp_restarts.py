@@ -6,7 +6,7 @@
 Each variant ``RUNSxHISTORY`` runs PyVRP ``RUNS`` times (seeds 0, 1, ...) for an equal
 share of ``--budget`` seconds with a late-acceptance history of ``HISTORY`` solutions,
 and keeps the shortest.  PyVRP gets exactly the data FixRoute's builder gives it
-(``builders.build_pyvrp`` is run for one iteration to capture it), so the figures are the
+(``builders.pyvrp_input``), so the figures are the
 builder's own, without the OR-Tools finish.  Gaps are against the DIMACS best known
 distances of ``benchmarks/solomon.py``.  This chose ``builders.PYVRP_RUN_S``,
 ``PYVRP_MAX_RUNS`` and ``PYVRP_LONG_HISTORY`` (docs/benchmarks.md, "PyVRP restarts").
@@ -37,20 +37,9 @@ from dispatch.solver.vroom_json import problem_from_json
 
 def builder_data(name: str) -> tuple[Any, Any]:
     """PyVRP's ProblemData and SolveParams exactly as FixRoute's builder makes them."""
-    seen: dict[str, Any] = {}
-    real = pyvrp.solve
-
-    def capture(data: Any, stop: Any, **kw: Any) -> Any:
-        seen["data"], seen["params"] = data, kw["params"]
-        return real(data, stop, **kw)
-
     problem = problem_from_json(read_solomon(DATA / f"{name}.txt"))
-    pyvrp.solve = capture
-    try:
-        builders.build_pyvrp(problem, analyse(problem), 1.0, 0, iterations=1)
-    finally:
-        pyvrp.solve = real
-    return seen["data"], seen["params"]
+    inp = builders.pyvrp_input(problem, analyse(problem))
+    return inp.data, inp.params
 
 
 def run_variant(data: Any, params: Any, budget: float, runs: int, history: int) -> tuple[bool, float]:

@@ -233,19 +233,27 @@ def pyvrp_runs(budget_s: float, n_jobs: int = 100) -> int:
     return max(1, min(PYVRP_MAX_RUNS, int(budget_s // per_run)))
 
 
-def build_pyvrp(problem: Problem, an: Analysis, time_limit_s: float, seed: int | None = None,
-                iterations: int | None = None) -> Built:
-    """Routes from PyVRP's iterated local search on the problem as PyVRP can state it."""
+@dataclass
+class PyvrpInput:
+    """The problem as PyVRP states it, and what maps its answer back."""
+
+    data: Any | None  # pyvrp.ProblemData; None: nothing to route
+    params: Any  # pyvrp.solve.SolveParams
+    plan: _Plan
+    client_job: list[int]  # PyVRP client -> job list index
+    type_vehicles: list[list[int]]  # PyVRP vehicle type -> vehicle list indices
+    required_mode: bool
+    profiles: int
+
+
+def pyvrp_input(problem: Problem, an: Analysis) -> PyvrpInput:
+    """FixRoute's problem in PyVRP's terms (the table at the top of this module)."""
     try:
         from pyvrp import Client, ClientGroup, Depot, Location, ProblemData, VehicleType
-        from pyvrp import solve as pyvrp_solve
-        from pyvrp.IteratedLocalSearch import IteratedLocalSearchParams
         from pyvrp.PenaltyManager import PenaltyParams
         from pyvrp.solve import SolveParams
-        from pyvrp.stop import MaxIterations, MaxRuntime
     except ImportError as exc:  # pragma: no cover - declared dependency
         raise BuilderUnavailable("pyvrp") from exc
-    t0 = time.monotonic()
     p = problem
     plan = _plan(p, an)
     K = p.n_kinds
@@ -358,12 +366,31 @@ def build_pyvrp(problem: Problem, an: Analysis, time_limit_s: float, seed: int |
                                   tw_early=s, tw_late=e, fixed_cost=int(fixed), unit_distance_cost=1,
                                   unit_duration_cost=0, profile=prof))
         type_vehicles.append(vs)
-    if not clients or not vtypes:
-        return Built("pyvrp", _to_routes(p, an, plan, {}), time.monotonic() - t0, "nothing to route")
-    # pyvrp's stub types a matrix as ndarray[int, ...] (an int shape): NumPy's own type does not match it
-    data = ProblemData(locations, clients, depots, vtypes, dist_mats, dur_mats, groups, [])  # type: ignore[arg-type]
     max_pen = float(max(100_000.0, 2.0 * max_prize))
     params = SolveParams(penalty=PenaltyParams(max_penalty=max_pen))
+    data = None
+    if clients and vtypes:
+        # pyvrp's stub types a matrix as ndarray[int, ...] (an int shape): NumPy's own type does not match it
+        data = ProblemData(locations, clients, depots, vtypes, dist_mats, dur_mats, groups, [])  # type: ignore[arg-type]
+    return PyvrpInput(data, params, plan, client_job, type_vehicles, required_mode, len(dist_mats))
+
+
+def build_pyvrp(problem: Problem, an: Analysis, time_limit_s: float, seed: int | None = None,
+                iterations: int | None = None) -> Built:
+    """Routes from PyVRP's iterated local search on the problem as PyVRP can state it."""
+    try:
+        from pyvrp import solve as pyvrp_solve
+        from pyvrp.IteratedLocalSearch import IteratedLocalSearchParams
+        from pyvrp.solve import SolveParams
+        from pyvrp.stop import MaxIterations, MaxRuntime
+    except ImportError as exc:  # pragma: no cover - declared dependency
+        raise BuilderUnavailable("pyvrp") from exc
+    t0 = time.monotonic()
+    inp = pyvrp_input(problem, an)
+    plan = inp.plan
+    if inp.data is None:
+        return Built("pyvrp", _to_routes(problem, an, plan, {}), time.monotonic() - t0, "nothing to route")
+    data, params = inp.data, inp.params
     remaining = max(0.05, time_limit_s - (time.monotonic() - t0))
     runs = 1 if iterations else pyvrp_runs(remaining, len(plan.jobs))
     if runs > 1:
@@ -385,16 +412,16 @@ def build_pyvrp(problem: Problem, an: Analysis, time_limit_s: float, seed: int |
     assert res is not None
     best = res.best
     raw: dict[int, list[tuple[int, int]]] = {}
-    used = {ti: list(vs) for ti, vs in enumerate(type_vehicles)}
+    used = {ti: list(vs) for ti, vs in enumerate(inp.type_vehicles)}
     for route in best.routes():
         vs = used[route.vehicle_type()]
         if not vs:
             continue
         v = vs.pop(0)
-        raw[v] = [(client_job[a.idx], int(a.start_time)) for a in route if a.is_client()]
+        raw[v] = [(inp.client_job[a.idx], int(a.start_time)) for a in route if a.is_client()]
     detail = (f"pyvrp {res.num_iterations} it (best of {runs} runs), feasible={best.is_feasible()}, "
-              f"{'required' if required_mode else 'prizes'}, {len(dist_mats)} profiles")
-    return Built("pyvrp", _to_routes(p, an, plan, raw), time.monotonic() - t0, detail)
+              f"{'required' if inp.required_mode else 'prizes'}, {inp.profiles} profiles")
+    return Built("pyvrp", _to_routes(problem, an, plan, raw), time.monotonic() - t0, detail)
 
 
 # ------------------------------------------------------------------ VROOM
@@ -555,6 +582,8 @@ __all__ = [
     "build_vroom",
     "day_shape",
     "horizon_of",
+    "PyvrpInput",
+    "pyvrp_input",
     "pyvrp_runs",
     "vroom_input",
 ]
